@@ -1,0 +1,52 @@
+/*
+ * config.h - portald.conf: `key = value` lines, `#` comments.
+ * Read by portald (all keys) and portalctl (the socket).  Parsed once into
+ * struct portal_config; every error names the file, the line and the key.
+ */
+#ifndef PORTAL_CONFIG_H
+#define PORTAL_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+#include "i18n.h"
+
+#define PORTAL_DEFAULT_CONFIG "/etc/portald/portald.conf"
+#define PORTAL_DEFAULT_SOCKET "/run/portald/portald.sock"
+#define PORTAL_DEFAULT_DB     "/var/lib/portald/portal.db"
+
+enum smtp_tls { TLS_NONE, TLS_STARTTLS, TLS_REQUIRED };
+
+struct portal_config {
+	char socket[108];             /* sizeof sun_path */
+	char database[PATH_MAX];
+	time_t cutover;               /* local midnight of the cutover date */
+	char cutover_str[11];         /* YYYY-MM-DD as written */
+	char organization[128];
+	enum lang language;
+	unsigned code_length;         /* 6..10 */
+	unsigned code_ttl;            /* seconds */
+	unsigned code_attempts;
+	unsigned resend_interval;     /* seconds */
+	unsigned codes_per_hour;
+	unsigned lockout;             /* seconds */
+	unsigned password_min_length; /* characters, >= 8 */
+	unsigned max_failures;
+	char smtp_host[256];
+	unsigned smtp_port;
+	enum smtp_tls smtp_tls;
+	char smtp_user[256];
+	char smtp_password_file[PATH_MAX];
+	char mail_from[256];
+};
+
+/* Defaults of DESIGN.md (cutover unset). */
+void config_defaults(struct portal_config *c);
+/* Load a file over the defaults.  On error returns -1 and writes
+ * "FILE:LINE: KEY: what is wrong" into err. */
+int config_load(const char *path, struct portal_config *c, char *err, size_t errlen);
+/* Parse a duration "90", "90s", "15m", "2h" into seconds. */
+bool config_duration(const char *s, unsigned *seconds);
+
+#endif

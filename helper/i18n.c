@@ -1,0 +1,75 @@
+/*
+ * i18n.c - language names, dates and durations in words, in French and
+ * English.  Written out rather than taken from the C locale: a PAM module
+ * must not call setlocale() in its host process, and the fr_FR locale may
+ * not even be installed on the machine.
+ */
+#include "i18n.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+bool lang_parse(const char *s, enum lang *l)
+{
+	if (strcmp(s, "fr") == 0)
+		*l = LANG_FR;
+	else if (strcmp(s, "en") == 0)
+		*l = LANG_EN;
+	else
+		return false;
+	return true;
+}
+
+const char *lang_name(enum lang l)
+{
+	return l == LANG_EN ? "en" : "fr";
+}
+
+static const struct i18n_text months[12] = {
+	{ "janvier", "January" }, { "février", "February" }, { "mars", "March" },
+	{ "avril", "April" }, { "mai", "May" }, { "juin", "June" },
+	{ "juillet", "July" }, { "août", "August" }, { "septembre", "September" },
+	{ "octobre", "October" }, { "novembre", "November" }, { "décembre", "December" },
+};
+
+void i18n_date(enum lang l, long long unix_time, char *out, unsigned cap)
+{
+	time_t t = (time_t)unix_time;
+	struct tm tm;
+
+	if (!localtime_r(&t, &tm)) {
+		snprintf(out, cap, "?");
+		return;
+	}
+	/* "1er" is how a French date names the first day of a month */
+	snprintf(out, cap, "%d%s %s %d", tm.tm_mday,
+		 l == LANG_FR && tm.tm_mday == 1 ? "er" : "",
+		 i18n(l, &months[tm.tm_mon]), tm.tm_year + 1900);
+}
+
+static const struct i18n_text unit_names[][2] = {
+	{ { "seconde", "second" }, { "secondes", "seconds" } },
+	{ { "minute", "minute" }, { "minutes", "minutes" } },
+	{ { "heure", "hour" }, { "heures", "hours" } },
+};
+
+void i18n_duration(enum lang l, unsigned long long s, char *out, unsigned cap)
+{
+	unsigned long long n;
+	int unit;
+
+	/* Precise seconds while they matter; whole minutes (rounded up, so a
+	 * wait is never understated) or hours beyond. */
+	if (s < 120 && s % 60 != 0) {
+		n = s;
+		unit = 0;
+	} else if (s >= 7200 && s % 3600 == 0) {
+		n = s / 3600;
+		unit = 2;
+	} else {
+		n = (s + 59) / 60;
+		unit = 1;
+	}
+	snprintf(out, cap, "%llu %s", n, i18n(l, &unit_names[unit][n > 1]));
+}

@@ -1,0 +1,49 @@
+/*
+ * outbox.h - durable, encrypted queue of outgoing mail and its sender.
+ *
+ * A queued mail is a whole RFC 5322 message built at queue time, stored
+ * under "o:<id>" encrypted with the outbox key (it may hold a live code).
+ * A background thread sends due entries through mail.c, one SMTP session
+ * for a batch; temporary failures (4xx, connection trouble) are retried
+ * with backoff until the entry expires, permanent ones (5xx) are not.
+ * After a hand-off or expiry the message body is wiped and only a small,
+ * non-secret record of the outcome is kept (shown by `portalctl outbox`)
+ * until it ages out.
+ */
+#ifndef PORTAL_OUTBOX_H
+#define PORTAL_OUTBOX_H
+
+#include <time.h>
+#include "config.h"
+#include "i18n.h"
+#include "keys.h"
+#include "proto.h"
+#include "store.h"
+
+struct outbox;
+
+struct outbox *outbox_start(struct store *st, const struct portal_keys *k,
+			    const struct portal_config *cfg, char *err, size_t errlen);
+void outbox_stop(struct outbox *ob);
+/* New settings after SIGHUP (SMTP server, TLS, AUTH, From, organization). */
+int outbox_reconfigure(struct outbox *ob, const struct portal_config *cfg,
+		       char *err, size_t errlen);
+
+/* Queue the code mail.  Store lock held; the caller syncs, then kicks.
+ * 0 or -1 (storage error). */
+int outbox_queue_code(struct outbox *ob, const char *user, const char *to,
+		      enum lang lang, const char *code, time_t expires);
+/* Queue the "your password was created" notice (valid for a day). */
+int outbox_queue_notice(struct outbox *ob, const char *user, const char *to,
+			enum lang lang, time_t when, const char *host);
+/* Wake the sender: something was queued and synced. */
+void outbox_kick(struct outbox *ob);
+
+/* Fill a REQ_OUTBOX response page: F_ENTRY {F_ID F_USER F_EMAIL F_STATE-like
+ * F_DETAIL status, F_ATTEMPTS, F_TIME next try or outcome time,
+ * F_CODE_EXPIRES} ... and F_CURSOR when more.  Store lock held. */
+int outbox_list(struct outbox *ob, const char *cursor, struct proto_buf *resp);
+/* Entries still waiting to be sent.  Store lock held. */
+unsigned long outbox_pending(struct outbox *ob);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * portald.h - the helper's shared context and the request dispatcher.
+ *
+ * portald.c owns the process: config, socket, event loop and worker
+ * threads.  dispatch.c turns one request into one response; it is the only
+ * place where policy (who may do what) is decided.
+ */
+#ifndef PORTAL_PORTALD_H
+#define PORTAL_PORTALD_H
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <sys/types.h>
+#include <time.h>
+#include "config.h"
+#include "keys.h"
+#include "outbox.h"
+#include "proto.h"
+#include "store.h"
+
+#define PORTALD_VERSION "0.1.0"
+
+struct portald {
+	struct store *store;
+	struct portal_keys *keys;
+	struct outbox *outbox;
+	pthread_rwlock_t cfg_lock;   /* guards cfg: SIGHUP swaps it */
+	struct portal_config cfg;
+	time_t started;
+	sem_t hash_slots;            /* bounds concurrent Argon2id (memory) */
+};
+
+/* The caller, from SO_PEERCRED. */
+struct peer {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	char name[PORTAL_USER_MAX + 1]; /* login name of uid, "" if none */
+};
+
+/* A copy of the configuration in force. */
+void portald_config(struct portald *d, struct portal_config *out);
+
+/* Handle one parsed request; always leaves a finished PROTO_RESPONSE frame
+ * in resp (wiped and rebuilt by the caller for every request). */
+void dispatch(struct portald *d, const struct peer *peer,
+	      const struct proto_msg *req, struct proto_buf *resp);
+
+#endif

@@ -1,0 +1,348 @@
+/*
+ * proto.c - encoder, decoder and deadline-bound I/O for the portal protocol.
+ * See proto.h for the frame layout.  The decoder trusts nothing: every
+ * length is checked against what is left of the buffer before it is used.
+ */
+#include "proto.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sodium.h>
+
+static const uint8_t magic[2] = { 'P', 'P' };
+
+static void put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+void proto_begin(struct proto_buf *b, uint8_t type)
+{
+	memcpy(b->data, magic, 2);
+	b->data[2] = PROTO_VERSION;
+	b->data[3] = type;
+	put_be32(b->data + 4, 0);
+	b->len = PROTO_HEADER;
+	b->overflow = false;
+}
+
+void proto_begin_body(struct proto_buf *b)
+{
+	b->len = 0;
+	b->overflow = false;
+}
+
+void proto_put_bytes(struct proto_buf *b, uint8_t tag, const void *p, size_t n)
+{
+	if (b->overflow || n > UINT16_MAX || b->len + 3 + n > PROTO_MAX_FRAME) {
+		b->overflow = true;
+		return;
+	}
+	b->data[b->len] = tag;
+	put_be16(b->data + b->len + 1, (uint16_t)n);
+	if (n)
+		memcpy(b->data + b->len + 3, p, n);
+	b->len += 3 + n;
+}
+
+void proto_put_str(struct proto_buf *b, uint8_t tag, const char *s)
+{
+	proto_put_bytes(b, tag, s, strlen(s));
+}
+
+void proto_put_u32(struct proto_buf *b, uint8_t tag, uint32_t v)
+{
+	uint8_t be[4];
+
+	put_be32(be, v);
+	proto_put_bytes(b, tag, be, sizeof be);
+}
+
+void proto_put_u64(struct proto_buf *b, uint8_t tag, uint64_t v)
+{
+	uint8_t be[8];
+
+	put_be32(be, (uint32_t)(v >> 32));
+	put_be32(be + 4, (uint32_t)v);
+	proto_put_bytes(b, tag, be, sizeof be);
+}
+
+void proto_put_nested(struct proto_buf *b, uint8_t tag, const struct proto_buf *inner)
+{
+	if (inner->overflow) {
+		b->overflow = true;
+		return;
+	}
+	proto_put_bytes(b, tag, inner->data, inner->len);
+}
+
+bool proto_finish(struct proto_buf *b)
+{
+	if (b->overflow || b->len < PROTO_HEADER || b->len - PROTO_HEADER > PROTO_MAX_BODY)
+		return false;
+	put_be32(b->data + 4, (uint32_t)(b->len - PROTO_HEADER));
+	return true;
+}
+
+void proto_wipe(struct proto_buf *b)
+{
+	sodium_memzero(b->data, b->len);
+	b->len = 0;
+}
+
+size_t proto_frame_size(const uint8_t h[PROTO_HEADER])
+{
+	uint32_t body;
+
+	if (memcmp(h, magic, 2) != 0 || h[2] != PROTO_VERSION)
+		return 0;
+	body = get_be32(h + 4);
+	if (body > PROTO_MAX_BODY)
+		return 0;
+	return PROTO_HEADER + body;
+}
+
+bool proto_parse_body(const uint8_t *p, size_t n, struct proto_msg *m)
+{
+	size_t off = 0;
+
+	m->nfields = 0;
+	while (off < n) {
+		uint16_t len;
+
+		if (n - off < 3 || m->nfields == PROTO_MAX_FIELDS)
+			return false;
+		len = (uint16_t)(p[off + 1] << 8 | p[off + 2]);
+		if (n - off - 3 < len)
+			return false;
+		m->f[m->nfields].tag = p[off];
+		m->f[m->nfields].len = len;
+		m->f[m->nfields].data = p + off + 3;
+		m->nfields++;
+		off += 3 + (size_t)len;
+	}
+	return true;
+}
+
+bool proto_parse(const uint8_t *frame, size_t n, struct proto_msg *m)
+{
+	if (n < PROTO_HEADER || proto_frame_size(frame) != n)
+		return false;
+	m->type = frame[3];
+	return proto_parse_body(frame + PROTO_HEADER, n - PROTO_HEADER, m);
+}
+
+const struct proto_field *proto_find(const struct proto_msg *m, uint8_t tag)
+{
+	for (size_t i = 0; i < m->nfields; i++)
+		if (m->f[i].tag == tag)
+			return &m->f[i];
+	return NULL;
+}
+
+bool proto_get_str(const struct proto_msg *m, uint8_t tag, char *out, size_t cap)
+{
+	const struct proto_field *f = proto_find(m, tag);
+
+	if (!f || cap == 0 || f->len >= cap || memchr(f->data, '\0', f->len))
+		return false;
+	memcpy(out, f->data, f->len);
+	out[f->len] = '\0';
+	return true;
+}
+
+bool proto_get_fixed(const struct proto_msg *m, uint8_t tag, void *out, size_t n)
+{
+	const struct proto_field *f = proto_find(m, tag);
+
+	if (!f || f->len != n)
+		return false;
+	memcpy(out, f->data, n);
+	return true;
+}
+
+bool proto_get_u32(const struct proto_msg *m, uint8_t tag, uint32_t *v)
+{
+	uint8_t be[4];
+
+	if (!proto_get_fixed(m, tag, be, sizeof be))
+		return false;
+	*v = get_be32(be);
+	return true;
+}
+
+bool proto_get_u64(const struct proto_msg *m, uint8_t tag, uint64_t *v)
+{
+	uint8_t be[8];
+
+	if (!proto_get_fixed(m, tag, be, sizeof be))
+		return false;
+	*v = (uint64_t)get_be32(be) << 32 | get_be32(be + 4);
+	return true;
+}
+
+/* ---- I/O ---------------------------------------------------------------- */
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait until fd is ready for `events` or the deadline passes. */
+static int wait_fd(int fd, short events, long long deadline)
+{
+	for (;;) {
+		long long left = deadline - now_ms();
+		struct pollfd p = { .fd = fd, .events = events };
+		int r;
+
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		r = poll(&p, 1, (int)(left > 60000 ? 60000 : left));
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+static int read_exact(int fd, uint8_t *p, size_t n, long long deadline)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r;
+
+		if (wait_fd(fd, POLLIN, deadline) < 0)
+			return -1;
+		r = read(fd, p + got, n - got);
+		if (r == 0) {
+			errno = ECONNRESET;
+			return -1;
+		}
+		if (r < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+ssize_t proto_read_frame(int fd, uint8_t *buf, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	size_t total;
+
+	if (read_exact(fd, buf, PROTO_HEADER, deadline) < 0)
+		return -1;
+	total = proto_frame_size(buf);
+	if (total == 0) {
+		errno = EPROTO;
+		return -1;
+	}
+	if (read_exact(fd, buf + PROTO_HEADER, total - PROTO_HEADER, deadline) < 0)
+		return -1;
+	return (ssize_t)total;
+}
+
+int proto_write_frame(int fd, const struct proto_buf *b, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	size_t sent = 0;
+
+	while (sent < b->len) {
+		ssize_t w;
+
+		if (wait_fd(fd, POLLOUT, deadline) < 0)
+			return -1;
+		w = send(fd, b->data + sent, b->len - sent, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -1;
+		}
+		sent += (size_t)w;
+	}
+	return 0;
+}
+
+/* ---- names -------------------------------------------------------------- */
+
+static const char *const state_names[] = {
+	[ST_UNMANAGED] = "unmanaged",
+	[ST_PENDING] = "pending",
+	[ST_ACTIVE] = "active",
+	[ST_LOCKED] = "locked",
+};
+
+const char *proto_state_name(enum portal_state s)
+{
+	if ((size_t)s < sizeof state_names / sizeof state_names[0])
+		return state_names[s];
+	return "?";
+}
+
+bool proto_state_parse(const char *name, enum portal_state *s)
+{
+	for (size_t i = 1; i < sizeof state_names / sizeof state_names[0]; i++) {
+		if (strcmp(name, state_names[i]) == 0) {
+			*s = (enum portal_state)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static const char *const result_names[] = {
+	[R_OK] = "ok",
+	[R_BAD_REQUEST] = "bad request",
+	[R_DENIED] = "permission denied",
+	[R_INVALID] = "invalid value",
+	[R_NOT_FOUND] = "no such managed user",
+	[R_EXISTS] = "user already managed",
+	[R_LOCKED] = "user locked",
+	[R_WAIT] = "too soon",
+	[R_CODE_WRONG] = "wrong code",
+	[R_CODE_EXPIRED] = "code expired",
+	[R_CODE_DEAD] = "no live code",
+	[R_TICKET] = "reset ticket refused",
+	[R_POLICY] = "password refused by policy",
+	[R_PASSWORD] = "wrong password",
+	[R_STATE] = "not allowed in this state",
+	[R_STORAGE] = "database write failed",
+	[R_BUSY] = "helper busy",
+	[R_INTERNAL] = "internal error",
+	[R_PARTIAL] = "some lines refused",
+};
+
+const char *proto_result_name(enum proto_result r)
+{
+	if ((size_t)r < sizeof result_names / sizeof result_names[0] && result_names[r])
+		return result_names[r];
+	return "unknown result";
+}

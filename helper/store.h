@@ -1,0 +1,47 @@
+/*
+ * store.h - the helper's GDBM database, as a small key/value layer.
+ *
+ * Keys are short strings with a prefix naming the record kind:
+ *   "u:<user>"   a managed user          (user.c)
+ *   "o:<id>"     an outbox entry         (outbox.c)
+ *   "m:<name>"   metadata (schema version)
+ * Values are proto field bodies (proto_begin_body/proto_parse_body), so
+ * records and wire messages share one codec.
+ *
+ * GDBM is not thread-safe: every call below except store_open/close needs
+ * store_lock held.  Writes are not durable until store_sync (fsync) returns
+ * 0; nothing is acknowledged to a client before that.
+ */
+#ifndef PORTAL_STORE_H
+#define PORTAL_STORE_H
+
+#include <stddef.h>
+#include "proto.h"
+
+#define STORE_KEY_MAX 128
+
+struct store;
+
+/* Open or create (mode 0600) the database; recovers it when GDBM says it
+ * must.  -1 with a message in err on failure. */
+int store_open(struct store **s, const char *path, char *err, size_t errlen);
+void store_close(struct store *s);
+
+void store_lock(struct store *s);
+void store_unlock(struct store *s);
+
+/* 0 found (body copied into out as a bare body), 1 absent, -1 error. */
+int store_get(struct store *s, const char *key, struct proto_buf *out);
+/* 0 stored, -1 error (ENOSPC and friends: the caller answers R_STORAGE). */
+int store_put(struct store *s, const char *key, const struct proto_buf *body);
+/* 0 deleted, 1 absent, -1 error. */
+int store_del(struct store *s, const char *key);
+/* Flush to disk; 0 or -1. */
+int store_sync(struct store *s);
+/* Walk keys starting with prefix, in GDBM order.  `after` is the last key
+ * returned (NULL or "" to start).  0 with the next key in key, 1 at the end,
+ * -1 on error (also when `after` vanished meanwhile). */
+int store_next(struct store *s, const char *prefix, const char *after,
+	       char *key, size_t keycap);
+
+#endif

@@ -1,0 +1,171 @@
+/* unit_config.c - every key parses, every mistake is named by file, line and key. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "check.h"
+#include "config.h"
+
+static char path[] = "/tmp/unit_config_XXXXXX";
+
+static int load(const char *text, struct portal_config *c, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "we");
+
+	fputs(text, f);
+	fclose(f);
+	err[0] = '\0';
+	return config_load(path, c, err, errlen);
+}
+
+/* The error must name this file, the line and the key. */
+static int names(const char *err, unsigned line, const char *key)
+{
+	char want[256];
+
+	snprintf(want, sizeof want, "%s:%u: %s:", path, line, key);
+	return strstr(err, want) != NULL;
+}
+
+static void defaults(void)
+{
+	struct portal_config c;
+	char err[512];
+
+	CHECK("minimal file loads", load("cutover = 2023-10-30\n", &c, err, sizeof err) == 0);
+	CHECK("default socket", strcmp(c.socket, "/run/portald/portald.sock") == 0);
+	CHECK("default database", strcmp(c.database, "/var/lib/portald/portal.db") == 0);
+	CHECK("default language fr", c.language == LANG_FR);
+	CHECK("default code_length 6", c.code_length == 6);
+	CHECK("default code_ttl 10m", c.code_ttl == 600);
+	CHECK("default code_attempts 5", c.code_attempts == 5);
+	CHECK("default resend_interval 60s", c.resend_interval == 60);
+	CHECK("default codes_per_hour 5", c.codes_per_hour == 5);
+	CHECK("default lockout 15m", c.lockout == 900);
+	CHECK("default password_min_length 15", c.password_min_length == 15);
+	CHECK("default max_failures 20", c.max_failures == 20);
+	CHECK("default smtp_server localhost:25", strcmp(c.smtp_host, "localhost") == 0 && c.smtp_port == 25);
+	CHECK("default smtp_tls starttls", c.smtp_tls == TLS_STARTTLS);
+	CHECK("cutover kept as written", strcmp(c.cutover_str, "2023-10-30") == 0);
+}
+
+static void every_key(void)
+{
+	struct portal_config c;
+	char err[512];
+	int rc = load("# a comment\n"
+		      "socket = /tmp/p/portald.sock\n"
+		      "database=/tmp/p/portal.db\n"
+		      "  cutover = 2024-02-29  \n"
+		      "organization = Ordre des Collèges\n"
+		      "language = en\n"
+		      "code_length = 8\n"
+		      "code_ttl = 2h\n"
+		      "code_attempts = 3\n"
+		      "resend_interval = 90\n"
+		      "codes_per_hour = 10\n"
+		      "lockout = 30m\n"
+		      "password_min_length = 12\n"
+		      "max_failures = 9\n"
+		      "smtp_server = mail.example.org:587\n"
+		      "smtp_tls = required\n"
+		      "smtp_user = portal\n"
+		      "smtp_password_file = /etc/portald/smtp.pw\n"
+		      "mail_from = portal@example.org\n", &c, err, sizeof err);
+
+	CHECK("every key parses", rc == 0);
+	CHECK("socket", strcmp(c.socket, "/tmp/p/portald.sock") == 0);
+	CHECK("organization with accents", strcmp(c.organization, "Ordre des Collèges") == 0);
+	CHECK("language en", c.language == LANG_EN);
+	CHECK("leap day", strcmp(c.cutover_str, "2024-02-29") == 0);
+	CHECK("hours", c.code_ttl == 7200);
+	CHECK("bare seconds", c.resend_interval == 90);
+	CHECK("minutes", c.lockout == 1800);
+	CHECK("host and port", strcmp(c.smtp_host, "mail.example.org") == 0 && c.smtp_port == 587);
+	CHECK("tls required", c.smtp_tls == TLS_REQUIRED);
+	CHECK("smtp user", strcmp(c.smtp_user, "portal") == 0);
+}
+
+struct bad { const char *text; unsigned line; const char *key; };
+
+static void errors(void)
+{
+	static const struct bad bad[] = {
+		{ "cutover = 2023-10-30\nfrobnicate = 1\n", 2, "frobnicate" },
+		{ "cutover = 2023-10-30\ncode_ttl = 10x\n", 2, "code_ttl" },
+		{ "cutover = 2023-10-30\ncode_ttl = -5m\n", 2, "code_ttl" },
+		{ "cutover = 2023-10-30\ncode_length = 5\n", 2, "code_length" },
+		{ "cutover = 2023-10-30\ncode_length = 11\n", 2, "code_length" },
+		{ "cutover = 2023-02-30\n", 1, "cutover" },
+		{ "cutover = 30/10/2023\n", 1, "cutover" },
+		{ "cutover = 2023-10-30\nlanguage = de\n", 2, "language" },
+		{ "cutover = 2023-10-30\nsmtp_tls = maybe\n", 2, "smtp_tls" },
+		{ "cutover = 2023-10-30\npassword_min_length = 7\n", 2, "password_min_length" },
+		{ "cutover = 2023-10-30\nsmtp_server = host:0\n", 2, "smtp_server" },
+		{ "cutover = 2023-10-30\nsmtp_server = host:smtp\n", 2, "smtp_server" },
+		{ "cutover = 2023-10-30\nsocket = relative/path\n", 2, "socket" },
+		{ "cutover = 2023-10-30\nmail_from = not an address\n", 2, "mail_from" },
+		{ "cutover = 2023-10-30\ncutover = 2024-01-01\n", 2, "cutover" },
+		{ "cutover = 2023-10-30\ncodes_per_hour =\n", 2, "codes_per_hour" },
+		{ "cutover = 2023-10-30\n\n# c\nmax_failures = lots\n", 4, "max_failures" },
+	};
+	struct portal_config c;
+	char err[512], name[96];
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int rc = load(bad[i].text, &c, err, sizeof err);
+
+		snprintf(name, sizeof name, "error names line %u key %s", bad[i].line, bad[i].key);
+		CHECK(name, rc == -1 && names(err, bad[i].line, bad[i].key));
+	}
+	CHECK("missing cutover", load("language = fr\n", &c, err, sizeof err) == -1 &&
+	      strstr(err, "cutover: missing") != NULL);
+	CHECK("line without =", load("cutover = 2023-10-30\njunk\n", &c, err, sizeof err) == -1 &&
+	      strstr(err, ":2:") != NULL);
+	CHECK("smtp_user needs a password file",
+	      load("cutover = 2023-10-30\nsmtp_user = u\n", &c, err, sizeof err) == -1 &&
+	      strstr(err, "smtp_password_file") != NULL);
+	CHECK("missing file names the file", config_load("/nonexistent/portald.conf", &c, err, sizeof err) == -1 &&
+	      strstr(err, "/nonexistent/portald.conf") != NULL);
+
+	char longline[2100];
+	memset(longline, 'x', sizeof longline);
+	memcpy(longline, "organization = ", 15);
+	longline[sizeof longline - 2] = '\n';
+	longline[sizeof longline - 1] = '\0';
+	CHECK("over-long line refused", load(longline, &c, err, sizeof err) == -1 && strstr(err, "longer") != NULL);
+
+	FILE *f = fopen(path, "we");
+	fwrite("cutover = 2023-10-30\norganization = a\0b\n", 1, 41, f);
+	fclose(f);
+	CHECK("NUL byte refused", config_load(path, &c, err, sizeof err) == -1 && strstr(err, ":2:") != NULL);
+}
+
+static void durations(void)
+{
+	unsigned s;
+
+	CHECK("duration 0", config_duration("0", &s) && s == 0);
+	CHECK("duration 45s", config_duration("45s", &s) && s == 45);
+	CHECK("duration 10m", config_duration("10m", &s) && s == 600);
+	CHECK("duration 2h", config_duration("2h", &s) && s == 7200);
+	CHECK("duration empty refused", !config_duration("", &s));
+	CHECK("duration unit only refused", !config_duration("m", &s));
+	CHECK("duration huge refused", !config_duration("99999999999h", &s));
+	CHECK("duration 1d refused", !config_duration("1d", &s));
+}
+
+int main(void)
+{
+	int fd = mkstemp(path);
+
+	if (fd < 0)
+		return 1;
+	close(fd);
+	defaults();
+	every_key();
+	errors();
+	durations();
+	unlink(path);
+	return check_done();
+}
