@@ -29,7 +29,9 @@ MODULE_SRC  := $(wildcard pam_portal/*.c) $(COMMON_SRC) helper/client.c
 PORTALD_SRC := helper/portald.c helper/dispatch.c helper/store.c helper/keys.c \
                helper/user.c helper/code.c helper/policy.c helper/valid.c helper/outbox.c \
                helper/mail.c helper/mailtext.c helper/config.c helper/log.c $(COMMON_SRC)
-CTL_SRC     := helper/portalctl.c helper/config.c helper/client.c helper/valid.c $(COMMON_SRC)
+CTL_SRC     := helper/portalctl.c helper/ctl.c helper/ctl_user.c helper/ctl_import.c \
+               helper/ctl_daemon.c helper/ctl_table.c helper/csv.c \
+               helper/config.c helper/client.c helper/valid.c $(COMMON_SRC)
 
 OBJ   := $(BUILD)/obj
 PIC   := $(BUILD)/pic
@@ -64,11 +66,15 @@ UNIT_TESTS := $(patsubst tests/unit_%.c,$(BUILD)/tests/unit_%,$(wildcard tests/u
 TEST_TOOLS := $(BUILD)/tests/pamconv
 
 # Unit tests link the unit under test and whatever it needs from portald.
-UNIT_DEPS := $(filter-out helper/portald.c,$(PORTALD_SRC)) helper/client.c
+UNIT_DEPS := $(filter-out helper/portald.c,$(PORTALD_SRC)) helper/client.c helper/csv.c
 $(BUILD)/tests/unit_%: $(OBJ)/tests/unit_%.o $(call obj,$(UNIT_DEPS))
+	@mkdir -p $(dir $@)
 	$(CC) -pie $(LDFLAGS) -o $@ $^ $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_PWQ) $(LIBS_GDBM) -lpthread
+# The module's message table is not part of portald.
+$(BUILD)/tests/unit_text: $(OBJ)/pam_portal/text.o
 
 $(BUILD)/tests/pamconv: $(OBJ)/tests/pamconv.o
+	@mkdir -p $(dir $@)
 	$(CC) -pie $(LDFLAGS) -o $@ $^ $(LIBS_PAM)
 
 test-programs: $(PROGRAMS) $(UNIT_TESTS) $(TEST_TOOLS)

@@ -1,0 +1,272 @@
+/*
+ * ctl.c - portalctl's session with portald and the ways it speaks to the
+ * administrator: errors, refusals, times.  See ctl.h.
+ */
+#include "ctl.h"
+
+#include <string.h>
+#include "client.h"
+#include "ctl_table.h"
+#include "valid.h"
+
+#define CURSOR_MAX 256
+
+static const struct i18n_text msg_as_is = { "%s", "%s" };
+static const struct i18n_text msg_unreachable = {
+	"impossible de joindre portald (%s) : %s",
+	"cannot reach portald at %s: %s",
+};
+static const struct i18n_text msg_malformed = {
+	"réponse incompréhensible de portald",
+	"portald sent an answer portalctl cannot read",
+};
+static const struct i18n_text msg_try_help = {
+	"Essayez « portalctl --help ».\n",
+	"Try 'portalctl --help'.\n",
+};
+static const struct i18n_text msg_bad_user = {
+	"« %s » n'est pas un nom d'utilisateur valide (lettres, chiffres, « . », « _ » et « - », "
+	"au plus 64, sans « . » ni « - » au début)",
+	"'%s' is not a valid user name (letters, digits, '.', '_' and '-', at most 64, "
+	"not starting with '.' or '-')",
+};
+static const struct i18n_text msg_bad_email = {
+	"%s : « %s » n'est pas une adresse courriel valide",
+	"%s: '%s' is not a valid e-mail address",
+};
+static const struct i18n_text msg_no_memory = {
+	"mémoire insuffisante",
+	"out of memory",
+};
+static const struct i18n_text msg_unexpected = {
+	"réponse inattendue de portald : %s",
+	"unexpected answer from portald: %s",
+};
+
+/* What each refusal means to the administrator.  `about_user` refusals are
+ * said about the user the command named. */
+static const struct {
+	enum proto_result result;
+	bool about_user;
+	struct i18n_text text;
+} refusals[] = {
+	{ R_BAD_REQUEST, false, {
+		"portald n'a pas compris la requête (portalctl et portald sont-ils de la même version ?)",
+		"portald did not understand the request (are portalctl and portald the same version?)" } },
+	{ R_DENIED, false, {
+		"permission refusée : lancez portalctl en tant que root",
+		"permission denied: run portalctl as root" } },
+	{ R_INVALID, true, {
+		"valeur refusée par portald",
+		"value refused by portald" } },
+	{ R_NOT_FOUND, true, {
+		"aucun utilisateur géré de ce nom",
+		"no such managed user" } },
+	{ R_EXISTS, true, {
+		"utilisateur déjà géré",
+		"already a managed user" } },
+	{ R_LOCKED, true, {
+		"l'utilisateur est verrouillé",
+		"the user is locked" } },
+	{ R_STATE, true, {
+		"impossible dans l'état actuel de l'utilisateur",
+		"not possible in the user's present state" } },
+	{ R_STORAGE, false, {
+		"portald n'a pas pu écrire dans sa base de données ; réessayez plus tard",
+		"portald could not write to its database; try again later" } },
+	{ R_BUSY, false, {
+		"portald est occupé ; réessayez dans un instant",
+		"portald is busy; try again in a moment" } },
+	{ R_INTERNAL, false, {
+		"erreur interne de portald ; voyez son journal",
+		"portald hit an internal error; see its log" } },
+};
+
+void ctl_say(const struct ctl *c, FILE *out, const struct i18n_text *t, ...)
+{
+	va_list ap;
+
+	va_start(ap, t);
+	vfprintf(out, ctl_text(c, t), ap);
+	va_end(ap);
+}
+
+void ctl_format(const struct ctl *c, char *out, size_t cap, const struct i18n_text *t, ...)
+{
+	va_list ap;
+
+	va_start(ap, t);
+	vsnprintf(out, cap, ctl_text(c, t), ap);
+	va_end(ap);
+}
+
+static void vfail(const struct ctl *c, const char *where, const struct i18n_text *t,
+		  va_list ap)
+{
+	fprintf(stderr, "%s: ", where ? where : "portalctl");
+	vfprintf(stderr, ctl_text(c, t), ap);
+	fputc('\n', stderr);
+}
+
+int ctl_fail(const struct ctl *c, const char *where, const struct i18n_text *t, ...)
+{
+	va_list ap;
+
+	va_start(ap, t);
+	vfail(c, where, t, ap);
+	va_end(ap);
+	return CTL_FAIL;
+}
+
+int ctl_usage(const struct ctl *c, const struct i18n_text *t, ...)
+{
+	va_list ap;
+
+	va_start(ap, t);
+	vfail(c, NULL, t, ap);
+	va_end(ap);
+	fputs(ctl_text(c, &msg_try_help), stderr);
+	return CTL_USAGE;
+}
+
+int ctl_malformed(const struct ctl *c)
+{
+	return ctl_fail(c, NULL, &msg_malformed);
+}
+
+bool ctl_check_user(const struct ctl *c, const char *user, const char *where)
+{
+	char safe[PORTAL_USER_MAX * 4];
+
+	if (valid_user(user))
+		return true;
+	table_safe(user, safe, sizeof safe);
+	ctl_fail(c, where, &msg_bad_user, safe);
+	return false;
+}
+
+bool ctl_check_email(const struct ctl *c, const char *user, const char *email,
+		     const char *where)
+{
+	char safe[PORTAL_EMAIL_MAX * 2];
+
+	if (valid_email(email))
+		return true;
+	table_safe(email, safe, sizeof safe);
+	ctl_fail(c, where, &msg_bad_email, user, safe);
+	return false;
+}
+
+/* client.c starts most reasons with the socket path, which the message
+ * already names. */
+static const char *without_path(const char *err, const char *path)
+{
+	size_t n = strlen(path);
+
+	if (strncmp(err, path, n) == 0 && strncmp(err + n, ": ", 2) == 0)
+		return err + n + 2;
+	return err;
+}
+
+int ctl_connect(struct ctl *c)
+{
+	char err[512];
+
+	if (config_load(c->config_path, &c->cfg, err, sizeof err) < 0)
+		return ctl_fail(c, NULL, &msg_as_is, err);
+	c->fd = client_connect(c->cfg.socket, err, sizeof err);
+	if (c->fd < 0)
+		return ctl_fail(c, NULL, &msg_unreachable, c->cfg.socket,
+				without_path(err, c->cfg.socket));
+	return CTL_OK;
+}
+
+int ctl_call(struct ctl *c)
+{
+	char err[512];
+
+	if (client_call(c->fd, &c->req, c->frame, &c->resp, err, sizeof err) < 0) {
+		ctl_fail(c, NULL, &msg_unreachable, c->cfg.socket,
+			 without_path(err, c->cfg.socket));
+		return -1;
+	}
+	return 0;
+}
+
+void ctl_refused(const struct ctl *c, const struct proto_msg *m, const char *user,
+		 const char *where)
+{
+	enum proto_result r = client_result(m);
+	char detail[256];
+	size_t i;
+
+	fprintf(stderr, "%s: ", where ? where : "portalctl");
+	for (i = 0; i < sizeof refusals / sizeof refusals[0]; i++)
+		if (refusals[i].result == r)
+			break;
+	if (i == sizeof refusals / sizeof refusals[0]) {
+		ctl_say(c, stderr, &msg_unexpected, proto_result_name(r));
+	} else {
+		if (refusals[i].about_user && user)
+			fprintf(stderr, "%s: ", user);
+		fputs(ctl_text(c, &refusals[i].text), stderr);
+	}
+	if (proto_get_str(m, F_DETAIL, detail, sizeof detail)) {
+		table_safe(detail, detail, sizeof detail);
+		fprintf(stderr, " (%s)", detail);
+	}
+	fputc('\n', stderr);
+}
+
+bool ctl_entry(struct ctl *c, const struct proto_field *f)
+{
+	if (f->tag != F_ENTRY || !proto_parse_body(f->data, f->len, &c->entry)) {
+		ctl_malformed(c);
+		return false;
+	}
+	return true;
+}
+
+int ctl_pages(struct ctl *c, void (*begin)(struct ctl *c, void *arg),
+	      int (*row)(struct ctl *c, void *arg), void *arg)
+{
+	char cursor[CURSOR_MAX] = "", next[CURSOR_MAX];
+
+	for (;;) {
+		begin(c, arg);
+		if (cursor[0])
+			proto_put_str(&c->req, F_CURSOR, cursor);
+		if (ctl_call(c) < 0)
+			return CTL_FAIL;
+		if (client_result(&c->resp) != R_OK) {
+			ctl_refused(c, &c->resp, NULL, NULL);
+			return CTL_FAIL;
+		}
+		for (size_t i = 0; i < c->resp.nfields; i++) {
+			if (c->resp.f[i].tag != F_ENTRY)
+				continue;
+			if (!ctl_entry(c, &c->resp.f[i]) || row(c, arg) != CTL_OK)
+				return CTL_FAIL;
+		}
+		if (!proto_get_str(&c->resp, F_CURSOR, next, sizeof next))
+			return CTL_OK;
+		/* a cursor that does not move would page forever */
+		if (strcmp(next, cursor) == 0)
+			return ctl_malformed(c);
+		memcpy(cursor, next, sizeof cursor);
+	}
+}
+
+int ctl_table_add(const struct ctl *c, struct table *t, const char *const cell[])
+{
+	return table_add(t, cell) ? CTL_OK : ctl_fail(c, NULL, &msg_no_memory);
+}
+
+void ctl_time(uint64_t t, char *out, size_t cap)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!localtime_r(&tt, &tm) || strftime(out, cap, "%Y-%m-%d %H:%M", &tm) == 0)
+		snprintf(out, cap, "?");
+}

@@ -1,0 +1,151 @@
+/*
+ * ctl_daemon.c - `portalctl outbox` and `portalctl status`: what portald
+ * itself is doing, rather than one user.
+ */
+#include <string.h>
+#include "client.h"
+#include "ctl.h"
+#include "ctl_table.h"
+
+static const struct i18n_text msg_empty_outbox = {
+	"La file d'envoi est vide.\n",
+	"The outbox is empty.\n",
+};
+static const struct i18n_text col_id = { "ID", "ID" };
+static const struct i18n_text col_user = { "UTILISATEUR", "USER" };
+static const struct i18n_text col_to = { "DESTINATAIRE", "TO" };
+static const struct i18n_text col_status = { "STATUT", "STATUS" };
+static const struct i18n_text col_attempts = { "ESSAIS", "ATTEMPTS" };
+static const struct i18n_text col_when = { "QUAND", "WHEN" };
+
+static const struct i18n_text label_version = { "version de portald", "portald version" };
+static const struct i18n_text label_uptime = { "en service depuis", "uptime" };
+static const struct i18n_text label_socket = { "socket", "socket" };
+static const struct i18n_text label_pending = { "utilisateurs pending", "pending users" };
+static const struct i18n_text label_active = { "utilisateurs active", "active users" };
+static const struct i18n_text label_locked = { "utilisateurs locked", "locked users" };
+static const struct i18n_text label_mail = { "courriels en attente", "mails waiting" };
+/* days, hours, minutes, seconds of an uptime */
+static const struct i18n_text unit_day = { "j", "d" };
+
+static void outbox_begin(struct ctl *c, void *arg)
+{
+	(void)arg;
+	proto_begin(&c->req, REQ_OUTBOX);
+}
+
+/* A string field of c->entry, "-" when absent. */
+static void entry_str(const struct ctl *c, uint8_t tag, char *out, size_t cap)
+{
+	if (!proto_get_str(&c->entry, tag, out, cap))
+		snprintf(out, cap, "-");
+}
+
+static int outbox_row(struct ctl *c, void *arg)
+{
+	char id[64], user[PORTAL_USER_MAX + 1], to[PORTAL_EMAIL_MAX + 1], status[64];
+	char attempts[16] = "-", when[CTL_TIME_MAX] = "-";
+	const char *cell[] = { id, user, to, status, attempts, when };
+	uint32_t n;
+	uint64_t t;
+
+	entry_str(c, F_ID, id, sizeof id);
+	entry_str(c, F_USER, user, sizeof user);
+	entry_str(c, F_EMAIL, to, sizeof to);
+	entry_str(c, F_DETAIL, status, sizeof status);
+	if (proto_get_u32(&c->entry, F_ATTEMPTS, &n))
+		snprintf(attempts, sizeof attempts, "%u", n);
+	if (proto_get_u64(&c->entry, F_TIME, &t) && t != 0)
+		ctl_time(t, when, sizeof when);
+	return ctl_table_add(c, arg, cell);
+}
+
+int ctl_outbox(struct ctl *c, int argc, char **argv)
+{
+	const char *header[] = {
+		ctl_text(c, &col_id), ctl_text(c, &col_user), ctl_text(c, &col_to),
+		ctl_text(c, &col_status), ctl_text(c, &col_attempts), ctl_text(c, &col_when),
+	};
+	struct table t;
+	int rc;
+
+	(void)argc;
+	(void)argv;
+	if (ctl_connect(c) != CTL_OK)
+		return CTL_FAIL;
+	table_init(&t, header, sizeof header / sizeof header[0]);
+	rc = ctl_pages(c, outbox_begin, outbox_row, &t);
+	if (rc == CTL_OK && t.nrows > 0)
+		table_print(&t, header, stdout);
+	else if (rc == CTL_OK)
+		ctl_say(c, stderr, &msg_empty_outbox);
+	table_free(&t);
+	return rc;
+}
+
+/* "3 d 4 h 5 min", "42 s": an uptime is read at a glance, not computed. */
+static void uptime_text(const struct ctl *c, uint64_t s, char *out, size_t cap)
+{
+	uint64_t d = s / 86400, h = s % 86400 / 3600, m = s % 3600 / 60;
+
+	if (s < 60)
+		snprintf(out, cap, "%llu s", (unsigned long long)s);
+	else if (d > 0)
+		snprintf(out, cap, "%llu %s %llu h %llu min", (unsigned long long)d,
+			 ctl_text(c, &unit_day), (unsigned long long)h, (unsigned long long)m);
+	else if (h > 0)
+		snprintf(out, cap, "%llu h %llu min", (unsigned long long)h, (unsigned long long)m);
+	else
+		snprintf(out, cap, "%llu min", (unsigned long long)m);
+}
+
+static void count_text(const struct ctl *c, uint8_t tag, char *out, size_t cap)
+{
+	uint64_t n;
+
+	if (proto_get_u64(&c->resp, tag, &n))
+		snprintf(out, cap, "%llu", (unsigned long long)n);
+	else
+		snprintf(out, cap, "?");
+}
+
+int ctl_status(struct ctl *c, int argc, char **argv)
+{
+	char version[64], uptime[64], pending[24], active[24], locked[24], mail[24];
+	uint64_t up;
+
+	(void)argc;
+	(void)argv;
+	if (ctl_connect(c) != CTL_OK)
+		return CTL_FAIL;
+	proto_begin(&c->req, REQ_DAEMON_STATUS);
+	if (ctl_call(c) < 0)
+		return CTL_FAIL;
+	if (client_result(&c->resp) != R_OK) {
+		ctl_refused(c, &c->resp, NULL, NULL);
+		return CTL_FAIL;
+	}
+	if (!proto_get_str(&c->resp, F_VERSION, version, sizeof version) ||
+	    !proto_get_u64(&c->resp, F_UPTIME, &up))
+		return ctl_malformed(c);
+	table_safe(version, version, sizeof version);
+	uptime_text(c, up, uptime, sizeof uptime);
+	count_text(c, F_COUNT_PENDING, pending, sizeof pending);
+	count_text(c, F_COUNT_ACTIVE, active, sizeof active);
+	count_text(c, F_COUNT_LOCKED, locked, sizeof locked);
+	count_text(c, F_COUNT_OUTBOX, mail, sizeof mail);
+	{
+		const char *label[] = {
+			ctl_text(c, &label_version), ctl_text(c, &label_uptime),
+			ctl_text(c, &label_socket), ctl_text(c, &label_pending),
+			ctl_text(c, &label_active), ctl_text(c, &label_locked),
+			ctl_text(c, &label_mail),
+		};
+		const char *value[] = {
+			version, uptime, c->cfg.socket, pending, active, locked, mail,
+		};
+
+		table_pairs(stdout, label, value, sizeof label / sizeof label[0]);
+	}
+	return CTL_OK;
+}

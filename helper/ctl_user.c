@@ -1,0 +1,279 @@
+/*
+ * ctl_user.c - `portalctl user ...`: add, del, show, list, reset, unlock.
+ */
+#include <string.h>
+#include "client.h"
+#include "ctl.h"
+#include "ctl_table.h"
+
+static const struct i18n_text msg_added = {
+	"Utilisateur %s ajouté (%s) ; il confirmera cette adresse à sa prochaine connexion.\n",
+	"User %s added (%s); they will verify this address at their next sign-in.\n",
+};
+static const struct i18n_text msg_deleted = {
+	"Utilisateur %s retiré du portail.\n",
+	"User %s removed from the portal.\n",
+};
+static const struct i18n_text msg_reset = {
+	"Utilisateur %s réinitialisé : à sa prochaine connexion, il confirmera son adresse "
+	"courriel et créera un nouveau mot de passe.\n",
+	"User %s reset: at their next sign-in they will verify their e-mail address and "
+	"create a new password.\n",
+};
+static const struct i18n_text msg_unlocked = {
+	"Utilisateur %s déverrouillé.\n",
+	"User %s unlocked.\n",
+};
+static const struct i18n_text msg_no_users = {
+	"Aucun utilisateur géré.\n",
+	"No managed users.\n",
+};
+static const struct i18n_text msg_no_users_in = {
+	"Aucun utilisateur géré dans l'état %s.\n",
+	"No managed users in state %s.\n",
+};
+static const struct i18n_text msg_bad_state = {
+	"état inconnu : %s (pending, active ou locked)",
+	"unknown state: %s (pending, active or locked)",
+};
+static const struct i18n_text msg_list_usage = {
+	"usage : portalctl user list [--state pending|active|locked]",
+	"usage: portalctl user list [--state pending|active|locked]",
+};
+
+/* user show */
+static const struct i18n_text label_user = { "utilisateur", "user" };
+static const struct i18n_text label_email = { "courriel", "e-mail" };
+static const struct i18n_text label_state = { "état", "state" };
+static const struct i18n_text label_created = { "créé le", "created" };
+static const struct i18n_text label_last = { "dernière connexion", "last sign-in" };
+static const struct i18n_text label_failures = { "échecs consécutifs", "consecutive failures" };
+static const struct i18n_text label_code = { "expiration du code en cours", "live code expires at" };
+static const struct i18n_text label_password = { "mot de passe défini", "password set" };
+static const struct i18n_text word_never = { "jamais", "never" };
+static const struct i18n_text word_none = { "aucun", "none" };
+static const struct i18n_text word_unknown = { "inconnu", "unknown" };
+static const struct i18n_text word_yes = { "oui", "yes" };
+static const struct i18n_text word_no = { "non", "no" };
+static const struct i18n_text why_pending[] = {
+	[PR_NONE] = { "", "" },
+	[PR_NEVER] = { " (ne s'est jamais connecté)", " (never signed in)" },
+	[PR_DORMANT] = { " (inactif depuis la date de bascule)", " (dormant since the cutover)" },
+	[PR_RESET] = { " (réinitialisé par un administrateur)", " (reset by an administrator)" },
+};
+static const struct i18n_text locked_until = { " (jusqu'au %s)", " (until %s)" };
+static const struct i18n_text locked_for_good = {
+	" (jusqu'à un déverrouillage : portalctl user unlock)",
+	" (until unlocked: portalctl user unlock)",
+};
+
+/* user list */
+static const struct i18n_text col_user = { "UTILISATEUR", "USER" };
+static const struct i18n_text col_email = { "COURRIEL", "EMAIL" };
+static const struct i18n_text col_state = { "ÉTAT", "STATE" };
+static const struct i18n_text col_last = { "DERNIÈRE CONNEXION", "LAST SIGN-IN" };
+
+/* Send a request about one user; on success say `done` about them. */
+static int user_request(struct ctl *c, uint8_t type, const char *user, const char *email,
+			const struct i18n_text *done)
+{
+	if (!ctl_check_user(c, user, NULL) || (email && !ctl_check_email(c, user, email, NULL)))
+		return CTL_FAIL;
+	if (ctl_connect(c) != CTL_OK)
+		return CTL_FAIL;
+	proto_begin(&c->req, type);
+	proto_put_str(&c->req, F_USER, user);
+	if (email)
+		proto_put_str(&c->req, F_EMAIL, email);
+	if (ctl_call(c) < 0)
+		return CTL_FAIL;
+	if (client_result(&c->resp) != R_OK) {
+		ctl_refused(c, &c->resp, user, NULL);
+		return CTL_FAIL;
+	}
+	if (done)
+		ctl_say(c, stdout, done, user, email);
+	return CTL_OK;
+}
+
+int ctl_user_add(struct ctl *c, int argc, char **argv)
+{
+	(void)argc;
+	return user_request(c, REQ_USER_ADD, argv[0], argv[1], &msg_added);
+}
+
+int ctl_user_del(struct ctl *c, int argc, char **argv)
+{
+	(void)argc;
+	return user_request(c, REQ_USER_DEL, argv[0], NULL, &msg_deleted);
+}
+
+int ctl_user_reset(struct ctl *c, int argc, char **argv)
+{
+	(void)argc;
+	return user_request(c, REQ_USER_RESET, argv[0], NULL, &msg_reset);
+}
+
+int ctl_user_unlock(struct ctl *c, int argc, char **argv)
+{
+	(void)argc;
+	return user_request(c, REQ_USER_UNLOCK, argv[0], NULL, &msg_unlocked);
+}
+
+/* A time field of c->entry: local time, or `zero` when 0 or absent. */
+static void entry_time(const struct ctl *c, uint8_t tag, const struct i18n_text *zero,
+		       char *out, size_t cap)
+{
+	uint64_t t = 0;
+
+	if (proto_get_u64(&c->entry, tag, &t) && t != 0)
+		ctl_time(t, out, cap);
+	else
+		snprintf(out, cap, "%s", ctl_text(c, zero));
+}
+
+/* "pending (never signed in)", "locked (until 2024-05-01 10:15)", "active" */
+static void entry_state(const struct ctl *c, char *out, size_t cap)
+{
+	uint32_t state = ST_UNMANAGED, reason = PR_NONE;
+	uint64_t until;
+	char when[CTL_TIME_MAX];
+	size_t n;
+
+	proto_get_u32(&c->entry, F_STATE, &state);
+	n = (size_t)snprintf(out, cap, "%s", proto_state_name(state));
+	if (n >= cap)
+		return;
+	if (state == ST_PENDING && proto_get_u32(&c->entry, F_REASON, &reason) &&
+	    reason < sizeof why_pending / sizeof why_pending[0]) {
+		snprintf(out + n, cap - n, "%s", ctl_text(c, &why_pending[reason]));
+	} else if (state == ST_LOCKED && proto_get_u64(&c->entry, F_UNTIL, &until)) {
+		if (until == 0) {
+			snprintf(out + n, cap - n, "%s", ctl_text(c, &locked_for_good));
+		} else {
+			ctl_time(until, when, sizeof when);
+			ctl_format(c, out + n, cap - n, &locked_until, when);
+		}
+	}
+}
+
+int ctl_user_show(struct ctl *c, int argc, char **argv)
+{
+	char user[PORTAL_USER_MAX + 1], email[PORTAL_EMAIL_MAX + 1], state[128];
+	char created[CTL_TIME_MAX], last[CTL_TIME_MAX], code[CTL_TIME_MAX], failures[16];
+	const struct proto_field *f;
+	uint32_t n = 0, has_password = 0;
+
+	(void)argc;
+	if (user_request(c, REQ_USER_SHOW, argv[0], NULL, NULL) != CTL_OK)
+		return CTL_FAIL;
+	f = proto_find(&c->resp, F_ENTRY);
+	if (!f)
+		return ctl_malformed(c);
+	if (!ctl_entry(c, f))
+		return CTL_FAIL;
+	if (!proto_get_str(&c->entry, F_USER, user, sizeof user) ||
+	    !proto_get_str(&c->entry, F_EMAIL, email, sizeof email))
+		return ctl_malformed(c);
+	entry_state(c, state, sizeof state);
+	entry_time(c, F_CREATED, &word_unknown, created, sizeof created);
+	entry_time(c, F_LAST_SIGNIN, &word_never, last, sizeof last);
+	entry_time(c, F_CODE_EXPIRES, &word_none, code, sizeof code);
+	proto_get_u32(&c->entry, F_FAILURES, &n);
+	snprintf(failures, sizeof failures, "%u", n);
+	proto_get_u32(&c->entry, F_HAS_PASSWORD, &has_password);
+	table_safe(user, user, sizeof user);
+	table_safe(email, email, sizeof email);
+	{
+		const char *label[] = {
+			ctl_text(c, &label_user), ctl_text(c, &label_email),
+			ctl_text(c, &label_state), ctl_text(c, &label_created),
+			ctl_text(c, &label_last), ctl_text(c, &label_failures),
+			ctl_text(c, &label_code), ctl_text(c, &label_password),
+		};
+		const char *value[] = {
+			user, email, state, created, last, failures, code,
+			ctl_text(c, has_password ? &word_yes : &word_no),
+		};
+
+		table_pairs(stdout, label, value, sizeof label / sizeof label[0]);
+	}
+	return CTL_OK;
+}
+
+struct list {
+	bool filter;
+	enum portal_state state;
+	struct table table;
+};
+
+static void list_begin(struct ctl *c, void *arg)
+{
+	const struct list *l = arg;
+
+	proto_begin(&c->req, REQ_USER_LIST);
+	if (l->filter)
+		proto_put_u32(&c->req, F_STATE, l->state);
+}
+
+static int list_row(struct ctl *c, void *arg)
+{
+	struct list *l = arg;
+	char user[PORTAL_USER_MAX + 1], email[PORTAL_EMAIL_MAX + 1], last[CTL_TIME_MAX];
+	uint32_t state = ST_UNMANAGED;
+	const char *cell[4] = { user, email, NULL, last };
+
+	if (!proto_get_str(&c->entry, F_USER, user, sizeof user) ||
+	    !proto_get_str(&c->entry, F_EMAIL, email, sizeof email))
+		return ctl_malformed(c);
+	proto_get_u32(&c->entry, F_STATE, &state);
+	cell[2] = proto_state_name(state);
+	entry_time(c, F_LAST_SIGNIN, &word_never, last, sizeof last);
+	return ctl_table_add(c, &l->table, cell);
+}
+
+/* [--state STATE | --state=STATE] */
+static int list_options(struct ctl *c, int argc, char **argv, struct list *l)
+{
+	const char *value;
+
+	if (argc == 0)
+		return CTL_OK;
+	if (argc == 2 && strcmp(argv[0], "--state") == 0)
+		value = argv[1];
+	else if (argc == 1 && strncmp(argv[0], "--state=", 8) == 0)
+		value = argv[0] + 8;
+	else
+		return ctl_usage(c, &msg_list_usage);
+	if (!proto_state_parse(value, &l->state))
+		return ctl_usage(c, &msg_bad_state, value);
+	l->filter = true;
+	return CTL_OK;
+}
+
+int ctl_user_list(struct ctl *c, int argc, char **argv)
+{
+	const char *header[] = {
+		ctl_text(c, &col_user), ctl_text(c, &col_email),
+		ctl_text(c, &col_state), ctl_text(c, &col_last),
+	};
+	struct list l = { .filter = false };
+	int rc = list_options(c, argc, argv, &l);
+
+	if (rc != CTL_OK)
+		return rc;
+	if (ctl_connect(c) != CTL_OK)
+		return CTL_FAIL;
+	table_init(&l.table, header, 4);
+	rc = ctl_pages(c, list_begin, list_row, &l);
+	/* portald walks its database in hash order; people read names sorted */
+	table_sort(&l.table);
+	if (rc == CTL_OK && l.table.nrows > 0)
+		table_print(&l.table, header, stdout);
+	else if (rc == CTL_OK && l.filter)
+		ctl_say(c, stderr, &msg_no_users_in, proto_state_name(l.state));
+	else if (rc == CTL_OK)
+		ctl_say(c, stderr, &msg_no_users);
+	table_free(&l.table);
+	return rc;
+}

@@ -1,0 +1,174 @@
+/*
+ * keys.c - the master key file beside the database, and the subkeys
+ * derived from it.
+ *
+ * The file holds 32 random bytes and nothing else.  It is made once, with
+ * O_EXCL so two starts cannot race to different keys, and synced with its
+ * directory before use: a code hashed or a mail sealed with a key that a
+ * crash then loses could never be checked or sent.  A file that anyone but
+ * its owner could read is refused rather than silently fixed, because the
+ * key may already have leaked; the administrator must decide.
+ */
+#include "keys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sodium.h>
+
+#define KEY_SUFFIX   ".key"
+#define KEY_MODE     0600
+#define KDF_CONTEXT  "portald_"   /* crypto_kdf_CONTEXTBYTES characters */
+
+enum subkey_id { SUBKEY_CODE = 1, SUBKEY_OUTBOX = 2 };
+
+static int key_path(const char *db_path, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%s%s", db_path, KEY_SUFFIX);
+
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+static int sync_dir(const char *path)
+{
+	char copy[PATH_MAX];
+	int fd, rc;
+
+	snprintf(copy, sizeof copy, "%s", path);
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* 0 made, 1 already there, -1 error. */
+static int create_key(const char *path, uint8_t master[crypto_kdf_KEYBYTES],
+		      char *err, size_t errlen)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, KEY_MODE);
+
+	if (fd < 0 && errno == EEXIST)
+		return 1;
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot create the key file: %s", path, strerror(errno));
+		return -1;
+	}
+	crypto_kdf_keygen(master);
+	if (write_all(fd, master, crypto_kdf_KEYBYTES) < 0 || fsync(fd) < 0) {
+		snprintf(err, errlen, "%s: cannot write the key file: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	if (sync_dir(path) < 0) {
+		snprintf(err, errlen, "%s: cannot sync the key file's directory: %s",
+			 path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int read_key(const char *path, uint8_t master[crypto_kdf_KEYBYTES],
+		    char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	ssize_t got;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot open the key file: %s%s", path, strerror(errno),
+			 errno == ELOOP ? " (it is a symbolic link)" : "");
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: the key file is not a regular file", path);
+	} else if (st.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s: the key file must be owned by uid %u, not %u",
+			 path, (unsigned)geteuid(), (unsigned)st.st_uid);
+	} else if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, errlen, "%s: the key file is open to group or others (mode %04o); "
+			 "it must be 0600, and the key may have leaked", path,
+			 (unsigned)(st.st_mode & 07777));
+	} else if (st.st_size != crypto_kdf_KEYBYTES) {
+		snprintf(err, errlen, "%s: the key file holds %lld bytes, not %d "
+			 "(an interrupted first start? removing it loses queued mail and live codes)",
+			 path, (long long)st.st_size, crypto_kdf_KEYBYTES);
+	} else {
+		do
+			got = read(fd, master, crypto_kdf_KEYBYTES);
+		while (got < 0 && errno == EINTR);
+		close(fd);
+		if (got == crypto_kdf_KEYBYTES)
+			return 0;
+		snprintf(err, errlen, "%s: cannot read the key file: %s", path,
+			 got < 0 ? strerror(errno) : "short read");
+		return -1;
+	}
+	close(fd);
+	return -1;
+}
+
+struct portal_keys *keys_load(const char *db_path, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	uint8_t master[crypto_kdf_KEYBYTES];
+	struct portal_keys *k = NULL;
+	int made;
+
+	if (sodium_init() < 0) {
+		snprintf(err, errlen, "libsodium could not be initialised");
+		return NULL;
+	}
+	if (key_path(db_path, path, sizeof path) < 0) {
+		snprintf(err, errlen, "%s: path too long for the key file", db_path);
+		return NULL;
+	}
+	made = create_key(path, master, err, errlen);
+	if (made == 1)
+		made = read_key(path, master, err, errlen);
+	if (made == 0) {
+		k = sodium_malloc(sizeof *k);
+		if (!k)
+			snprintf(err, errlen, "no locked memory for the keys");
+	}
+	if (k) {
+		crypto_kdf_derive_from_key(k->code, sizeof k->code, SUBKEY_CODE, KDF_CONTEXT, master);
+		crypto_kdf_derive_from_key(k->outbox, sizeof k->outbox, SUBKEY_OUTBOX,
+					   KDF_CONTEXT, master);
+		sodium_mprotect_readonly(k);
+	}
+	sodium_memzero(master, sizeof master);
+	return k;
+}
+
+void keys_free(struct portal_keys *k)
+{
+	/* sodium_free makes the pages writable again and wipes them. */
+	if (k)
+		sodium_free(k);
+}

@@ -1,0 +1,212 @@
+/*
+ * portalctl.c - the administrator's tool: reads the command line, picks the
+ * language, and runs one command over one connection to portald.
+ *
+ * Exit status: 0 success, 1 failure, 2 bad usage (the contract).  Data goes
+ * to stdout, everything else to stderr, so scripts can read the data.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "ctl.h"
+#include "portald.h"   /* PORTALD_VERSION: the tool ships with its helper */
+
+static const struct command {
+	const char *group;      /* "user", or NULL for a one-word command */
+	const char *name;
+	int nargs;              /* exact count, or -1: the command checks */
+	const char *usage;      /* CLI words stay English in both languages */
+	int (*run)(struct ctl *c, int argc, char **argv);
+} commands[] = {
+	{ "user", "add", 2, "user add USER EMAIL", ctl_user_add },
+	{ "user", "del", 1, "user del USER", ctl_user_del },
+	{ "user", "show", 1, "user show USER", ctl_user_show },
+	{ "user", "list", -1, "user list [--state pending|active|locked]", ctl_user_list },
+	{ "user", "reset", 1, "user reset USER", ctl_user_reset },
+	{ "user", "unlock", 1, "user unlock USER", ctl_user_unlock },
+	{ NULL, "import", 1, "import FILE", ctl_import },
+	{ NULL, "outbox", 0, "outbox", ctl_outbox },
+	{ NULL, "status", 0, "status", ctl_status },
+};
+
+static const struct i18n_text msg_help = {
+	"Usage : portalctl [-c FICHIER] COMMANDE [ARGUMENTS]\n"
+	"Gère les utilisateurs de pam_portal par l'intermédiaire de portald.\n"
+	"\n"
+	"Commandes :\n"
+	"  user add USER EMAIL        ajoute un utilisateur, en attente jusqu'à ce qu'il\n"
+	"                             confirme son adresse courriel\n"
+	"  user del USER              retire un utilisateur du portail\n"
+	"  user show USER             affiche tout ce que portald sait d'un utilisateur\n"
+	"  user list [--state ÉTAT]   liste les utilisateurs (ÉTAT : pending, active, locked)\n"
+	"  user reset USER            oblige l'utilisateur à confirmer son adresse et à créer\n"
+	"                             un nouveau mot de passe\n"
+	"  user unlock USER           lève un verrouillage\n"
+	"  import FICHIER             ajoute les utilisateurs de lignes CSV « user,email »\n"
+	"                             (- lit l'entrée standard)\n"
+	"  outbox                     affiche la file des courriels à envoyer\n"
+	"  status                     affiche l'état de portald\n"
+	"\n"
+	"Options :\n"
+	"  -c, --config FICHIER   fichier de configuration (%s par défaut)\n"
+	"  -h, --help             affiche cette aide\n"
+	"  -V, --version          affiche la version\n"
+	"\n"
+	"Code de sortie : 0 réussite, 1 échec, 2 mauvaise utilisation.\n",
+	"Usage: portalctl [-c FILE] COMMAND [ARGUMENTS]\n"
+	"Manage the users of pam_portal through portald.\n"
+	"\n"
+	"Commands:\n"
+	"  user add USER EMAIL        add a user, pending until they verify the address\n"
+	"  user del USER              remove a user from the portal\n"
+	"  user show USER             show what portald knows about a user\n"
+	"  user list [--state STATE]  list users (STATE: pending, active, locked)\n"
+	"  user reset USER            make a user verify their address and create a new\n"
+	"                             password at their next sign-in\n"
+	"  user unlock USER           lift a lock\n"
+	"  import FILE                add users from CSV lines \"user,email\"\n"
+	"                             (- reads standard input)\n"
+	"  outbox                     show the queue of outgoing mail\n"
+	"  status                     show the state of portald\n"
+	"\n"
+	"Options:\n"
+	"  -c, --config FILE   configuration file (default %s)\n"
+	"  -h, --help          show this help\n"
+	"  -V, --version       show the version\n"
+	"\n"
+	"Exit status: 0 success, 1 failure, 2 bad usage.\n",
+};
+static const struct i18n_text msg_no_command = {
+	"il manque la commande",
+	"no command given",
+};
+static const struct i18n_text msg_unknown_command = {
+	"commande inconnue : %s%s%s",
+	"unknown command: %s%s%s",
+};
+static const struct i18n_text msg_unknown_option = {
+	"option inconnue : %s",
+	"unknown option: %s",
+};
+static const struct i18n_text msg_missing_value = {
+	"l'option %s attend une valeur",
+	"option %s needs a value",
+};
+static const struct i18n_text msg_arg_count = {
+	"nombre d'arguments incorrect ; usage : portalctl %s",
+	"wrong number of arguments; usage: portalctl %s",
+};
+static const struct i18n_text msg_write = {
+	"écriture de la sortie impossible",
+	"cannot write the output",
+};
+
+/* French when the locale says so, in the order POSIX gives the variables
+ * precedence; English otherwise.  The C library's locale is not used: the
+ * fr_FR locale need not be installed for the administrator to want French. */
+static enum lang env_lang(void)
+{
+	static const char *const vars[] = { "LC_ALL", "LC_MESSAGES", "LANG" };
+
+	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+		const char *v = getenv(vars[i]);
+
+		if (v && *v)
+			return strncmp(v, "fr", 2) == 0 ? LANG_FR : LANG_EN;
+	}
+	return LANG_EN;
+}
+
+static bool is_group(const char *word)
+{
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (commands[i].group && strcmp(word, commands[i].group) == 0)
+			return true;
+	return false;
+}
+
+/* The command named by the first words of args; *used says how many. */
+static const struct command *find_command(int argc, char **argv, int *used)
+{
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		const struct command *k = &commands[i];
+
+		if (!k->group && strcmp(argv[0], k->name) == 0) {
+			*used = 1;
+			return k;
+		}
+		if (k->group && argc >= 2 && strcmp(argv[0], k->group) == 0 &&
+		    strcmp(argv[1], k->name) == 0) {
+			*used = 2;
+			return k;
+		}
+	}
+	return NULL;
+}
+
+static int run(struct ctl *c, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct command *k;
+	int opt, used;
+
+	opterr = 0;   /* our own messages, in the right language */
+	/* '+': options end at the command, whose own options are its business */
+	while ((opt = getopt_long(argc, argv, "+:c:hV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			c->config_path = optarg;
+			break;
+		case 'h':
+			ctl_say(c, stdout, &msg_help, PORTAL_DEFAULT_CONFIG);
+			return CTL_OK;
+		case 'V':
+			printf("portalctl %s\n", PORTALD_VERSION);
+			return CTL_OK;
+		case ':':
+			return ctl_usage(c, &msg_missing_value, argv[optind - 1]);
+		default:
+			return ctl_usage(c, &msg_unknown_option, argv[optind - 1]);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		return ctl_usage(c, &msg_no_command);
+	k = find_command(argc, argv, &used);
+	if (!k && is_group(argv[0]))
+		return ctl_usage(c, &msg_unknown_command, argv[0], argc > 1 ? " " : "",
+				 argc > 1 ? argv[1] : "");
+	if (!k)
+		return ctl_usage(c, &msg_unknown_command, argv[0], "", "");
+	argc -= used;
+	argv += used;
+	if (k->nargs >= 0 && argc != k->nargs)
+		return ctl_usage(c, &msg_arg_count, k->usage);
+	return k->run(c, argc, argv);
+}
+
+int main(int argc, char **argv)
+{
+	static struct ctl c;   /* frames and parsed messages: too big for a stack */
+	int rc;
+
+	c.lang = env_lang();
+	c.config_path = PORTAL_DEFAULT_CONFIG;
+	c.fd = -1;
+	rc = run(&c, argc, argv);
+	if (c.fd >= 0)
+		close(c.fd);
+	/* data that did not reach its reader is a failure a script must see */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		ctl_fail(&c, NULL, &msg_write);
+		rc = CTL_FAIL;
+	}
+	return rc;
+}

@@ -1,0 +1,929 @@
+/*
+ * portald.c - the helper daemon: start-up, the socket, the event loop, the
+ * worker threads and signals.  What a request means is dispatch.c's business.
+ *
+ * portald never forks into the background: a service manager (systemd
+ * Type=simple) or a shell runs it as it is.  -f only sends the log to
+ * stderr instead of syslog.
+ *
+ * Threads: the main thread owns every connection while it is waiting for a
+ * request.  It reads without blocking until a whole frame is in, then hands
+ * the connection to a worker through the work queue; the worker answers
+ * (dispatch may hash a password, which takes a while) and gives the
+ * connection back through the done queue and an eventfd.  So a client that
+ * sends slowly, or never, costs a slot and nothing else.
+ */
+#include "portald.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sodium.h>
+#include "log.h"
+
+#define MAX_CONNS          256
+#define MAX_CONNS_PER_UID  32     /* for callers other than root */
+#define FRAME_TIMEOUT_MS   10000  /* a frame must be in 10 s after its first byte */
+#define IDLE_TIMEOUT_MS    30000
+#define WRITE_TIMEOUT_MS   5000
+#define LISTEN_BACKLOG     128
+#define ACCEPT_BURST       64     /* accepts per wake-up, so the rest gets a turn */
+#define PAUSE_MS           1000   /* stop accepting this long when out of fds */
+#define REFUSED_LOG_MS     60000  /* at most one "refused" line a minute */
+
+enum conn_state { CONN_READING, CONN_WORKING };
+
+struct conn {
+	int fd;
+	unsigned slot;
+	enum conn_state state;
+	struct peer peer;
+	bool named;              /* peer.name looked up (by a worker: NSS may block) */
+	uint8_t head[PROTO_HEADER];
+	uint8_t *frame;          /* allocated once the header gave the size */
+	size_t size;             /* frame size, 0 while the header is incomplete */
+	size_t got;              /* bytes of head, then of frame, read so far */
+	long long deadline;      /* monotonic ms: idle limit, or frame limit once begun */
+	bool keep;               /* worker's verdict: serve more, or close */
+	struct conn *next;       /* queue link */
+};
+
+struct queue {
+	struct conn *head, *tail;
+};
+
+struct worker {
+	pthread_t tid;
+	struct server *srv;
+	struct proto_buf *resp;
+	struct proto_msg *msg;
+};
+
+struct server {
+	struct portald *d;
+	const char *config_path;
+	int epfd, lfd, sigfd, wakefd;
+	bool sock_made;
+	long long paused_until;      /* listener paused while short of fds; 0 = not */
+	struct conn *slot[MAX_CONNS];
+	unsigned nconns;
+	unsigned long refused;
+	long long refused_logged;
+	struct proto_buf *reply;     /* the main thread's own short answers */
+
+	pthread_mutex_t work_mu;
+	pthread_cond_t work_cv;
+	struct queue work;
+	bool stopping;
+
+	pthread_mutex_t done_mu;
+	struct queue done;
+
+	struct worker *workers;
+	unsigned nworkers, nstarted;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void portald_config(struct portald *d, struct portal_config *out)
+{
+	pthread_rwlock_rdlock(&d->cfg_lock);
+	*out = d->cfg;
+	pthread_rwlock_unlock(&d->cfg_lock);
+}
+
+/* ---- queues --------------------------------------------------------------- */
+
+static void queue_push(struct queue *q, struct conn *c)
+{
+	c->next = NULL;
+	if (q->tail)
+		q->tail->next = c;
+	else
+		q->head = c;
+	q->tail = c;
+}
+
+static struct conn *queue_pop(struct queue *q)
+{
+	struct conn *c = q->head;
+
+	if (c) {
+		q->head = c->next;
+		if (!q->head)
+			q->tail = NULL;
+	}
+	return c;
+}
+
+/* ---- answers ------------------------------------------------------------- */
+
+static void build_result(struct proto_buf *b, enum proto_result r)
+{
+	proto_begin(b, PROTO_RESPONSE);
+	proto_put_u32(b, F_RESULT, r);
+	proto_finish(b);
+}
+
+/* Main thread: one try, never waiting; the caller then closes.  Used when
+ * the connection is refused or its stream can no longer be trusted. */
+static void answer_now(struct server *s, int fd, enum proto_result r)
+{
+	build_result(s->reply, r);
+	(void)!send(fd, s->reply->data, s->reply->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* ---- connections (main thread) ------------------------------------------- */
+
+static unsigned conns_of_uid(const struct server *s, uid_t uid)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < MAX_CONNS; i++)
+		if (s->slot[i] && s->slot[i]->peer.uid == uid)
+			n++;
+	return n;
+}
+
+static void conn_close(struct server *s, struct conn *c)
+{
+	close(c->fd);
+	if (c->frame) {
+		sodium_memzero(c->frame, c->size);
+		free(c->frame);
+	}
+	s->slot[c->slot] = NULL;
+	s->nconns--;
+	free(c);
+}
+
+/* Wait for the next request on c. */
+static int conn_watch(struct server *s, struct conn *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+
+	c->state = CONN_READING;
+	c->deadline = now_ms() + IDLE_TIMEOUT_MS;
+	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, c->fd, &ev);
+}
+
+/* Too many connections, from everyone or from this caller: say so and
+ * close.  Logged at most once a minute so a flood does not flood the log. */
+static void refuse_busy(struct server *s, int fd, uid_t uid)
+{
+	long long now = now_ms();
+
+	answer_now(s, fd, R_BUSY);
+	close(fd);
+	s->refused++;
+	if (now - s->refused_logged >= REFUSED_LOG_MS || s->refused_logged == 0) {
+		log_msg(LOG_WARNING, "too many connections (last from uid %u): refused %lu "
+			"(limits: %d in all, %d per user)", (unsigned)uid, s->refused,
+			MAX_CONNS, MAX_CONNS_PER_UID);
+		s->refused = 0;
+		s->refused_logged = now;
+	}
+}
+
+static void conn_open(struct server *s, int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof cr;
+	struct conn *c;
+	unsigned i;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0) {
+		log_msg(LOG_ERR, "SO_PEERCRED: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	/* Root (sshd, login) keeps room even when one user opens many. */
+	if (s->nconns >= MAX_CONNS ||
+	    (cr.uid != 0 && conns_of_uid(s, cr.uid) >= MAX_CONNS_PER_UID)) {
+		refuse_busy(s, fd, cr.uid);
+		return;
+	}
+	c = calloc(1, sizeof *c);
+	if (!c) {
+		answer_now(s, fd, R_INTERNAL);
+		close(fd);
+		return;
+	}
+	for (i = 0; s->slot[i]; i++)
+		;
+	c->fd = fd;
+	c->slot = i;
+	c->peer.uid = cr.uid;
+	c->peer.gid = cr.gid;
+	c->peer.pid = cr.pid;
+	s->slot[i] = c;
+	s->nconns++;
+	if (conn_watch(s, c) < 0) {
+		log_msg(LOG_ERR, "epoll_ctl: %s", strerror(errno));
+		conn_close(s, c);
+	}
+}
+
+/* Out of file descriptors: the listener would wake us for nothing until
+ * one is free, so stop watching it for a moment. */
+static void pause_listener(struct server *s)
+{
+	struct epoll_event ev = { .events = 0, .data.ptr = &s->lfd };
+
+	log_msg(LOG_WARNING, "accept: %s; not accepting for a second", strerror(errno));
+	epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->lfd, &ev);
+	s->paused_until = now_ms() + PAUSE_MS;
+}
+
+static void resume_listener(struct server *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &s->lfd };
+
+	epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->lfd, &ev);
+	s->paused_until = 0;
+}
+
+static void accept_some(struct server *s)
+{
+	for (int i = 0; i < ACCEPT_BURST; i++) {
+		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			conn_open(s, fd);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			pause_listener(s);
+		else if (errno != EAGAIN)
+			log_msg(LOG_ERR, "accept: %s", strerror(errno));
+		return;
+	}
+}
+
+/* A whole frame is in: a worker takes it from here. */
+static void conn_submit(struct server *s, struct conn *c)
+{
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	c->state = CONN_WORKING;
+	pthread_mutex_lock(&s->work_mu);
+	queue_push(&s->work, c);
+	pthread_cond_signal(&s->work_cv);
+	pthread_mutex_unlock(&s->work_mu);
+}
+
+/* The header is in: check it and make room for the frame.  False when the
+ * connection was closed. */
+static bool conn_sized(struct server *s, struct conn *c)
+{
+	size_t size = proto_frame_size(c->head);
+
+	if (size == 0) {
+		log_msg(LOG_NOTICE, "bad frame header from uid %u pid %ld",
+			(unsigned)c->peer.uid, (long)c->peer.pid);
+		answer_now(s, c->fd, R_BAD_REQUEST);
+		conn_close(s, c);
+		return false;
+	}
+	c->frame = malloc(size);
+	if (!c->frame) {
+		log_msg(LOG_ERR, "out of memory for a %zu-byte request", size);
+		answer_now(s, c->fd, R_INTERNAL);
+		conn_close(s, c);
+		return false;
+	}
+	memcpy(c->frame, c->head, PROTO_HEADER);
+	c->size = size;
+	return true;
+}
+
+/* Read what is there, never more than the current frame: a pipelined next
+ * request stays in the socket until this one is answered. */
+static void conn_read(struct server *s, struct conn *c)
+{
+	for (;;) {
+		uint8_t *dst = c->size ? c->frame : c->head;
+		size_t want = (c->size ? c->size : PROTO_HEADER) - c->got;
+		ssize_t r;
+
+		if (c->size && want == 0) {
+			conn_submit(s, c);
+			return;
+		}
+		r = read(c->fd, dst + c->got, want);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (r <= 0) {
+			conn_close(s, c);
+			return;
+		}
+		if (c->got == 0 && !c->size)
+			c->deadline = now_ms() + FRAME_TIMEOUT_MS;
+		c->got += (size_t)r;
+		if (!c->size && c->got == PROTO_HEADER && !conn_sized(s, c))
+			return;
+	}
+}
+
+/* Close connections past their deadline; return epoll_wait's timeout. */
+static int expire(struct server *s)
+{
+	long long now = now_ms();
+	long long next = s->paused_until;
+
+	if (next && next <= now) {
+		resume_listener(s);
+		next = 0;
+	}
+	for (unsigned i = 0; i < MAX_CONNS; i++) {
+		struct conn *c = s->slot[i];
+
+		if (!c || c->state != CONN_READING)
+			continue;
+		if (c->deadline <= now) {
+			if (c->got)
+				log_msg(LOG_NOTICE, "request from uid %u pid %ld not complete in %d s; "
+					"closing", (unsigned)c->peer.uid, (long)c->peer.pid,
+					FRAME_TIMEOUT_MS / 1000);
+			conn_close(s, c);
+			continue;
+		}
+		if (!next || c->deadline < next)
+			next = c->deadline;
+	}
+	return next ? (int)(next - now) : -1;
+}
+
+/* Connections the workers are done with: watch them again or close them
+ * (all of them once stopping). */
+static void take_back(struct server *s)
+{
+	uint64_t n;
+	struct conn *c;
+
+	(void)!read(s->wakefd, &n, sizeof n);
+	pthread_mutex_lock(&s->done_mu);
+	while ((c = queue_pop(&s->done))) {
+		pthread_mutex_unlock(&s->done_mu);
+		if (!c->keep || s->stopping || conn_watch(s, c) < 0)
+			conn_close(s, c);
+		pthread_mutex_lock(&s->done_mu);
+	}
+	pthread_mutex_unlock(&s->done_mu);
+}
+
+/* ---- workers ------------------------------------------------------------- */
+
+/* The caller's login name, "" when the uid has none (or a name too long
+ * to be a managed user). */
+static void peer_name(struct peer *p)
+{
+	long hint = sysconf(_SC_GETPW_R_SIZE_MAX);
+	size_t cap = hint > 0 ? (size_t)hint : 1024;
+	struct passwd pw, *res = NULL;
+	char *buf = NULL;
+	int e = 0;
+
+	p->name[0] = '\0';
+	do {
+		char *more = realloc(buf, cap);
+
+		if (!more)
+			break;
+		buf = more;
+		e = getpwuid_r(p->uid, &pw, buf, cap, &res);
+		cap *= 2;
+	} while (e == ERANGE && cap <= 1 << 20);
+	if (res && strlen(res->pw_name) <= PORTAL_USER_MAX)
+		strcpy(p->name, res->pw_name);
+	free(buf);
+}
+
+static void serve(struct worker *w, struct conn *c)
+{
+	struct proto_buf *resp = w->resp;
+
+	if (!c->named) {
+		peer_name(&c->peer);
+		c->named = true;
+	}
+	c->keep = true;
+	if (!proto_parse(c->frame, c->size, w->msg)) {
+		log_msg(LOG_NOTICE, "malformed request from uid %u pid %ld",
+			(unsigned)c->peer.uid, (long)c->peer.pid);
+		build_result(resp, R_BAD_REQUEST);
+		c->keep = false;
+	} else {
+		dispatch(w->srv->d, &c->peer, w->msg, resp);
+	}
+	if (proto_write_frame(c->fd, resp, WRITE_TIMEOUT_MS) < 0)
+		c->keep = false;
+
+	/* Both may have carried a password, a code or a reset ticket. */
+	proto_wipe(resp);
+	sodium_memzero(c->frame, c->size);
+	free(c->frame);
+	c->frame = NULL;
+	c->size = 0;
+	c->got = 0;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct server *s = w->srv;
+
+	for (;;) {
+		struct conn *c;
+		uint64_t one = 1;
+
+		pthread_mutex_lock(&s->work_mu);
+		while (!s->work.head && !s->stopping)
+			pthread_cond_wait(&s->work_cv, &s->work_mu);
+		c = queue_pop(&s->work);
+		pthread_mutex_unlock(&s->work_mu);
+		if (!c)
+			return NULL;     /* stopping, and nothing left to answer */
+
+		serve(w, c);
+
+		pthread_mutex_lock(&s->done_mu);
+		queue_push(&s->done, c);
+		pthread_mutex_unlock(&s->done_mu);
+		(void)!write(s->wakefd, &one, sizeof one);
+	}
+}
+
+static unsigned cpu_count(void)
+{
+	cpu_set_t set;
+	long n;
+
+	/* The CPUs we may run on, which a cgroup or taskset may have narrowed. */
+	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+static int workers_start(struct server *s, unsigned n, char *err, size_t errlen)
+{
+	s->workers = calloc(n, sizeof *s->workers);
+	if (!s->workers) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	s->nworkers = n;
+	for (unsigned i = 0; i < n; i++) {
+		struct worker *w = &s->workers[i];
+		int e;
+
+		w->srv = s;
+		w->resp = malloc(sizeof *w->resp);
+		w->msg = malloc(sizeof *w->msg);
+		if (!w->resp || !w->msg) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		w->resp->len = 0;
+		e = pthread_create(&w->tid, NULL, worker_main, w);
+		if (e) {
+			snprintf(err, errlen, "pthread_create: %s", strerror(e));
+			return -1;
+		}
+		s->nstarted++;
+	}
+	return 0;
+}
+
+/* Let the workers answer what is queued, then end them. */
+static void workers_stop(struct server *s)
+{
+	pthread_mutex_lock(&s->work_mu);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->work_cv);
+	pthread_mutex_unlock(&s->work_mu);
+	for (unsigned i = 0; i < s->nstarted; i++)
+		pthread_join(s->workers[i].tid, NULL);
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		free(s->workers[i].resp);
+		free(s->workers[i].msg);
+	}
+	free(s->workers);
+	s->workers = NULL;
+	s->nstarted = s->nworkers = 0;
+}
+
+/* ---- the listening socket -------------------------------------------------- */
+
+/* The socket's directory: made (0755, so that every user can reach the
+ * socket) when only its last component is missing.  Clients refuse a socket
+ * in a directory others can write, so say so here already. */
+static int socket_dir(const char *path, char *err, size_t errlen)
+{
+	char copy[sizeof ((struct sockaddr_un *)0)->sun_path];
+	const char *dir;
+	struct stat st;
+
+	snprintf(copy, sizeof copy, "%s", path);
+	dir = dirname(copy);
+	if (mkdir(dir, 0755) == 0) {
+		/* mkdir applied our umask (077). */
+		int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (fd < 0 || fchmod(fd, 0755) < 0) {
+			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		close(fd);
+		log_msg(LOG_INFO, "made the socket directory %s", dir);
+		return 0;
+	}
+	if (errno != EEXIST || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "socket directory %s: %s", dir,
+			 errno == EEXIST ? "not a directory" : strerror(errno));
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		log_msg(LOG_WARNING, "socket directory %s is writable by others: clients "
+			"will not trust the socket", dir);
+	return 0;
+}
+
+/* A socket left by a portald that died is removed; one that answers means
+ * portald is running already; anything else at the path is not ours. */
+static int clear_stale(const struct sockaddr_un *sa, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, r, e;
+
+	if (lstat(sa->sun_path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", sa->sun_path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "%s exists and is not a socket; not replacing it",
+			 sa->sun_path);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	r = connect(fd, (const struct sockaddr *)sa, sizeof *sa);
+	e = errno;
+	close(fd);
+	if (r == 0 || e == EAGAIN) {
+		snprintf(err, errlen, "portald is already running on %s", sa->sun_path);
+		return -1;
+	}
+	if (e != ECONNREFUSED) {
+		snprintf(err, errlen, "%s: %s", sa->sun_path, strerror(e));
+		return -1;
+	}
+	if (unlink(sa->sun_path) < 0 && errno != ENOENT) {
+		snprintf(err, errlen, "removing stale %s: %s", sa->sun_path, strerror(errno));
+		return -1;
+	}
+	log_msg(LOG_INFO, "removed the stale socket %s", sa->sun_path);
+	return 0;
+}
+
+static int listener_open(struct server *s, const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	if (strlen(path) >= sizeof sa.sun_path) {
+		snprintf(err, errlen, "socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	if (socket_dir(path, err, errlen) < 0 || clear_stale(&sa, err, errlen) < 0)
+		return -1;
+
+	s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s->lfd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (bind(s->lfd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
+		return -1;
+	}
+	s->sock_made = true;
+	/* Anyone may connect; what they may do is decided per request from
+	 * SO_PEERCRED. */
+	if (chmod(path, 0666) < 0 || listen(s->lfd, LISTEN_BACKLOG) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- signals --------------------------------------------------------------- */
+
+static int signals_block(struct server *s, char *err, size_t errlen)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	sigset_t set;
+	int e;
+
+	sigaction(SIGPIPE, &ign, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	/* Before any thread exists, so every thread inherits the mask and
+	 * the signals only arrive through the signalfd. */
+	e = pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (e) {
+		snprintf(err, errlen, "pthread_sigmask: %s", strerror(e));
+		return -1;
+	}
+	s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (s->sigfd < 0) {
+		snprintf(err, errlen, "signalfd: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* SIGHUP: read the file again.  A broken file changes nothing; the socket
+ * and the database are opened once, so changing them needs a restart. */
+static void reload(struct server *s)
+{
+	struct portald *d = s->d;
+	struct portal_config fresh;
+	char err[512];
+
+	config_defaults(&fresh);
+	if (config_load(s->config_path, &fresh, err, sizeof err) < 0) {
+		log_msg(LOG_ERR, "reload: %s; keeping the configuration in force", err);
+		return;
+	}
+	if (strcmp(fresh.socket, d->cfg.socket) != 0) {
+		log_msg(LOG_WARNING, "reload: socket changed to %s; still using %s until "
+			"portald is restarted", fresh.socket, d->cfg.socket);
+		memcpy(fresh.socket, d->cfg.socket, sizeof fresh.socket);
+	}
+	if (strcmp(fresh.database, d->cfg.database) != 0) {
+		log_msg(LOG_WARNING, "reload: database changed to %s; still using %s until "
+			"portald is restarted", fresh.database, d->cfg.database);
+		memcpy(fresh.database, d->cfg.database, sizeof fresh.database);
+	}
+	pthread_rwlock_wrlock(&d->cfg_lock);
+	d->cfg = fresh;
+	pthread_rwlock_unlock(&d->cfg_lock);
+	if (outbox_reconfigure(d->outbox, &fresh, err, sizeof err) < 0)
+		log_msg(LOG_ERR, "reload: mail settings not applied: %s", err);
+	log_msg(LOG_INFO, "configuration reloaded from %s", s->config_path);
+}
+
+/* Read pending signals; true when one asks us to stop. */
+static bool on_signals(struct server *s)
+{
+	struct signalfd_siginfo si;
+	bool stop = false;
+
+	while (read(s->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGHUP) {
+			reload(s);
+		} else {
+			log_msg(LOG_INFO, "SIG%s from pid %ld: stopping",
+				sigabbrev_np((int)si.ssi_signo), (long)si.ssi_pid);
+			stop = true;
+		}
+	}
+	return stop;
+}
+
+/* ---- the loop -------------------------------------------------------------- */
+
+/* An event source other than a connection is told apart by the address of
+ * its own fd field in s. */
+static int loop_add(struct server *s, int *fdp)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = fdp };
+
+	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, *fdp, &ev);
+}
+
+/* Serve until a signal says stop (0) or epoll fails (-1). */
+static int loop_run(struct server *s)
+{
+	struct epoll_event ev[64];
+
+	for (;;) {
+		int n = epoll_wait(s->epfd, ev, 64, expire(s));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_msg(LOG_CRIT, "epoll_wait: %s", strerror(errno));
+			return -1;
+		}
+		for (int i = 0; i < n; i++) {
+			void *src = ev[i].data.ptr;
+
+			if (src == &s->lfd)
+				accept_some(s);
+			else if (src == &s->wakefd)
+				take_back(s);
+			else if (src == &s->sigfd) {
+				if (on_signals(s))
+					return 0;
+			} else
+				conn_read(s, src);
+		}
+	}
+}
+
+/* ---- start and stop ---------------------------------------------------------- */
+
+static int harden(char *err, size_t errlen)
+{
+	const struct rlimit none = { 0, 0 };
+
+	/* A core file would hold codes, passwords and the keys. */
+	if (setrlimit(RLIMIT_CORE, &none) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		snprintf(err, errlen, "disabling core dumps: %s", strerror(errno));
+		return -1;
+	}
+	umask(077);
+	if (sodium_init() < 0) {
+		snprintf(err, errlen, "libsodium could not be initialised");
+		return -1;
+	}
+	return 0;
+}
+
+static int server_start(struct server *s, char *err, size_t errlen)
+{
+	struct portald *d = s->d;
+	unsigned ncpu = cpu_count();
+	int e;
+
+	if (harden(err, errlen) < 0 || signals_block(s, err, errlen) < 0)
+		return -1;
+	/* The socket first: a second portald stops here, before it touches
+	 * the database.  Early clients wait in the backlog. */
+	if (listener_open(s, d->cfg.socket, err, errlen) < 0)
+		return -1;
+	if (sem_init(&d->hash_slots, 0, ncpu) < 0) {
+		snprintf(err, errlen, "sem_init: %s", strerror(errno));
+		return -1;
+	}
+	e = pthread_rwlock_init(&d->cfg_lock, NULL);
+	if (e) {
+		snprintf(err, errlen, "pthread_rwlock_init: %s", strerror(e));
+		return -1;
+	}
+	d->keys = keys_load(d->cfg.database, err, errlen);
+	if (!d->keys || store_open(&d->store, d->cfg.database, err, errlen) < 0)
+		return -1;
+	d->outbox = outbox_start(d->store, d->keys, &d->cfg, err, errlen);
+	if (!d->outbox)
+		return -1;
+	d->started = time(NULL);
+
+	s->reply = malloc(sizeof *s->reply);
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	s->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!s->reply || s->epfd < 0 || s->wakefd < 0 ||
+	    loop_add(s, &s->lfd) < 0 || loop_add(s, &s->sigfd) < 0 || loop_add(s, &s->wakefd) < 0) {
+		snprintf(err, errlen, "event loop: %s", strerror(errno));
+		return -1;
+	}
+	return workers_start(s, ncpu * 2 > 4 ? ncpu * 2 : 4, err, errlen);
+}
+
+/* Undo whatever server_start got done, in reverse order.  In-flight
+ * requests are answered; connections waiting for one are closed. */
+static void server_stop(struct server *s)
+{
+	struct portald *d = s->d;
+
+	/* Unlink while still bound: nobody else can have replaced it yet. */
+	if (s->sock_made)
+		unlink(d->cfg.socket);
+	if (s->lfd >= 0)
+		close(s->lfd);
+	for (unsigned i = 0; i < MAX_CONNS; i++)
+		if (s->slot[i] && s->slot[i]->state == CONN_READING)
+			conn_close(s, s->slot[i]);
+	if (s->workers) {
+		workers_stop(s);
+		take_back(s);
+	}
+	if (d->outbox)
+		outbox_stop(d->outbox);
+	if (d->store)
+		store_close(d->store);
+	if (d->keys)
+		keys_free(d->keys);
+	for (unsigned i = 0; i < MAX_CONNS; i++)
+		if (s->slot[i])
+			conn_close(s, s->slot[i]);
+	free(s->reply);
+	if (s->epfd >= 0)
+		close(s->epfd);
+	if (s->wakefd >= 0)
+		close(s->wakefd);
+	if (s->sigfd >= 0)
+		close(s->sigfd);
+}
+
+static void usage(FILE *to)
+{
+	fprintf(to,
+		"usage: portald [-f] [-c FILE]\n"
+		"  -c FILE  configuration file (default %s)\n"
+		"  -f       log to standard error instead of syslog\n"
+		"  -h       show this help\n"
+		"  -V       show the version\n",
+		PORTAL_DEFAULT_CONFIG);
+}
+
+int main(int argc, char **argv)
+{
+	static struct portald d;
+	static struct server s = { .d = &d, .epfd = -1, .lfd = -1, .sigfd = -1, .wakefd = -1,
+				   .work_mu = PTHREAD_MUTEX_INITIALIZER,
+				   .work_cv = PTHREAD_COND_INITIALIZER,
+				   .done_mu = PTHREAD_MUTEX_INITIALIZER };
+	bool foreground = false;
+	char err[512];
+	int opt, rc;
+
+	s.config_path = PORTAL_DEFAULT_CONFIG;
+	while ((opt = getopt(argc, argv, "c:fhV")) != -1) {
+		switch (opt) {
+		case 'c':
+			s.config_path = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("portald %s\n", PORTALD_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "portald: unexpected argument: %s\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+
+	config_defaults(&d.cfg);
+	if (config_load(s.config_path, &d.cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "portald: %s\n", err);
+		return 1;
+	}
+	log_open(foreground);
+	if (server_start(&s, err, sizeof err) < 0) {
+		log_msg(LOG_ERR, "not started: %s", err);
+		server_stop(&s);
+		return 1;
+	}
+	log_msg(LOG_INFO, "portald %s listening on %s (%u workers)", PORTALD_VERSION,
+		d.cfg.socket, s.nworkers);
+	rc = loop_run(&s);
+	server_stop(&s);
+	log_msg(LOG_INFO, "stopped");
+	return rc == 0 ? 0 : 1;
+}

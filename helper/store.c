@@ -1,0 +1,236 @@
+/*
+ * store.c - the helper's GDBM database behind one mutex.
+ *
+ * GDBM writes every change through to the file when gdbm_store or
+ * gdbm_delete returns, so a killed process loses nothing the kernel has;
+ * store_sync (fsync) makes it survive a power cut as well, and callers
+ * acknowledge nothing before it.  Values may hold secrets (hashes of live
+ * codes, encrypted mail): each copy GDBM hands us is wiped before it is
+ * freed.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gdbm.h>
+#include <sodium.h>
+#include "log.h"
+
+#define STORE_MODE 0600
+
+struct store {
+	GDBM_FILE db;
+	pthread_mutex_t mu;
+};
+
+static void free_datum(datum *d)
+{
+	if (d->dptr) {
+		sodium_memzero(d->dptr, (size_t)d->dsize);
+		free(d->dptr);
+	}
+	d->dptr = NULL;
+	d->dsize = 0;
+}
+
+static datum key_datum(const char *key)
+{
+	datum k = { (char *)key, (int)strlen(key) };
+
+	return k;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void recover_report(void *data, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	(void)data;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	log_msg(LOG_WARNING, "database recovery: %s", line);
+}
+
+/* A failed write can leave the file inconsistent; GDBM then refuses every
+ * call until it is recovered.  Do that at once (keeping a backup of the
+ * damaged file) so the next request finds a working database. */
+static void recover_if_needed(struct store *s)
+{
+	gdbm_recovery r;
+
+	if (!gdbm_needs_recovery(s->db))
+		return;
+	memset(&r, 0, sizeof r);
+	r.errfun = recover_report;
+	log_msg(LOG_CRIT, "database needs recovery: %s; recovering",
+		gdbm_db_strerror(s->db));
+	if (gdbm_recover(s->db, &r, GDBM_RCVR_ERRFUN | GDBM_RCVR_BACKUP) == 0)
+		log_msg(LOG_CRIT, "database recovered: %zu keys kept, %zu lost; "
+			"the damaged file was saved as %s", r.recovered_keys,
+			r.failed_keys, r.backup_name ? r.backup_name : "(none)");
+	else
+		log_msg(LOG_CRIT, "database recovery failed: %s",
+			gdbm_db_strerror(s->db));
+	free(r.backup_name);
+}
+
+/* Log a failed call and give GDBM its chance to recover. */
+static int store_fail(struct store *s, const char *what, const char *key)
+{
+	log_msg(LOG_ERR, "database %s %s: %s", what, key ? key : "", gdbm_db_strerror(s->db));
+	recover_if_needed(s);
+	return -1;
+}
+
+int store_open(struct store **out, const char *path, char *err, size_t errlen)
+{
+	struct store *s = calloc(1, sizeof *s);
+
+	*out = NULL;
+	if (!s) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	s->db = gdbm_open(path, 0, GDBM_WRCREAT | GDBM_CLOEXEC, STORE_MODE, NULL);
+	if (!s->db) {
+		int e = gdbm_errno;
+
+		if (gdbm_check_syserr(e))
+			snprintf(err, errlen, "%s: %s: %s", path, gdbm_strerror(e),
+				 strerror(errno));
+		else
+			snprintf(err, errlen, "%s: %s", path, gdbm_strerror(e));
+		free(s);
+		return -1;
+	}
+	recover_if_needed(s);
+	pthread_mutex_init(&s->mu, NULL);
+	*out = s;
+	return 0;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	if (gdbm_close(s->db) != 0)
+		log_msg(LOG_ERR, "database close: %s", gdbm_strerror(gdbm_errno));
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+void store_lock(struct store *s)
+{
+	pthread_mutex_lock(&s->mu);
+}
+
+void store_unlock(struct store *s)
+{
+	pthread_mutex_unlock(&s->mu);
+}
+
+int store_get(struct store *s, const char *key, struct proto_buf *out)
+{
+	datum v = gdbm_fetch(s->db, key_datum(key));
+
+	proto_begin_body(out);
+	if (!v.dptr)
+		return gdbm_last_errno(s->db) == GDBM_ITEM_NOT_FOUND ? 1
+			: store_fail(s, "read", key);
+	if (v.dsize < 0 || (size_t)v.dsize > PROTO_MAX_FRAME) {
+		log_msg(LOG_ERR, "database read %s: record of %d bytes is too large", key, v.dsize);
+		free_datum(&v);
+		return -1;
+	}
+	memcpy(out->data, v.dptr, (size_t)v.dsize);
+	out->len = (size_t)v.dsize;
+	free_datum(&v);
+	return 0;
+}
+
+int store_put(struct store *s, const char *key, const struct proto_buf *body)
+{
+	datum v = { (char *)body->data, (int)body->len };
+
+	if (body->overflow || body->len > PROTO_MAX_FRAME) {
+		log_msg(LOG_ERR, "database write %s: record too large", key);
+		return -1;
+	}
+	if (gdbm_store(s->db, key_datum(key), v, GDBM_REPLACE) != 0)
+		return store_fail(s, "write", key);
+	return 0;
+}
+
+int store_del(struct store *s, const char *key)
+{
+	if (gdbm_delete(s->db, key_datum(key)) == 0)
+		return 0;
+	if (gdbm_last_errno(s->db) == GDBM_ITEM_NOT_FOUND)
+		return 1;
+	return store_fail(s, "delete", key);
+}
+
+int store_sync(struct store *s)
+{
+	if (gdbm_sync(s->db) != 0)
+		return store_fail(s, "sync", NULL);
+	return 0;
+}
+
+/* Copy a key found by a walk; -1 if it cannot be a key of ours. */
+static int copy_key(const datum *k, char *key, size_t keycap, const char *prefix)
+{
+	if ((size_t)k->dsize >= keycap || memchr(k->dptr, '\0', (size_t)k->dsize)) {
+		log_msg(LOG_ERR, "database walk: a key under %s is too long or holds a NUL",
+			prefix);
+		return -1;
+	}
+	memcpy(key, k->dptr, (size_t)k->dsize);
+	key[k->dsize] = '\0';
+	return 0;
+}
+
+int store_next(struct store *s, const char *prefix, const char *after,
+	       char *key, size_t keycap)
+{
+	size_t plen = strlen(prefix);
+	datum k;
+
+	if (after && after[0]) {
+		/* GDBM says "not found" both at the end and for a key that is
+		 * gone: tell them apart first. */
+		if (!gdbm_exists(s->db, key_datum(after))) {
+			gdbm_error e = gdbm_last_errno(s->db);
+
+			if (e != GDBM_NO_ERROR && e != GDBM_ITEM_NOT_FOUND)
+				return store_fail(s, "walk", after);
+			return -1;
+		}
+		k = gdbm_nextkey(s->db, key_datum(after));
+	} else {
+		k = gdbm_firstkey(s->db);
+	}
+	/* Keys come in hash order: skip those of other kinds. */
+	while (k.dptr) {
+		datum next;
+
+		if ((size_t)k.dsize >= plen && memcmp(k.dptr, prefix, plen) == 0) {
+			int rc = copy_key(&k, key, keycap, prefix);
+
+			free_datum(&k);
+			return rc;
+		}
+		next = gdbm_nextkey(s->db, k);
+		free_datum(&k);
+		k = next;
+	}
+	if (gdbm_last_errno(s->db) == GDBM_ITEM_NOT_FOUND)
+		return 1;
+	return store_fail(s, "walk", prefix);
+}

@@ -1,0 +1,93 @@
+/*
+ * user.h - a managed user's record ("u:<user>" in the store) and the rules
+ * that follow from it alone: state, lockout, code request limits.
+ *
+ * The record is a proto field body.  What may be shown to an administrator
+ * uses the public tags; what never leaves the helper (password hash, hashes
+ * of the live code and ticket, request times) uses tags >= F_PRIVATE.
+ */
+#ifndef PORTAL_USER_H
+#define PORTAL_USER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+#include <sodium.h>
+#include "code.h"
+#include "config.h"
+#include "proto.h"
+#include "store.h"
+
+#define USER_PREFIX       "u:"
+#define USER_REQUESTS_MAX 100   /* the largest codes_per_hour config.c accepts */
+#define USER_HOUR         3600
+
+struct user {
+	char name[PORTAL_USER_MAX + 1];
+	char email[PORTAL_EMAIL_MAX + 1];
+	uint64_t created;
+	char pwhash[crypto_pwhash_STRBYTES];  /* "" = no portal password */
+	uint64_t last_signin;                 /* 0 = never */
+	bool reset;                           /* an administrator reset the user */
+	uint32_t failures;                    /* consecutive, codes and passwords */
+	uint64_t locked_until;
+	bool hard_locked;                     /* until `portalctl user unlock` */
+	/* The live code: none when code_expires is 0. */
+	uint8_t code_hash[CODE_HASH_LEN];
+	uint64_t code_expires;
+	uint32_t code_tries;
+	/* Codes asked for in the last hour, oldest first, and the last one. */
+	uint64_t requests[USER_REQUESTS_MAX];
+	unsigned nrequests;
+	uint64_t last_request;
+	/* The reset ticket: none when ticket_expires is 0. */
+	uint8_t ticket_hash[CODE_HASH_LEN];
+	uint64_t ticket_expires;
+	uint32_t ticket_tries;
+};
+
+/* A new user: pending, no password. */
+void user_init(struct user *u, const char *name, const char *email, time_t now);
+/* Wipe a record (it holds hashes). */
+void user_wipe(struct user *u);
+
+/* 0 loaded, 1 not managed, -1 storage error or damaged record (logged).
+ * Store lock held. */
+int user_load(struct store *s, const char *name, struct user *u);
+/* 0 or -1; not durable before store_sync.  Store lock held. */
+int user_save(struct store *s, const struct user *u);
+/* 0 deleted, 1 not managed, -1 error.  Store lock held. */
+int user_delete(struct store *s, const char *name);
+
+/* State at `now` under cfg; *why says why a user is pending (PR_NONE
+ * otherwise). */
+enum portal_state user_state(const struct user *u, const struct portal_config *cfg,
+			     time_t now, enum portal_reason *why);
+/* F_UNTIL of a locked user: the end of the lock, 0 = until unlocked. */
+uint64_t user_lock_end(const struct user *u);
+
+/* Count one wrong code or password; true when that locked the user. */
+bool user_fail(struct user *u, const struct portal_config *cfg, time_t now);
+/* A right code or password: the run of failures is over. */
+void user_succeed(struct user *u);
+void user_unlock(struct user *u);
+
+/* Is there a code with tries left (expired or not)? */
+bool user_has_code(const struct user *u);
+void user_clear_code(struct user *u);
+bool user_has_ticket(const struct user *u, time_t now);
+void user_clear_ticket(struct user *u);
+
+/* Seconds before a new code may be sent (resend_interval and
+ * codes_per_hour); 0 = now. */
+uint64_t user_code_wait(const struct user *u, const struct portal_config *cfg, time_t now);
+/* Note that a code was asked for at `now`. */
+void user_code_requested(struct user *u, time_t now);
+
+/* The administrator's view: F_USER F_EMAIL F_STATE F_REASON F_CREATED
+ * F_LAST_SIGNIN F_FAILURES [F_UNTIL if locked] F_HAS_PASSWORD F_CODE_EXPIRES,
+ * as a bare body in out. */
+void user_entry(const struct user *u, const struct portal_config *cfg, time_t now,
+		struct proto_buf *out);
+
+#endif

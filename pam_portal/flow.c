@@ -1,0 +1,462 @@
+/*
+ * flow.c - the verification conversation, as a small state machine: each
+ * step asks its question, deals with the answer, and names the next step.
+ *
+ *   intro -> email -> code -> confirm -> password -> end
+ *                 ^      |  (r: resend) |
+ *                 +------+--------------+  (e: change the address)
+ *
+ * An empty answer or q cancels wherever a question is not optional.  What
+ * the person is told after typing an address is the same whether or not
+ * it is the one on file: the helper alone knows, and it only sends mail
+ * to the address on file.
+ */
+#include "flow.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sodium.h>
+
+enum step { STEP_INTRO, STEP_EMAIL, STEP_CODE, STEP_CONFIRM, STEP_PASSWORD, STEP_END };
+
+static const char *const step_names[] = {
+	[STEP_INTRO] = "introduction",
+	[STEP_EMAIL] = "e-mail address",
+	[STEP_CODE] = "verification code",
+	[STEP_CONFIRM] = "confirmation",
+	[STEP_PASSWORD] = "new password",
+};
+
+struct flow {
+	struct session *s;
+	char email[PORTAL_EMAIL_MAX + 1];     /* the last address typed */
+	uint8_t ticket[PORTAL_TICKET_LEN];    /* from a right code */
+	int rc;                               /* the PAM result at STEP_END */
+};
+
+static enum step end(struct flow *f, int rc)
+{
+	f->rc = rc;
+	return STEP_END;
+}
+
+static enum step cancel(struct flow *f, enum step where)
+{
+	pam_syslog(f->s->pamh, LOG_NOTICE, "user %s: verification cancelled at the %s",
+		   f->s->user, step_names[where]);
+	conv_say(&f->s->conv, PAM_TEXT_INFO, TX_CANCELLED);
+	return end(f, PAM_AUTH_ERR);
+}
+
+/* ---- 1. why ------------------------------------------------------------ */
+
+/* Local noon of a YYYY-MM-DD date (noon: the same day in any time zone
+ * i18n_date may read it in), or -1 when it is not such a date. */
+static long long date_noon(const char *s)
+{
+	struct tm tm = { .tm_hour = 12, .tm_isdst = -1 };
+	int m, d;
+	time_t t;
+
+	for (int i = 0; i < 10; i++)
+		if (i == 4 || i == 7 ? s[i] != '-' : s[i] < '0' || s[i] > '9')
+			return -1;
+	if (s[10] != '\0')
+		return -1;
+	m = (s[5] - '0') * 10 + (s[6] - '0');
+	d = (s[8] - '0') * 10 + (s[9] - '0');
+	tm.tm_year = atoi(s) - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = d;
+	t = mktime(&tm);
+	/* mktime turns 31 February into March: refuse a date that moved */
+	if (t == (time_t)-1 || tm.tm_mday != d || tm.tm_mon != m - 1)
+		return -1;
+	return (long long)t;
+}
+
+static enum step intro(struct flow *f)
+{
+	struct session *s = f->s;
+	long long cutover = date_noon(s->cutover);
+
+	pam_syslog(s->pamh, LOG_NOTICE, "user %s: pending (%s): verification started",
+		   s->user, s->reason == PR_RESET ? "reset by an administrator" :
+		   s->reason == PR_DORMANT ? "no sign-in since the cutover" : "no portal password");
+	if (s->reason == PR_RESET) {
+		conv_say(&s->conv, PAM_TEXT_INFO, TX_INTRO_RESET);
+	} else if (cutover >= 0) {
+		char date[64];
+
+		i18n_date(s->conv.lang, cutover, date, sizeof date);
+		conv_say(&s->conv, PAM_TEXT_INFO, TX_INTRO_SINCE, date);
+	} else {
+		conv_say(&s->conv, PAM_TEXT_INFO, TX_INTRO);
+	}
+	return STEP_EMAIL;
+}
+
+/* ---- 2-3. the address, and a code sent to it ---------------------------- */
+
+/* REQ_SEND_CODE for the last address; `again` when the person typed r. */
+static enum step send_code(struct flow *f, bool again)
+{
+	struct session *s = f->s;
+	char words[64];
+	uint64_t secs;
+	int r;
+
+	session_begin(s, REQ_SEND_CODE);
+	proto_put_str(&s->x->req, F_EMAIL, f->email);
+	proto_put_str(&s->x->req, F_LANG, lang_name(s->conv.lang));
+	r = session_call(s, again ? "new code" : "code");
+	switch (r) {
+	case -1:
+		return end(f, session_unavailable(s));
+	case R_OK:
+		if (!proto_get_u64(&s->x->resp, F_TTL, &secs))
+			return end(f, session_unexpected(s, "code (no lifetime)", r));
+		pam_syslog(s->pamh, LOG_NOTICE, "user %s: %s asked for (mailed if the address "
+			   "is the one on file)", s->user, again ? "a new code" : "a code");
+		i18n_duration(s->conv.lang, secs, words, sizeof words);
+		conv_say(&s->conv, PAM_TEXT_INFO, again ? TX_CODE_RESENT : TX_CODE_SENT, words);
+		return STEP_CODE;
+	case R_WAIT:
+		if (!proto_get_u64(&s->x->resp, F_WAIT, &secs))
+			return end(f, session_unexpected(s, "code (no wait)", r));
+		pam_syslog(s->pamh, LOG_NOTICE, "user %s: code asked for too soon, %llu s to wait",
+			   s->user, (unsigned long long)secs);
+		/* "0 seconds" would read as nonsense: a wait is at least one */
+		i18n_duration(s->conv.lang, secs ? secs : 1, words, sizeof words);
+		/* A first request refused for being too soon follows one made
+		 * a moment ago, maybe in an earlier attempt: that code may
+		 * still be in the mailbox, so the next question is the code. */
+		conv_say(&s->conv, PAM_ERROR_MSG, again ? TX_WAIT_RESEND : TX_CODE_RECENT, words);
+		return STEP_CODE;
+	case R_INVALID:
+		conv_say(&s->conv, PAM_ERROR_MSG, TX_NOT_EMAIL);
+		return STEP_EMAIL;
+	case R_LOCKED:
+		return end(f, session_locked_answer(s, "code"));
+	default:
+		return end(f, session_unexpected(s, "code", r));
+	}
+}
+
+static enum step ask_email(struct flow *f)
+{
+	struct session *s = f->s;
+	char *answer;
+
+	if (s->org[0] != '\0')
+		conv_ask(&s->conv, true, &answer, TX_ASK_EMAIL_ORG, s->org);
+	else
+		conv_ask(&s->conv, true, &answer, TX_ASK_EMAIL);
+	if (!answer)
+		return STEP_EMAIL;  /* the conversation failed: the loop ends it */
+	if (answer[0] == '\0' || conv_command(answer) == 'q') {
+		conv_drop(&answer);
+		return cancel(f, STEP_EMAIL);
+	}
+	if (strlen(answer) >= sizeof f->email) {
+		conv_drop(&answer);
+		conv_say(&s->conv, PAM_ERROR_MSG, TX_NOT_EMAIL);
+		return STEP_EMAIL;
+	}
+	strcpy(f->email, answer);
+	conv_drop(&answer);
+	return send_code(f, false);
+}
+
+/* ---- 4. the code -------------------------------------------------------- */
+
+/* The digits of a code as typed, allowing the spaces people put in to
+ * read it in groups.  False when it cannot be a code: it is refused here,
+ * without spending one of the code's tries. */
+static bool code_digits(const char *typed, char out[PORTAL_CODE_MAX + 1])
+{
+	size_t n = 0;
+
+	for (; *typed; typed++) {
+		if (*typed == ' ')
+			continue;
+		if (*typed < '0' || *typed > '9' || n == PORTAL_CODE_MAX)
+			return false;
+		out[n++] = *typed;
+	}
+	out[n] = '\0';
+	return n > 0;
+}
+
+static enum step verify(struct flow *f, const char *code)
+{
+	struct session *s = f->s;
+	uint32_t tries;
+	int r;
+
+	session_begin(s, REQ_VERIFY_CODE);
+	proto_put_str(&s->x->req, F_CODE, code);
+	r = session_call(s, "verify code");
+	switch (r) {
+	case -1:
+		return end(f, session_unavailable(s));
+	case R_OK:
+		if (!proto_get_fixed(&s->x->resp, F_TICKET, f->ticket, sizeof f->ticket))
+			return end(f, session_unexpected(s, "verify code (no ticket)", r));
+		pam_syslog(s->pamh, LOG_NOTICE, "user %s: code verified", s->user);
+		return STEP_CONFIRM;
+	case R_CODE_WRONG:
+		if (!proto_get_u32(&s->x->resp, F_TRIES, &tries))
+			return end(f, session_unexpected(s, "verify code (no tries)", r));
+		pam_syslog(s->pamh, LOG_NOTICE, "user %s: wrong code, tries left: %u",
+			   s->user, (unsigned)tries);
+		if (tries == 0)
+			conv_say(&s->conv, PAM_ERROR_MSG, TX_CODE_DEAD);
+		else if (tries == 1)
+			conv_say(&s->conv, PAM_ERROR_MSG, TX_CODE_WRONG_ONE);
+		else
+			conv_say(&s->conv, PAM_ERROR_MSG, TX_CODE_WRONG_MANY, (unsigned)tries);
+		return STEP_CODE;
+	case R_CODE_EXPIRED:
+		pam_syslog(s->pamh, LOG_NOTICE, "user %s: code expired", s->user);
+		conv_say(&s->conv, PAM_ERROR_MSG, TX_CODE_EXPIRED);
+		return STEP_CODE;
+	case R_CODE_DEAD:
+		pam_syslog(s->pamh, LOG_NOTICE, "user %s: no live code", s->user);
+		conv_say(&s->conv, PAM_ERROR_MSG, TX_CODE_DEAD);
+		return STEP_CODE;
+	case R_INVALID:
+		conv_say(&s->conv, PAM_ERROR_MSG, TX_CODE_FORM);
+		return STEP_CODE;
+	case R_LOCKED:
+		return end(f, session_locked_answer(s, "verify code"));
+	default:
+		return end(f, session_unexpected(s, "verify code", r));
+	}
+}
+
+static enum step ask_code(struct flow *f)
+{
+	struct session *s = f->s;
+	char code[PORTAL_CODE_MAX + 1];
+	char *answer;
+	enum step next;
+
+	conv_ask(&s->conv, true, &answer, TX_ASK_CODE);
+	if (!answer)
+		return STEP_CODE;
+	switch (answer[0] == '\0' ? 'q' : conv_command(answer)) {
+	case 'q':
+		conv_drop(&answer);
+		return cancel(f, STEP_CODE);
+	case 'e':
+		conv_drop(&answer);
+		return STEP_EMAIL;
+	case 'r':
+		conv_drop(&answer);
+		return send_code(f, true);
+	}
+	if (!code_digits(answer, code)) {
+		conv_drop(&answer);
+		conv_say(&s->conv, PAM_ERROR_MSG, TX_CODE_FORM);
+		return STEP_CODE;
+	}
+	conv_drop(&answer);
+	next = verify(f, code);
+	sodium_memzero(code, sizeof code);
+	return next;
+}
+
+/* ---- 5. verified: continue, or change the address ----------------------- */
+
+static enum step confirm(struct flow *f)
+{
+	struct session *s = f->s;
+
+	conv_say(&s->conv, PAM_TEXT_INFO, TX_VERIFIED);
+	/* Anything but Enter, e or q asks again: the prompt lists them. */
+	while (s->conv.failed == PAM_SUCCESS) {
+		char *answer;
+		int cmd;
+
+		conv_ask(&s->conv, true, &answer, TX_ASK_CONTINUE);
+		if (!answer)
+			break;
+		cmd = answer[0] == '\0' ? '\n' : conv_command(answer);
+		conv_drop(&answer);
+		switch (cmd) {
+		case '\n':
+			return STEP_PASSWORD;
+		case 'e':
+			/* The ticket is not used: it expires in the helper. */
+			sodium_memzero(f->ticket, sizeof f->ticket);
+			return STEP_EMAIL;
+		case 'q':
+			return cancel(f, STEP_CONFIRM);
+		}
+	}
+	return STEP_CONFIRM;
+}
+
+/* ---- 6. the new password ------------------------------------------------ */
+
+/* What the person is told, and what the log says, for each policy_reason. */
+static const struct {
+	enum text_id text;
+	const char *log;
+} policy[] = {
+	[PW_TOO_SHORT] = { TX_PW_TOO_SHORT, "too short" },
+	[PW_TOO_LONG] = { TX_PW_TOO_LONG, "too long" },
+	[PW_BAD_UTF8] = { TX_PW_BAD_UTF8, "not UTF-8" },
+	[PW_COMMON] = { TX_PW_COMMON, "too common" },
+	[PW_HAS_USER] = { TX_PW_HAS_USER, "contains the user name" },
+	[PW_HAS_EMAIL] = { TX_PW_HAS_EMAIL, "contains the e-mail address" },
+};
+
+/* R_POLICY: say why.  False when the reason is not one we know. */
+static bool say_policy(struct flow *f)
+{
+	struct session *s = f->s;
+	uint32_t why;
+
+	if (!proto_get_u32(&s->x->resp, F_REASON, &why) || why == PW_OK ||
+	    why >= sizeof policy / sizeof policy[0])
+		return false;
+	pam_syslog(s->pamh, LOG_NOTICE, "user %s: new password refused: %s",
+		   s->user, policy[why].log);
+	if (why == PW_TOO_SHORT)
+		conv_say(&s->conv, PAM_ERROR_MSG, TX_PW_TOO_SHORT, (unsigned)s->min_len);
+	else
+		conv_say(&s->conv, PAM_ERROR_MSG, policy[why].text);
+	return true;
+}
+
+/* The password stack's modules after this one may want what was typed
+ * (keyrings, use_first_pass), as after any prompt for a password. */
+static enum step created(struct flow *f, const char *password)
+{
+	struct session *s = f->s;
+
+	pam_syslog(s->pamh, LOG_NOTICE, "user %s: portal password created (%s)", s->user,
+		   s->args->after_reset == AFTER_RESET_CONTINUE ? "signed in" : "to sign in again");
+	if (s->args->after_reset == AFTER_RESET_RELOGIN) {
+		conv_say(&s->conv, PAM_TEXT_INFO, TX_CREATED_RELOGIN);
+		return end(f, PAM_AUTH_ERR);
+	}
+	conv_say(&s->conv, PAM_TEXT_INFO, TX_CREATED);
+	pam_set_item(s->pamh, PAM_AUTHTOK, password);
+	/* Even if that message could not be shown: the password exists. */
+	return end(f, PAM_SUCCESS);
+}
+
+/* One round: the password twice, then the helper's word on it.  STEP_PASSWORD
+ * means another round. */
+static enum step password_round(struct flow *f, char *first, const char *second)
+{
+	struct session *s = f->s;
+	const char *host = NULL;
+	int r;
+
+	if (strcmp(first, second) != 0) {
+		conv_say(&s->conv, PAM_ERROR_MSG, TX_PASSWORD_MISMATCH);
+		return STEP_PASSWORD;
+	}
+	if (strlen(first) > PORTAL_PASSWORD_MAX) {
+		conv_say(&s->conv, PAM_ERROR_MSG, TX_PW_TOO_LONG);
+		return STEP_PASSWORD;
+	}
+	session_begin(s, REQ_SET_PASSWORD);
+	proto_put_bytes(&s->x->req, F_TICKET, f->ticket, sizeof f->ticket);
+	proto_put_str(&s->x->req, F_PASSWORD, first);
+	if (pam_get_item(s->pamh, PAM_RHOST, (const void **)&host) == PAM_SUCCESS &&
+	    host && host[0] != '\0')
+		proto_put_str(&s->x->req, F_HOST, host);
+	proto_put_str(&s->x->req, F_LANG, lang_name(s->conv.lang));
+	r = session_call(s, "set password");
+	switch (r) {
+	case -1:
+		return end(f, session_unavailable(s));
+	case R_OK:
+		return created(f, first);
+	case R_POLICY:
+		if (!say_policy(f))
+			return end(f, session_unexpected(s, "set password (no reason)", r));
+		return STEP_PASSWORD;
+	case R_TICKET:
+		pam_syslog(s->pamh, LOG_NOTICE, "user %s: reset ticket refused", s->user);
+		conv_say(&s->conv, PAM_ERROR_MSG, TX_TICKET);
+		return end(f, PAM_AUTH_ERR);
+	case R_LOCKED:
+		return end(f, session_locked_answer(s, "set password"));
+	default:
+		return end(f, session_unexpected(s, "set password", r));
+	}
+}
+
+static enum step new_password(struct flow *f)
+{
+	struct session *s = f->s;
+
+	for (unsigned round = 0; round < FLOW_PASSWORD_ROUNDS; round++) {
+		char *first, *second = NULL;
+		enum step next;
+
+		conv_ask(&s->conv, false, &first, TX_ASK_NEW_PASSWORD, (unsigned)s->min_len);
+		if (first && first[0] != '\0')
+			conv_ask(&s->conv, false, &second, TX_ASK_PASSWORD_AGAIN);
+		if (!first || (first[0] != '\0' && !second)) {
+			conv_drop(&first);
+			return STEP_PASSWORD;  /* the conversation failed */
+		}
+		if (first[0] == '\0' || second[0] == '\0') {
+			conv_drop(&first);
+			conv_drop(&second);
+			return cancel(f, STEP_PASSWORD);
+		}
+		next = password_round(f, first, second);
+		conv_drop(&first);
+		conv_drop(&second);
+		if (next != STEP_PASSWORD)
+			return next;
+	}
+	pam_syslog(s->pamh, LOG_NOTICE, "user %s: no acceptable password after %u rounds",
+		   s->user, FLOW_PASSWORD_ROUNDS);
+	conv_say(&s->conv, PAM_ERROR_MSG, TX_PW_GIVE_UP, (unsigned)FLOW_PASSWORD_ROUNDS);
+	return end(f, PAM_AUTH_ERR);
+}
+
+/* ---- the machine -------------------------------------------------------- */
+
+static enum step (*const steps[])(struct flow *) = {
+	[STEP_INTRO] = intro,
+	[STEP_EMAIL] = ask_email,
+	[STEP_CODE] = ask_code,
+	[STEP_CONFIRM] = confirm,
+	[STEP_PASSWORD] = new_password,
+};
+
+int flow_pending(struct session *s)
+{
+	struct flow f = { .s = s, .rc = PAM_AUTH_ERR };
+	enum step step = STEP_INTRO;
+	int rc;
+
+	while (step != STEP_END) {
+		enum step at = step;
+
+		step = steps[at](&f);
+		/* A failed conversation is not an empty answer: the
+		 * application cannot carry these questions at all. */
+		if (step != STEP_END && s->conv.failed != PAM_SUCCESS) {
+			pam_syslog(s->pamh, LOG_ERR, "user %s: the conversation cannot carry the "
+				   "verification (it needs keyboard-interactive): %s at step \"%s\"",
+				   s->user, pam_strerror(s->pamh, s->conv.failed), step_names[at]);
+			f.rc = PAM_AUTH_ERR;
+			break;
+		}
+	}
+	rc = f.rc;
+	sodium_memzero(&f, sizeof f);
+	return rc;
+}

@@ -1,0 +1,188 @@
+/*
+ * session.c - the exchanges with the helper that every path shares, and
+ * the notices that end a sign-in without a conversation.
+ */
+#include "session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <security/pam_ext.h>
+#include <sodium.h>
+#include "client.h"
+
+bool session_open(struct session *s, pam_handle_t *pamh, int flags,
+		  const struct portal_args *args, const char *user)
+{
+	memset(s, 0, sizeof *s);
+	s->pamh = pamh;
+	s->args = args;
+	s->silent = flags & PAM_SILENT;
+	/* Before the helper has said which language the user reads, the
+	 * pam.d line decides, else the helper's own default (French). */
+	s->conv.pamh = pamh;
+	s->conv.lang = args->lang_set ? args->lang : LANG_FR;
+	snprintf(s->user, sizeof s->user, "%s", user);
+	s->x = calloc(1, sizeof *s->x);
+	return s->x != NULL;
+}
+
+void session_close(struct session *s)
+{
+	if (s->x) {
+		sodium_memzero(s->x, sizeof *s->x);
+		free(s->x);
+		s->x = NULL;
+	}
+}
+
+void session_begin(struct session *s, enum proto_type type)
+{
+	proto_begin(&s->x->req, type);
+	proto_put_str(&s->x->req, F_USER, s->user);
+}
+
+int session_call(struct session *s, const char *what)
+{
+	char err[256];
+	int r;
+
+	/* The last answer may have carried a ticket: gone before the next. */
+	sodium_memzero(s->x->frame, sizeof s->x->frame);
+	if (client_request(s->args->socket, &s->x->req, s->x->frame, &s->x->resp,
+			   err, sizeof err) < 0) {
+		pam_syslog(s->pamh, LOG_ERR, "user %s: %s: cannot ask the helper: %s",
+			   s->user, what, err);
+		return -1;
+	}
+	r = (int)client_result(&s->x->resp);
+	session_debug(s, "user %s: %s: %s", s->user, what, proto_result_name(r));
+	return r;
+}
+
+int session_unavailable(struct session *s)
+{
+	if (!s->silent)
+		conv_say(&s->conv, PAM_ERROR_MSG, TX_UNAVAILABLE);
+	return PAM_AUTHINFO_UNAVAIL;
+}
+
+int session_unexpected(struct session *s, const char *what, int r)
+{
+	pam_syslog(s->pamh, LOG_ERR, "user %s: %s: the helper answered \"%s\": sign-in unavailable",
+		   s->user, what, proto_result_name(r));
+	return session_unavailable(s);
+}
+
+int session_locked(struct session *s, uint64_t until)
+{
+	uint64_t now = (uint64_t)time(NULL);
+	/* A lock ending as we speak still reads "1 second", not "0". */
+	uint64_t left = until > now ? until - now : 1;
+	char words[64];
+
+	if (until == 0)
+		pam_syslog(s->pamh, LOG_NOTICE, "user %s: refused, locked until an "
+			   "administrator unlocks the account", s->user);
+	else
+		pam_syslog(s->pamh, LOG_NOTICE, "user %s: refused, locked for %llu more seconds",
+			   s->user, (unsigned long long)left);
+	if (s->silent)
+		return PAM_AUTH_ERR;
+	if (until == 0) {
+		conv_say(&s->conv, PAM_ERROR_MSG, TX_LOCKED_ADMIN);
+	} else {
+		i18n_duration(s->conv.lang, left, words, sizeof words);
+		conv_say(&s->conv, PAM_ERROR_MSG, TX_LOCKED_FOR, words);
+	}
+	return PAM_AUTH_ERR;
+}
+
+int session_locked_answer(struct session *s, const char *what)
+{
+	uint64_t until;
+
+	if (!proto_get_u64(&s->x->resp, F_UNTIL, &until))
+		return session_unexpected(s, what, R_LOCKED);
+	return session_locked(s, until);
+}
+
+/* The language the helper says the user reads, unless lang= said it. */
+static void take_language(struct session *s)
+{
+	char name[8];
+	enum lang l;
+
+	if (s->args->lang_set)
+		return;
+	if (proto_get_str(&s->x->resp, F_LANG, name, sizeof name) && lang_parse(name, &l))
+		s->conv.lang = l;
+	else
+		session_debug(s, "user %s: no language from the helper, using %s",
+			      s->user, lang_name(s->conv.lang));
+}
+
+/* What the conversation of a pending user needs.  Only the least length
+ * of a password is required: the prompt states it.  Without a cutover
+ * date or an organization name the words are simply shorter. */
+static bool take_pending(struct session *s)
+{
+	uint32_t reason = PR_NONE;
+
+	if (!proto_get_u32(&s->x->resp, F_MIN_LEN, &s->min_len) || s->min_len == 0)
+		return false;
+	proto_get_u32(&s->x->resp, F_REASON, &reason);
+	s->reason = (enum portal_reason)reason;
+	if (!proto_get_str(&s->x->resp, F_CUTOVER, s->cutover, sizeof s->cutover))
+		s->cutover[0] = '\0';
+	if (!proto_get_str(&s->x->resp, F_ORG, s->org, sizeof s->org))
+		s->org[0] = '\0';
+	return true;
+}
+
+int session_status(struct session *s)
+{
+	uint32_t state;
+	int r;
+
+	session_begin(s, REQ_STATUS);
+	r = session_call(s, "status");
+	switch (r) {
+	case -1:
+		return session_unavailable(s);
+	case R_OK:
+		break;
+	/* A name the helper could never manage (too long, characters
+	 * valid_user refuses) is not its business either. */
+	case R_NOT_FOUND:
+	case R_INVALID:
+		s->state = ST_UNMANAGED;
+		return PAM_SUCCESS;
+	case R_DENIED:
+		pam_syslog(s->pamh, LOG_ERR, "user %s: the helper refused to answer for this "
+			   "user (the application does not run as root)", s->user);
+		return session_unavailable(s);
+	default:
+		return session_unexpected(s, "status", r);
+	}
+	take_language(s);
+	if (!proto_get_u32(&s->x->resp, F_STATE, &state))
+		return session_unexpected(s, "status (no state)", r);
+	s->state = (enum portal_state)state;
+	switch (s->state) {
+	case ST_UNMANAGED:
+	case ST_ACTIVE:
+		return PAM_SUCCESS;
+	case ST_PENDING:
+		if (!take_pending(s))
+			return session_unexpected(s, "status (pending, no password length)", r);
+		return PAM_SUCCESS;
+	case ST_LOCKED:
+		if (!proto_get_u64(&s->x->resp, F_UNTIL, &s->until))
+			return session_unexpected(s, "status (locked, no end)", r);
+		return PAM_SUCCESS;
+	}
+	return session_unexpected(s, "status (unknown state)", r);
+}

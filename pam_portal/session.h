@@ -1,0 +1,75 @@
+/*
+ * session.h - one pam_sm_authenticate call: who signs in, what the helper
+ * said about them, and the buffers of the exchanges with the helper.
+ */
+#ifndef PAM_PORTAL_SESSION_H
+#define PAM_PORTAL_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <syslog.h>
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include "args.h"
+#include "conv.h"
+#include "proto.h"
+
+/* Too large for the stack of every application thread that may call
+ * PAM: allocated once per call, wiped before it is freed. */
+struct exchange {
+	struct proto_buf req;
+	uint8_t frame[PROTO_MAX_FRAME];
+	struct proto_msg resp;
+};
+
+struct session {
+	pam_handle_t *pamh;
+	const struct portal_args *args;
+	struct conv conv;
+	bool silent;                  /* PAM_SILENT: no notices of our own */
+	char user[PORTAL_USER_MAX + 1];
+	struct exchange *x;
+	/* from the last REQ_STATUS */
+	enum portal_state state;
+	enum portal_reason reason;    /* why pending */
+	char cutover[11];             /* YYYY-MM-DD, "" when not given */
+	char org[128];                /* "" when not given */
+	uint32_t min_len;             /* password_min_length */
+	uint64_t until;               /* when locked */
+};
+
+/* false when memory is short. */
+bool session_open(struct session *s, pam_handle_t *pamh, int flags,
+		  const struct portal_args *args, const char *user);
+/* Wipe and free everything the session held. */
+void session_close(struct session *s);
+
+/* Start a request for the session's user in s->x->req. */
+void session_begin(struct session *s, enum proto_type type);
+/* Send s->x->req; the answer is in s->x->resp.  The enum proto_result of
+ * the answer, or -1 when the helper could not be asked (logged). */
+int session_call(struct session *s, const char *what);
+
+/* Ask REQ_STATUS and fill the fields above.  PAM_SUCCESS, or the PAM
+ * result the module must return (the person has been told why). */
+int session_status(struct session *s);
+
+/* The helper cannot be reached or answered nonsense: tell the person,
+ * and return PAM_AUTHINFO_UNAVAIL. */
+int session_unavailable(struct session *s);
+/* The helper answered r to `what`, which this module cannot go on from
+ * (busy, storage failure, or an answer that makes no sense there): log
+ * it, then as session_unavailable.  Never success. */
+int session_unexpected(struct session *s, const char *what, int r);
+/* The account is locked until `until` (0: until an administrator
+ * unlocks it): tell the person, return PAM_AUTH_ERR. */
+int session_locked(struct session *s, uint64_t until);
+/* R_LOCKED in s->x->resp, as session_locked. */
+int session_locked_answer(struct session *s, const char *what);
+
+#define session_debug(s, ...) do {                                           \
+		if ((s)->args->debug)                                        \
+			pam_syslog((s)->pamh, LOG_DEBUG, __VA_ARGS__);       \
+	} while (0)
+
+#endif
