@@ -20,7 +20,7 @@ endif
 
 LIBS_PAM     := $(shell pkg-config --libs pam 2>/dev/null)
 LIBS_SODIUM  := $(shell pkg-config --libs libsodium 2>/dev/null)
-LIBS_ESMTP   := $(shell pkg-config --libs libesmtp-1.0 2>/dev/null)
+LIBS_ESMTP   := $(shell pkg-config --libs libesmtp-1.0 openssl 2>/dev/null)
 LIBS_PWQ     := $(shell pkg-config --libs pwquality 2>/dev/null)
 LIBS_GDBM    := -lgdbm
 

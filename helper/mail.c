@@ -15,6 +15,11 @@
  *             CAs and names smtp_server, or nothing is sent.
  * The AUTH password goes out in the clear only with smtp_tls = none (the
  * administrator's explicit choice); otherwise only over verified TLS.
+ *
+ * Every session gets an SSL_CTX of ours: libesmtp 1.1.0's own is shared by
+ * all sessions yet freed with the first one (a use after free, and a
+ * crash, at the second STARTTLS), while one handed over with
+ * smtp_starttls_set_ctx is reference-counted.
  */
 #include "mail.h"
 
@@ -23,6 +28,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <openssl/ssl.h>       /* before libesmtp.h: declares smtp_starttls_set_ctx */
 #include <auth-client.h>
 #include <libesmtp.h>
 
@@ -118,7 +124,7 @@ static int auth_interact(auth_client_request_t req, char **result, int fields, v
  * characters, so that nothing a server says can forge a log line. */
 static void keep_reply(char *out, size_t cap, int code, const char *text)
 {
-	size_t n = (size_t)snprintf(out, cap, "%03d", code), limit = cap < 121 ? cap - 1 : 120;
+	size_t n = (size_t)snprintf(out, cap, "%03d ", code), limit = cap < 121 ? cap - 1 : 120;
 
 	for (; text && *text && n < limit; text++) {
 		char c = *text >= ' ' && *text <= '~' ? *text : ' ';
@@ -176,8 +182,22 @@ const char *mail_host_problem(const char *host)
 	return host[0] ? NULL : "no host";
 }
 
+/* TLS 1.2 or later, the server checked against the system's CAs. */
+static SSL_CTX *tls_context(void)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (ctx && (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
+		    !SSL_CTX_set_default_verify_paths(ctx))) {
+		SSL_CTX_free(ctx);
+		ctx = NULL;
+	}
+	return ctx;
+}
+
 /* Session-wide settings: server, TLS, timeouts, AUTH. */
-static bool session_setup(smtp_session_t s, struct session *ss, auth_context_t *auth)
+static bool session_setup(smtp_session_t s, struct session *ss, SSL_CTX **ctx,
+			  auth_context_t *auth)
 {
 	static const enum starttls_option tls[] = {
 		[TLS_NONE] = Starttls_DISABLED,
@@ -193,6 +213,9 @@ static bool session_setup(smtp_session_t s, struct session *ss, auth_context_t *
 	snprintf(hostport, sizeof hostport, "%s:%u", srv->host, srv->port);
 	if (!smtp_set_server(s, hostport) || !smtp_starttls_enable(s, tls[srv->tls]) ||
 	    !smtp_set_eventcb(s, on_event, ss))
+		return false;
+	if (srv->tls != TLS_NONE &&
+	    (!(*ctx = tls_context()) || !smtp_starttls_set_ctx(s, *ctx)))
 		return false;
 	/* Without the OVERRIDE flag libesmtp raises each timeout to RFC 5321's
 	 * minutes-long minimum. */
@@ -214,6 +237,7 @@ void mail_send(const struct mail_server *srv, struct mail_item *items, size_t n)
 	smtp_message_t msg[n ? n : 1];
 	smtp_recipient_t rcpt[n ? n : 1];
 	auth_context_t auth = NULL;
+	SSL_CTX *ctx = NULL;
 	smtp_session_t s;
 	const char *why = mail_host_problem(srv->host);
 	char err[MAIL_DETAIL_MAX] = "the server ended the session before taking the message";
@@ -225,7 +249,7 @@ void mail_send(const struct mail_server *srv, struct mail_item *items, size_t n)
 		return;
 	}
 	s = smtp_create_session();
-	if (!s || !session_setup(s, &ss, &auth)) {
+	if (!s || !session_setup(s, &ss, &ctx, &auth)) {
 		all_temporary(items, n, "the SMTP session could not be set up");
 		goto out;
 	}
@@ -253,4 +277,5 @@ out:
 		smtp_destroy_session(s);
 	if (auth)
 		auth_destroy_context(auth);
+	SSL_CTX_free(ctx);
 }

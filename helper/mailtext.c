@@ -155,7 +155,7 @@ static void put(struct out *o, const char *s, size_t n)
 	o->p[o->len] = '\0';
 }
 
-static void puts_(struct out *o, const char *s)
+static void put_str(struct out *o, const char *s)
 {
 	put(o, s, strlen(s));
 }
@@ -191,7 +191,7 @@ static size_t utf8_seq(const unsigned char *s)
 }
 
 /* Text that may go into a header or the body: valid UTF-8, no control
- * character (CR and LF above all), no DEL. */
+ * character (CR and LF above all, DEL, the C1 controls U+0080-U+009F). */
 static bool text_ok(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -199,7 +199,7 @@ static bool text_ok(const char *s)
 	while (*p) {
 		size_t n = utf8_seq(p);
 
-		if (n == 0 || *p < 0x20 || *p == 0x7f)
+		if (n == 0 || *p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] < 0xa0))
 			return false;
 		p += n;
 	}
@@ -218,7 +218,7 @@ static bool printable_ascii(const char *s)
 
 static void fold(struct out *o, size_t *col)
 {
-	puts_(o, "\r\n ");
+	put_str(o, "\r\n ");
 	*col = 1;
 }
 
@@ -252,9 +252,9 @@ static void put_encoded(struct out *o, size_t *col, const char *s)
 			continue;
 		}
 		sodium_bin2base64(b64, sizeof b64, p, take, sodium_base64_VARIANT_ORIGINAL);
-		puts_(o, "=?UTF-8?B?");
-		puts_(o, b64);
-		puts_(o, "?=");
+		put_str(o, "=?UTF-8?B?");
+		put_str(o, b64);
+		put_str(o, "?=");
 		*col += EW_FRAME + strlen(b64);
 		p += take;
 		left -= take;
@@ -283,13 +283,13 @@ static void put_header(struct out *o, const char *name, const char *value)
 		o->full = true;
 		return;
 	}
-	puts_(o, name);
-	puts_(o, ": ");
+	put_str(o, name);
+	put_str(o, ": ");
 	if (printable_ascii(value) && col + strlen(value) <= HEADER_LINE)
-		puts_(o, value);
+		put_str(o, value);
 	else
 		put_encoded(o, &col, value);
-	puts_(o, "\r\n");
+	put_str(o, "\r\n");
 }
 
 ssize_t mailtext_header(const char *name, const char *value, char *out, size_t cap)
@@ -314,7 +314,7 @@ static void put_from(struct out *o, const char *org, const char *addr)
 {
 	size_t col = 6;
 
-	puts_(o, "From: ");
+	put_str(o, "From: ");
 	if (org[0] && printable_ascii(org)) {
 		char phrase[2 * ORG_MAX + 3];
 		struct out q;
@@ -324,16 +324,16 @@ static void put_from(struct out *o, const char *org, const char *addr)
 			plain = plain && phrase_char(*c);
 		out_init(&q, phrase, sizeof phrase);
 		if (!plain)
-			puts_(&q, "\"");
+			put_str(&q, "\"");
 		for (const char *c = org; *c; c++) {
 			if (!plain && (*c == '"' || *c == '\\'))
-				puts_(&q, "\\");
+				put_str(&q, "\\");
 			put(&q, c, 1);
 		}
 		if (!plain)
-			puts_(&q, "\"");
+			put_str(&q, "\"");
 		if (!q.full && col + q.len <= HEADER_LINE) {
-			puts_(o, phrase);
+			put_str(o, phrase);
 			col += q.len;
 		} else {
 			put_encoded(o, &col, org);
@@ -345,11 +345,11 @@ static void put_from(struct out *o, const char *org, const char *addr)
 		if (col + strlen(addr) + 3 > HEADER_LINE)
 			fold(o, &col);
 		else
-			puts_(o, " ");
+			put_str(o, " ");
 	}
-	puts_(o, "<");
-	puts_(o, addr);
-	puts_(o, ">\r\n");
+	put_str(o, "<");
+	put_str(o, addr);
+	put_str(o, ">\r\n");
 }
 
 static void put_date(struct out *o, time_t t)
@@ -371,7 +371,7 @@ static void put_date(struct out *o, time_t t)
 		 days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
 		 tm.tm_hour, tm.tm_min, tm.tm_sec, off < 0 ? '-' : '+',
 		 (off < 0 ? -off : off) / 60, (off < 0 ? -off : off) % 60);
-	puts_(o, line);
+	put_str(o, line);
 }
 
 /* This machine's name when it can stand in a Message-ID (and be shown in
@@ -395,11 +395,11 @@ static void put_message_id(struct out *o, const char *host)
 
 	randombytes_buf(rnd, sizeof rnd);
 	sodium_bin2hex(hex, sizeof hex, rnd, sizeof rnd);
-	puts_(o, "Message-ID: <");
-	puts_(o, hex);
-	puts_(o, "@");
-	puts_(o, host);
-	puts_(o, ">\r\n");
+	put_str(o, "Message-ID: <");
+	put_str(o, hex);
+	put_str(o, "@");
+	put_str(o, host);
+	put_str(o, ">\r\n");
 }
 
 /* ---- body ------------------------------------------------------------------ */
@@ -424,7 +424,7 @@ static void expand(struct out *o, const char *t, const struct var *vars, size_t 
 		bool done = false;
 
 		if (!open) {
-			puts_(o, t);
+			put_str(o, t);
 			return;
 		}
 		put(o, t, (size_t)(open - t));
@@ -434,7 +434,7 @@ static void expand(struct out *o, const char *t, const struct var *vars, size_t 
 			if (strncmp(open + 1, vars[i].name, n) == 0 && open[1 + n] == '}') {
 				size_t at = o->len;
 
-				puts_(o, vars[i].value);
+				put_str(o, vars[i].value);
 				for (; glue && !o->full && at < o->len; at++)
 					if (o->p[at] == ' ')
 						o->p[at] = GLUE;
@@ -511,7 +511,7 @@ ssize_t mailtext_qp(const char *text, size_t n, char *out, size_t cap)
 
 			/* Leave room for the soft break unless this ends the line. */
 			if (col + len > (last ? QP_LINE : QP_LINE - 1)) {
-				puts_(&o, "=\r\n");
+				put_str(&o, "=\r\n");
 				col = 0;
 			}
 			if (literal) {
@@ -523,7 +523,7 @@ ssize_t mailtext_qp(const char *text, size_t n, char *out, size_t cap)
 			col += len;
 		}
 		if (end < n) {
-			puts_(&o, "\r\n");
+			put_str(&o, "\r\n");
 			i = end + 1;
 		}
 	}
@@ -557,17 +557,17 @@ static ssize_t build(const struct mail_head *h, const char *host,
 	wrap(&w, plain);
 
 	put_from(&o, h->organization, h->from);
-	puts_(&o, "To: ");
-	puts_(&o, h->to);
-	puts_(&o, "\r\n");
+	put_str(&o, "To: ");
+	put_str(&o, h->to);
+	put_str(&o, "\r\n");
 	put_header(&o, "Subject", subj);
 	put_date(&o, h->date);
 	put_message_id(&o, host);
-	puts_(&o, "MIME-Version: 1.0\r\n"
+	put_str(&o, "MIME-Version: 1.0\r\n"
 		  "Content-Type: text/plain; charset=UTF-8\r\n"
 		  "Content-Transfer-Encoding: quoted-printable\r\n");
-	puts_(&o, h->lang == LANG_EN ? "Content-Language: en\r\n" : "Content-Language: fr\r\n");
-	puts_(&o, "Auto-Submitted: auto-generated\r\n\r\n");
+	put_str(&o, h->lang == LANG_EN ? "Content-Language: en\r\n" : "Content-Language: fr\r\n");
+	put_str(&o, "Auto-Submitted: auto-generated\r\n\r\n");
 	if (!s.full && !p.full && !w.full && !o.full)
 		qp = mailtext_qp(wrapped, w.len, out + o.len, cap - o.len);
 

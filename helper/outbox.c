@@ -41,7 +41,7 @@
 #define RETRY_MAX    600
 #define IDLE_WAKE    60            /* look again at least this often */
 #define ID_LEN       24
-#define BIND_MAX     (ID_LEN + PORTAL_EMAIL_MAX + 2)
+#define BIND_MAX     (ID_LEN + PORTAL_EMAIL_MAX + 3)   /* "<id>\n<to>\n" and a NUL */
 #define PASSWORD_FILE_MAX 1024
 
 /* Record fields; daemon-core owns F_PRIVATE .. F_PRIVATE+49. */
@@ -112,6 +112,7 @@ struct outbox {
 	/* guarded by the store lock */
 	struct entry *index;    /* sorted by id */
 	size_t count, cap;
+	uint64_t last_ms;       /* time part of the newest id */
 	struct proto_buf raw;   /* a record as read */
 	struct proto_buf rec;   /* a record being written, an entry being listed */
 	struct proto_msg msg;
@@ -221,6 +222,8 @@ static struct entry *index_find(struct outbox *ob, const char *id)
 {
 	struct entry key;
 
+	if (ob->count == 0)
+		return NULL;
 	snprintf(key.id, sizeof key.id, "%s", id);
 	return bsearch(&key, ob->index, ob->count, sizeof *ob->index, by_id);
 }
@@ -304,7 +307,14 @@ static int index_load(struct outbox *ob, char *err, size_t errlen)
 		snprintf(err, errlen, "the outbox could not be read from the database");
 		return -1;
 	}
-	qsort(ob->index, ob->count, sizeof *ob->index, by_id);
+	if (ob->count) {
+		char ms[17];
+
+		qsort(ob->index, ob->count, sizeof *ob->index, by_id);
+		memcpy(ms, ob->index[ob->count - 1].id, 16);
+		ms[16] = '\0';
+		ob->last_ms = strtoull(ms, NULL, 16);
+	}
 	return 0;
 }
 
@@ -437,16 +447,18 @@ int outbox_reconfigure(struct outbox *ob, const struct portal_config *cfg,
 
 /* ---- queueing (store lock held by the caller) ------------------------------ */
 
+/* Ids sort in queue order, so the time part never goes back (two mails
+ * in one millisecond, a clock set back): then it is the last one plus 1. */
 static void new_id(struct outbox *ob, char *id)
 {
 	struct timespec ts;
+	uint64_t ms;
 
-	do {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		snprintf(id, ID_LEN + 1, "%016llx%08x",
-			 (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000,
-			 (unsigned)randombytes_random());
-	} while (index_find(ob, id));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	ob->last_ms = ms > ob->last_ms ? ms : ob->last_ms + 1;
+	snprintf(id, ID_LEN + 1, "%016llx%08x", (unsigned long long)ob->last_ms,
+		 (unsigned)randombytes_random());
 }
 
 /* The From and organization in force, for a message built now. */
@@ -618,6 +630,17 @@ static bool take(struct outbox *ob, struct batch *b, struct record *r, time_t no
 	return true;
 }
 
+/* The record of a queued entry.  One that cannot be read (and was logged)
+ * leaves the queue, and the database with the finished ones. */
+static bool load_queued(struct outbox *ob, struct entry *e, struct record *r, time_t now)
+{
+	if (record_load(ob, e->id, r) == 0)
+		return true;
+	e->status = OB_FAILED;
+	e->when = now;
+	return false;
+}
+
 /* Store lock held.  Forget finished entries a day old, close expired
  * ones, and fill the batch: the due entries first, then, since a session
  * is opened anyway, the others still waiting.  Returns when to look
@@ -653,9 +676,9 @@ static time_t collect(struct outbox *ob, struct batch *b, time_t now)
 			if (e->status != OB_QUEUED || (due ? e->when > now : e->when <= now))
 				continue;
 			if (due && e->expires <= now) {
-				if (record_load(ob, e->id, &r) == 0) {
-					close_entry(ob, &r, OB_EXPIRED, "the code expired before it "
-						    "could be sent", now, LOG_WARNING);
+				if (load_queued(ob, e, &r, now)) {
+					close_entry(ob, &r, OB_EXPIRED, "it expired before it could "
+						    "be sent", now, LOG_WARNING);
 					changed = true;
 				}
 				continue;
@@ -664,7 +687,7 @@ static time_t collect(struct outbox *ob, struct batch *b, time_t now)
 				wake = e->when < wake ? e->when : wake;
 				continue;
 			}
-			if (record_load(ob, e->id, &r) != 0)
+			if (!load_queued(ob, e, &r, now))
 				continue;
 			if (!r.box) {
 				close_entry(ob, &r, OB_FAILED, "the queued message is missing",

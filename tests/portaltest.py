@@ -1,0 +1,613 @@
+"""portaltest.py - what the end-to-end tests share.
+
+Everything runs for real and in a scratch folder: a loopback SMTP server
+(tests/smtpd.py), portald -f with its own config, socket and database, and
+the PAM module loaded by libpam through tests/pamconv with a service file
+in a temporary confdir (pam_start_confdir): no root needed for PAM, nothing
+under /etc touched.
+
+$BUILD (default "build") names the build to test, so the same tests run
+against build/san (AddressSanitizer): every child gets ASAN_OPTIONS and
+UBSAN_OPTIONS that make a sanitizer report fatal, and a child that dies
+that way fails the test that ran it.
+
+Waiting is always on an event (a port file, a socket accepting, a mail
+file, a line of output, a process ending) in a loop bounded in time; the
+short pauses inside those loops are polling intervals, not guesses at
+how long something takes.
+
+A test file defines functions decorated with @test and ends with
+`sys.exit(run_tests())`; checks print "PASS name" or "FAIL name: why".
+"""
+import email
+import email.policy
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
+PORTALD = os.path.join(BUILD, "portald")
+PORTALCTL = os.path.join(BUILD, "portalctl")
+MODULE = os.path.join(BUILD, "pam_portal.so")
+PAMCONV = os.path.join(BUILD, "tests", "pamconv")
+SMTPD = os.path.join(ROOT, "tests", "smtpd.py")
+PYTHON = "/usr/bin/python3"
+SANITIZED = os.path.realpath(BUILD) != os.path.realpath(os.path.join(ROOT, "build"))
+
+# VALGRIND=1 runs pamconv (and the module it loads) under valgrind: any
+# memory error or leak makes it exit non-zero, which fails the dialog.
+VALGRIND = ["valgrind", "-q", "--leak-check=full", "--errors-for-leak-kinds=definite,indirect",
+            "--error-exitcode=97"] if os.environ.get("VALGRIND") else []
+
+# Sanitized code is several times slower (Argon2id above all), valgrind more.
+SLOW = 4 if SANITIZED or VALGRIND else 1
+START_TIMEOUT = 10 * SLOW
+STEP_TIMEOUT = 30 * SLOW
+MAIL_TIMEOUT = 30 * SLOW
+POLL = 0.02
+
+CHILD_ENV = dict(os.environ)
+CHILD_ENV.update({
+    "ASAN_OPTIONS": "abort_on_error=1:halt_on_error=1:detect_leaks=1",
+    "UBSAN_OPTIONS": "halt_on_error=1:abort_on_error=1:print_stacktrace=1",
+    "LC_ALL": "C.UTF-8",
+})
+CHILD_ENV.pop("LANG", None)
+CHILD_ENV.pop("LC_MESSAGES", None)
+
+
+class TestError(Exception):
+    """A failed expectation; the message says what and, for dialogs, shows
+    the transcript."""
+
+
+def wait_for(what, cond, timeout):
+    """Poll cond() until it returns something true; that value, or
+    TestError after timeout seconds."""
+    end = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > end:
+            raise TestError("timed out after %gs waiting for %s" % (timeout, what))
+        time.sleep(POLL)
+
+
+# ---- results ---------------------------------------------------------------
+
+_failures = 0
+_tests = []
+
+
+def report(name, ok, why=""):
+    global _failures
+    if ok:
+        print("PASS " + name, flush=True)
+    else:
+        _failures += 1
+        print("FAIL %s: %s" % (name, " ".join(str(why).split("\n"))[:2000]), flush=True)
+    return ok
+
+
+def check(name, cond, why=""):
+    """One line per check; why says what was seen when it fails."""
+    return report(name, bool(cond), why or "condition false")
+
+
+def check_eq(name, got, want):
+    return report(name, got == want, "expected %r, got %r" % (want, got))
+
+
+def check_match(name, regex, text):
+    return report(name, re.search(regex, text or "", re.S) is not None,
+                  "expected /%s/ in %r" % (regex, text))
+
+
+def test(fn):
+    _tests.append(fn)
+    return fn
+
+
+def run_tests():
+    """Run the @test functions in order; a test that raises reports one
+    FAIL under its name.  The exit status is 1 when anything failed."""
+    only = sys.argv[1:]
+    for fn in _tests:
+        if only and fn.__name__ not in only:
+            continue
+        try:
+            fn()
+        except TestError as e:
+            report(fn.__name__, False, e)
+        except Exception as e:  # a bug in the test or a crash under it
+            report(fn.__name__, False, "%s: %s | %s" % (type(e).__name__, e,
+                   traceback.format_exc().splitlines()[-3:]))
+        finally:
+            Cleanup.run()
+    return 1 if _failures else 0
+
+
+class Cleanup:
+    """Things to stop when a test ends, whatever happened."""
+    _stack = []
+
+    @classmethod
+    def add(cls, fn):
+        cls._stack.append(fn)
+
+    @classmethod
+    def run(cls):
+        while cls._stack:
+            try:
+                cls._stack.pop()()
+            except Exception as e:
+                report("cleanup", False, e)
+
+
+# ---- the SMTP server -------------------------------------------------------
+
+class Mail:
+    """One received message: raw bytes, parsed headers, decoded body."""
+
+    def __init__(self, path):
+        with open(path, "rb") as f:
+            self.raw = f.read()
+        meta = os.path.splitext(path)[0] + ".json"
+        with open(meta) as f:
+            self.envelope = json.load(f)
+        self.msg = email.message_from_bytes(self.raw, policy=email.policy.default)
+        part = self.msg.get_body(preferencelist=("plain",)) or self.msg
+        self.body = part.get_content().replace("\r\n", "\n")
+        self.path = path
+
+    @property
+    def rcpt(self):
+        return self.envelope["rcpt_tos"]
+
+    @property
+    def code(self):
+        """The verification code: a line of digits (spaces allowed
+        inside for readability), or None for a mail without one."""
+        m = re.search(r"^[ \t]*(\d[\d ]{4,}\d)[ \t]*$", self.body, re.M)
+        return m.group(1).replace(" ", "") if m else None
+
+    def header(self, name):
+        v = self.msg[name]
+        return None if v is None else str(v)
+
+    def raw_header(self, name):
+        """The header as it travelled (before RFC 2047 decoding)."""
+        head = self.raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+        head = re.sub(rb"\r?\n[ \t]+", b" ", head)
+        for line in head.splitlines():
+            k, _, v = line.partition(b":")
+            if k.strip().lower() == name.lower().encode():
+                return v.strip().decode("ascii", "replace")
+        return None
+
+
+class Smtpd:
+    def __init__(self, dir, printing=False):
+        self.maildir = os.path.join(dir, "mail")
+        port_file = os.path.join(dir, "smtpd.port")
+        self.log = open(os.path.join(dir, "smtpd.log"), "w")
+        self.proc = subprocess.Popen(
+            [PYTHON, SMTPD, "--port-file", port_file, "--maildir", self.maildir]
+            + (["--print"] if printing else []),
+            stdout=self.log, stderr=subprocess.STDOUT)
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise TestError("smtpd.py exited with %s" % self.proc.returncode)
+            return os.path.exists(port_file)
+        wait_for("smtpd.py to listen", ready, START_TIMEOUT)
+        with open(port_file) as f:
+            self.port = int(f.read())
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=10)
+        self.log.close()
+
+    def mails(self, to=None):
+        """Every mail received so far, oldest first (to: only those with
+        that envelope recipient)."""
+        try:
+            names = sorted(n for n in os.listdir(self.maildir) if n.endswith(".eml"))
+        except FileNotFoundError:
+            return []
+        out = [Mail(os.path.join(self.maildir, n)) for n in names]
+        return [m for m in out if to is None or to in m.rcpt]
+
+    def wait(self, n, to=None, timeout=None):
+        """Wait until at least n mails (to that address) have arrived;
+        returns them all."""
+        return wait_for("%d mail(s)%s" % (n, " to " + to if to else ""),
+                        lambda: (lambda ms: ms if len(ms) >= n else None)(self.mails(to)),
+                        timeout or MAIL_TIMEOUT)
+
+
+# ---- portald ---------------------------------------------------------------
+
+BASE_CONFIG = {
+    "cutover": "2023-10-30",
+    "organization": "Test College",
+    "language": "en",
+    "smtp_tls": "none",
+    "mail_from": "portal@test.example",
+}
+
+
+class Portal:
+    """A scratch folder with an SMTP server, a portald and PAM services.
+
+    conf: config keys over BASE_CONFIG (None removes a key).  smtp=False
+    for tests that need no mail server."""
+
+    def __init__(self, smtp=True, start=True, **conf):
+        self.dir = tempfile.mkdtemp(prefix="portal-")
+        os.chmod(self.dir, 0o755)
+        Cleanup.add(self.remove)
+        self.rundir = os.path.join(self.dir, "run")
+        os.mkdir(self.rundir, 0o755)
+        self.pamdir = os.path.join(self.dir, "pam.d")
+        os.mkdir(self.pamdir, 0o755)
+        self.socket = os.path.join(self.rundir, "portald.sock")
+        self.conf_path = os.path.join(self.dir, "portald.conf")
+        self.smtpd = None
+        if smtp:
+            self.smtpd = Smtpd(self.dir)
+            Cleanup.add(self.smtpd.stop)
+        self.conf = dict(BASE_CONFIG)
+        self.conf["socket"] = self.socket
+        self.conf["database"] = os.path.join(self.dir, "db", "portal.db")
+        os.mkdir(os.path.join(self.dir, "db"), 0o700)
+        # A port nobody listens on when there is no server: mail just waits.
+        self.conf["smtp_server"] = "127.0.0.1:%d" % (self.smtpd.port if smtp else 9)
+        for k, v in conf.items():
+            if v is None:
+                self.conf.pop(k, None)
+            else:
+                self.conf[k] = v
+        self.write_config()
+        self.proc = None
+        self.stopping = False
+        self.log_path = os.path.join(self.dir, "portald.log")
+        if start:
+            self.start()
+
+    def remove(self):
+        if os.environ.get("KEEP_TEST_DIRS"):
+            print("# kept " + self.dir, flush=True)
+            return
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def write_config(self):
+        with open(self.conf_path, "w") as f:
+            f.write("# written by tests/portaltest.py\n")
+            for k, v in self.conf.items():
+                f.write("%s = %s\n" % (k, v))
+
+    def log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def start(self):
+        self.stopping = False
+        self.logf = open(self.log_path, "a")
+        self.proc = subprocess.Popen([PORTALD, "-f", "-c", self.conf_path],
+                                     stdout=self.logf, stderr=subprocess.STDOUT,
+                                     env=CHILD_ENV)
+        Cleanup.add(self.kill)
+        wait_for("portald to accept connections", self.accepting, START_TIMEOUT)
+
+    def accepting(self):
+        if self.proc.poll() is not None:
+            raise TestError("portald exited with %s: %s" % (self.proc.returncode,
+                                                            self.log()[-1500:]))
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(self.socket)
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
+
+    def stop(self):
+        """SIGTERM; the exit status (0 expected)."""
+        self.stopping = True
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.stopping = True
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=START_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+            raise TestError("portald did not stop on SIGTERM within %ds" % START_TIMEOUT)
+        self.logf.close()
+        return rc
+
+    def kill(self):
+        """At the end of a test: a portald that died by itself (a crash,
+        a sanitizer report) fails the test; one still running is killed."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        elif not self.stopping and self.proc.returncode != 0:
+            report("portald kept running", False, "it exited with status %s: %s"
+                   % (self.proc.returncode, self.log()[-2000:]))
+
+    def stop_checked(self, name="portald stops cleanly on SIGTERM"):
+        rc = self.stop()
+        return report(name, rc == 0, "exit status %s; log: %s" % (rc, self.log()[-1500:]))
+
+    # -- portalctl --
+
+    def ctl(self, *args, input=None, conf=True):
+        """Run portalctl; (exit status, stdout, stderr)."""
+        argv = [PORTALCTL] + (["-c", self.conf_path] if conf else []) + list(args)
+        p = subprocess.run(argv, input=input, capture_output=True, text=True,
+                           env=CHILD_ENV, timeout=STEP_TIMEOUT)
+        if p.returncode < 0 or "Sanitizer" in p.stderr or "runtime error" in p.stderr:
+            raise TestError("portalctl %s crashed (%s): %s" % (" ".join(args), p.returncode,
+                                                               p.stderr[-1500:]))
+        return p.returncode, p.stdout, p.stderr
+
+    def add_user(self, user, addr):
+        rc, out, err = self.ctl("user", "add", user, addr)
+        if rc != 0:
+            raise TestError("portalctl user add %s %s: %d %s" % (user, addr, rc, err))
+
+    # -- PAM --
+
+    def service(self, name, options="", then="deny", module=None, before=""):
+        """Write pam.d/NAME: the module first, as the README tells, then
+        pam_deny (then="deny": an ignored module fails the stack) or
+        pam_permit (then="permit": an ignored module lets it succeed).
+        before: lines to put above the module."""
+        with open(os.path.join(self.pamdir, name), "w") as f:
+            f.write(before)
+            f.write("auth [success=done ignore=ignore default=die] %s socket=%s %s\n"
+                    % (module or MODULE, self.socket, options))
+            f.write("auth required pam_%s.so\n" % then)
+            f.write("account required pam_permit.so\n")
+        return name
+
+    def dialog(self, service, user, rhost=None):
+        return Dialog(self.pamdir, service, user, rhost)
+
+
+# ---- the PAM conversation --------------------------------------------------
+
+class Dialog:
+    """pamconv as a child: read its messages, answer its prompts.
+
+    Every message is a (kind, text) pair, kind one of ECHO_ON, ECHO_OFF,
+    INFO, ERROR; the transcript keeps them and the answers ("> text")."""
+
+    def __init__(self, confdir, service, user, rhost=None):
+        argv = VALGRIND + [PAMCONV] + (["-R", rhost] if rhost else []) + [confdir, service, user]
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=CHILD_ENV)
+        Cleanup.add(self.kill)
+        self.lines = queue.Queue()
+        self.transcript = []
+        self.result_line = None
+        self.stderr = b""
+        threading.Thread(target=self._reader, daemon=True).start()
+        self.err_thread = threading.Thread(target=self._err_reader, daemon=True)
+        self.err_thread.start()
+
+    def _reader(self):
+        for line in self.proc.stdout:
+            self.lines.put(line.decode("utf-8", "replace").rstrip("\n"))
+        self.lines.put(None)
+
+    def _err_reader(self):
+        self.stderr = self.proc.stderr.read()
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def text(self):
+        return "\n".join(self.transcript)
+
+    def fail(self, what):
+        tail = self.transcript[-12:]
+        err = ""
+        if self.proc.poll() is not None:
+            self.err_thread.join(timeout=5)
+            err = self.stderr.decode("utf-8", "replace")[-1500:]
+        raise TestError("%s | transcript: %s%s" % (what, " / ".join(tail),
+                                                    " | stderr: " + err if err else ""))
+
+    def read(self):
+        """The next message as (kind, text)."""
+        try:
+            line = self.lines.get(timeout=STEP_TIMEOUT)
+        except queue.Empty:
+            self.fail("no message within %ds" % STEP_TIMEOUT)
+        if line is None:
+            self.proc.wait(timeout=STEP_TIMEOUT)
+            self.fail("pamconv ended (status %s) without a RESULT" % self.proc.returncode)
+        if line.startswith("RESULT "):
+            self.result_line = line
+            self.transcript.append(line)
+            return ("RESULT", line[len("RESULT "):])
+        kind, _, text = line.partition(" ")
+        text = text.replace("\\n", "\n")
+        self.transcript.append("%s %s" % (kind, text))
+        return kind, text
+
+    def expect(self, kind, regex=None):
+        """The next message must be of this kind (and match); its text."""
+        k, t = self.read()
+        if k != kind or (regex and not re.search(regex, t, re.S)):
+            self.fail("expected %s%s, got %s %r" % (kind, " /%s/" % regex if regex else "", k, t))
+        return t
+
+    def until(self, kind, regex=None):
+        """Read messages up to the first of this kind (matching); returns
+        (the messages before it, its text).  A RESULT on the way fails."""
+        before = []
+        while True:
+            k, t = self.read()
+            if k == kind and (not regex or re.search(regex, t, re.S)):
+                return before, t
+            if k == "RESULT":
+                self.fail("ended before %s%s" % (kind, " /%s/" % regex if regex else ""))
+            before.append((k, t))
+
+    def answer(self, text):
+        self.transcript.append("> " + ("*" * len(text) if self._secret() else text))
+        try:
+            self.proc.stdin.write(text.encode() + b"\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            self.fail("pamconv stopped reading")
+
+    def _secret(self):
+        return any(l.startswith("ECHO_OFF") for l in self.transcript[-1:])
+
+    def conv_error(self):
+        self.transcript.append("> !CONV_ERR")
+        self.proc.stdin.write(b"!CONV_ERR\n")
+        self.proc.stdin.flush()
+
+    def close_input(self):
+        self.proc.stdin.close()
+
+    def result(self):
+        """Read to the end: (authenticate result, account result), and
+        the messages that came before as [(kind, text)]."""
+        before = []
+        while True:
+            k, t = self.read()
+            if k == "RESULT":
+                break
+            if k in ("ECHO_ON", "ECHO_OFF"):
+                self.fail("a prompt came where the end was expected")
+            before.append((k, t))
+        self.proc.stdin.close()
+        rc = self.proc.wait(timeout=STEP_TIMEOUT)
+        m = re.match(r"authenticate=(\S+) account=(\S+)$", t)
+        if rc != 0 or not m:
+            self.fail("pamconv exit status %s, result %r" % (rc, t))
+        self.before_result = before
+        return m.group(1), m.group(2), before
+
+
+# ---- the conversation of DESIGN.md, step by step ---------------------------
+
+# Prompts and messages by their stable parts, in both languages.
+EN = {
+    "intro": r"new portal",
+    "email": r"e-mail address",
+    "sent": r"(?i)code has been sent",
+    "code": r"(?i)verification code.*\br\b.*\be\b.*\bq\b",
+    "verified": r"(?i)verified",
+    "continue": r"(?i)enter.*\be\b.*\bq\b",
+    "new_password": r"(?i)new password.*\d+",
+    "again": r"(?i)again",
+    "created": r"(?i)password has been created",
+    "cancelled": r"(?i)nothing was changed",
+    "password": r"(?i)password",
+    "unavailable": r"(?i)unavailable",
+}
+FR = {
+    "intro": r"nouveau portail",
+    "email": r"[Aa]dresse courriel",
+    "sent": r"code de vérification y a été envoyé",
+    "code": r"Code de vérification.*\br\b.*\be\b.*\bq\b",
+    "verified": r"vérifié",
+    "continue": r"Entrée.*\be\b.*\bq\b",
+    "new_password": r"nouveau mot de passe.*\d+",
+    "again": r"de nouveau",
+    "created": r"mot de passe a été créé",
+    "cancelled": r"rien n'a été modifié",
+    "password": r"[Mm]ot de passe",
+    "unavailable": r"pas disponible",
+}
+
+STRONG = "correct horse battery staple 42!"
+
+
+def ask_code(portal, d, user, addr, words=EN, mails_before=None):
+    """From the start of a pending user's conversation to the code
+    prompt: the intro, the address, the code mail.  Returns the code."""
+    if mails_before is None:
+        mails_before = len(code_mails(portal, addr))
+    d.until("ECHO_ON", words["email"])
+    d.answer(addr)
+    d.expect("INFO", words["sent"])
+    d.expect("ECHO_ON", words["code"])
+    return wait_code(portal, addr, mails_before + 1)
+
+
+def code_mails(portal, addr):
+    """The mails to addr that carry a code (not the notices)."""
+    return [m for m in portal.smtpd.mails(addr) if m.code]
+
+
+def wait_code(portal, addr, n):
+    """The code of the n-th code mail to addr."""
+    def nth():
+        codes = code_mails(portal, addr)
+        return codes[n - 1] if len(codes) >= n else None
+    m = wait_for("code mail %d to %s" % (n, addr), nth, MAIL_TIMEOUT)
+    return m.code
+
+
+def enter_code_and_password(d, code, password=STRONG, words=EN):
+    """At the code prompt: the right code, continue, the password twice."""
+    d.answer(code)
+    d.expect("INFO", words["verified"])
+    d.expect("ECHO_ON", words["continue"])
+    d.answer("")
+    d.expect("ECHO_OFF", words["new_password"])
+    d.answer(password)
+    d.expect("ECHO_OFF", words["again"])
+    d.answer(password)
+
+
+def full_flow(portal, service, user, addr, password=STRONG, words=EN):
+    """A pending user through the whole conversation (after_reset=relogin):
+    returns the authenticate result and the transcript."""
+    d = portal.dialog(service, user)
+    code = ask_code(portal, d, user, addr, words)
+    enter_code_and_password(d, code, password, words)
+    d.expect("INFO", words["created"])
+    auth, _, _ = d.result()
+    return auth, d
+
+
+def sign_in(portal, service, user, password, words=EN):
+    """An active user's password sign-in; (authenticate, account, dialog)."""
+    d = portal.dialog(service, user)
+    d.expect("ECHO_OFF", words["password"])
+    d.answer(password)
+    auth, acct, _ = d.result()
+    return auth, acct, d
