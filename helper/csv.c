@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
+#include "utf8.h"
 
 void csv_init(struct csv_reader *r, FILE *in)
 {
@@ -51,38 +52,6 @@ static bool blank_or_comment(const char *p, size_t len)
 	while (i < len && (p[i] == ' ' || p[i] == '\t'))
 		i++;
 	return i == len || p[i] == '#';
-}
-
-bool csv_utf8_ok(const char *str, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)str, *end = s + len;
-
-	while (s < end) {
-		unsigned c = *s++, need;
-		uint32_t cp, min;
-
-		if (c < 0x80)
-			continue;
-		if (c >= 0xc2 && c <= 0xdf) {
-			need = 1, cp = c & 0x1f, min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			need = 2, cp = c & 0x0f, min = 0x800;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3, cp = c & 0x07, min = 0x10000;
-		} else {
-			return false;   /* stray continuation byte, or 0xc0, 0xc1, 0xf5.. */
-		}
-		if ((size_t)(end - s) < need)
-			return false;
-		for (; need; need--, s++) {
-			if ((*s & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (*s & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-	}
-	return true;
 }
 
 /* Parse the field at *p into *out (NUL-terminated in place) and move *p past
@@ -176,7 +145,7 @@ enum csv_status csv_next(struct csv_reader *r)
 		st = CSV_TOO_LONG;
 	else if (memchr(p, '\0', len))
 		st = CSV_NUL;
-	else if (!csv_utf8_ok(p, len))
+	else if (!utf8_valid(p, len))
 		st = CSV_BAD_UTF8;
 	else
 		st = csv_parse(p, &r->user, &r->email);

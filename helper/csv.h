@@ -44,8 +44,5 @@ void csv_init(struct csv_reader *r, FILE *in);
 enum csv_status csv_next(struct csv_reader *r);
 /* Split a NUL-terminated line (modified in place) into exactly two fields. */
 enum csv_status csv_parse(char *line, char **user, char **email);
-/* Is s exactly len bytes of well-formed UTF-8 (no overlong forms,
- * surrogates or code points beyond U+10FFFF)? */
-bool csv_utf8_ok(const char *s, size_t len);
 
 #endif

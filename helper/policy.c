@@ -15,46 +15,12 @@
 #include <unistd.h>
 #include <pwquality.h>
 #include "log.h"
+#include "utf8.h"
 
 /* cracklib keeps its work in static buffers: one check at a time. */
 static pthread_mutex_t dict_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- characters ----------------------------------------------------------- */
-
-/* Decode one UTF-8 sequence at s (n bytes left): its length, or 0 when it
- * is malformed, overlong, a surrogate or beyond U+10FFFF. */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	static const uint32_t least[5] = { 0, 0, 0x80, 0x800, 0x10000 };
-	size_t len;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if ((s[0] & 0xe0) == 0xc0) {
-		len = 2;
-		*cp = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		len = 3;
-		*cp = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		len = 4;
-		*cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		*cp = *cp << 6 | (s[i] & 0x3f);
-	}
-	if (*cp < least[len] || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
-		return 0;
-	return len;
-}
 
 /* C0 and C1 controls and DEL: a terminal or a log would act on them. */
 static bool is_control(uint32_t cp)

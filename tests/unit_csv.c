@@ -4,6 +4,8 @@
 #include <string.h>
 #include "check.h"
 #include "csv.h"
+#include "utf8.h"
+#include "utf8.h"
 
 static FILE *text(const char *s, size_t n)
 {
@@ -62,16 +64,16 @@ static void test_fields(void)
 
 static void test_utf8(void)
 {
-	CHECK("ASCII", csv_utf8_ok("abc", 3));
-	CHECK("two-byte é", csv_utf8_ok("\xc3\xa9", 2));
-	CHECK("four-byte emoji", csv_utf8_ok("\xf0\x9f\x98\x80", 4));
-	CHECK("overlong refused", !csv_utf8_ok("\xc0\xaf", 2));
-	CHECK("overlong three-byte refused", !csv_utf8_ok("\xe0\x80\xaf", 3));
-	CHECK("surrogate refused", !csv_utf8_ok("\xed\xa0\x80", 3));
-	CHECK("beyond U+10FFFF refused", !csv_utf8_ok("\xf4\x90\x80\x80", 4));
-	CHECK("truncated sequence refused", !csv_utf8_ok("\xe2\x82", 2));
-	CHECK("stray continuation refused", !csv_utf8_ok("a\x80", 2));
-	CHECK("Latin-1 é refused", !csv_utf8_ok("caf\xe9", 4));
+	CHECK("ASCII", utf8_valid("abc", 3));
+	CHECK("two-byte é", utf8_valid("\xc3\xa9", 2));
+	CHECK("four-byte emoji", utf8_valid("\xf0\x9f\x98\x80", 4));
+	CHECK("overlong refused", !utf8_valid("\xc0\xaf", 2));
+	CHECK("overlong three-byte refused", !utf8_valid("\xe0\x80\xaf", 3));
+	CHECK("surrogate refused", !utf8_valid("\xed\xa0\x80", 3));
+	CHECK("beyond U+10FFFF refused", !utf8_valid("\xf4\x90\x80\x80", 4));
+	CHECK("truncated sequence refused", !utf8_valid("\xe2\x82", 2));
+	CHECK("stray continuation refused", !utf8_valid("a\x80", 2));
+	CHECK("Latin-1 é refused", !utf8_valid("caf\xe9", 4));
 }
 
 /* Read all of s; statuses into st[] (up to max), returns how many. */
