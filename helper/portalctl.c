@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "ctl.h"
-#include "portald.h"   /* PORTALD_VERSION: the tool ships with its helper */
+#include "version.h"
 
 static const struct command {
 	const char *group;      /* "user", or NULL for a one-word command */
@@ -167,7 +167,7 @@ static int run(struct ctl *c, int argc, char **argv)
 			ctl_say(c, stdout, &msg_help, PORTAL_DEFAULT_CONFIG);
 			return CTL_OK;
 		case 'V':
-			printf("portalctl %s\n", PORTALD_VERSION);
+			printf("portalctl %s\n", PORTAL_VERSION);
 			return CTL_OK;
 		case ':':
 			return ctl_usage(c, &msg_missing_value, argv[optind - 1]);

@@ -17,8 +17,7 @@
 #include "outbox.h"
 #include "proto.h"
 #include "store.h"
-
-#define PORTALD_VERSION "0.1.0"
+#include "version.h"
 
 struct portald {
 	struct store *store;
