@@ -185,14 +185,10 @@ static const char *parse_server(struct portal_config *c, const char *v, const st
 
 	(void)why;
 	(void)k;
-	if (v[0] == '[') {                 /* [IPv6]:port */
-		const char *close = strchr(v, ']');
-
-		if (!close || (close[1] != '\0' && close[1] != ':'))
-			return "must be host:port";
-		colon = close[1] == ':' ? close + 1 : NULL;
-		hostlen = (size_t)(close + 1 - v);
-	}
+	/* libesmtp splits "host:port" at the first colon, so it cannot take
+	 * an IPv6 literal; a host name resolving to one works. */
+	if (v[0] == '[' || strchr(v, ':') != colon)
+		return "cannot be an IPv6 address: give a host name (host:port)";
 	if (colon && !parse_unsigned(colon + 1, &port))
 		return "has a bad port: must be host:port";
 	if (port == 0 || port > 65535)
@@ -200,7 +196,7 @@ static const char *parse_server(struct portal_config *c, const char *v, const st
 	if (hostlen == 0 || hostlen >= sizeof c->smtp_host)
 		return "must be host:port";
 	for (size_t i = 0; i < hostlen; i++)
-		if (!isalnum((unsigned char)v[i]) && !strchr(".-[]:", v[i]))
+		if (!isalnum((unsigned char)v[i]) && !strchr(".-", v[i]))
 			return "has a bad host name";
 	memcpy(c->smtp_host, v, hostlen);
 	c->smtp_host[hostlen] = '\0';

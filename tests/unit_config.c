@@ -103,6 +103,8 @@ static void errors(void)
 		{ "cutover = 2023-10-30\npassword_min_length = 7\n", 2, "password_min_length" },
 		{ "cutover = 2023-10-30\nsmtp_server = host:0\n", 2, "smtp_server" },
 		{ "cutover = 2023-10-30\nsmtp_server = host:smtp\n", 2, "smtp_server" },
+		{ "cutover = 2023-10-30\nsmtp_server = [::1]:25\n", 2, "smtp_server" },
+		{ "cutover = 2023-10-30\nsmtp_server = ::1\n", 2, "smtp_server" },
 		{ "cutover = 2023-10-30\nsocket = relative/path\n", 2, "socket" },
 		{ "cutover = 2023-10-30\nmail_from = not an address\n", 2, "mail_from" },
 		{ "cutover = 2023-10-30\ncutover = 2024-01-01\n", 2, "cutover" },
