@@ -28,10 +28,11 @@ COMMON_SRC  := helper/proto.c helper/i18n.c
 MODULE_SRC  := $(wildcard pam_portal/*.c) $(COMMON_SRC) helper/client.c
 PORTALD_SRC := helper/portald.c helper/dispatch.c helper/store.c helper/keys.c \
                helper/user.c helper/code.c helper/policy.c helper/valid.c helper/outbox.c \
-               helper/mail.c helper/mailtext.c helper/config.c helper/log.c $(COMMON_SRC)
+               helper/mail.c helper/mailtext.c helper/config.c helper/log.c helper/utf8.c \
+               $(COMMON_SRC)
 CTL_SRC     := helper/portalctl.c helper/ctl.c helper/ctl_user.c helper/ctl_import.c \
                helper/ctl_daemon.c helper/ctl_table.c helper/csv.c \
-               helper/config.c helper/client.c helper/valid.c $(COMMON_SRC)
+               helper/config.c helper/client.c helper/valid.c helper/utf8.c $(COMMON_SRC)
 
 OBJ   := $(BUILD)/obj
 PIC   := $(BUILD)/pic

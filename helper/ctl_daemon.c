@@ -43,7 +43,7 @@ static void entry_str(const struct ctl *c, uint8_t tag, char *out, size_t cap)
 
 static int outbox_row(struct ctl *c, void *arg)
 {
-	char id[64], user[PORTAL_USER_MAX + 1], to[PORTAL_EMAIL_MAX + 1], status[64];
+	char id[64], user[PORTAL_USER_MAX + 1], to[PORTAL_EMAIL_MAX + 1], status[192];
 	char attempts[16] = "-", when[CTL_TIME_MAX] = "-";
 	const char *cell[] = { id, user, to, status, attempts, when };
 	uint32_t n;

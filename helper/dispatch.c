@@ -141,13 +141,7 @@ static bool host_ok(const char *s)
 	return true;
 }
 
-/* Cursors are keys handed out by `user list` ("u:<user>") or the
- * outbox's own, which it checks. */
-static bool cursor_ok(const char *s)
-{
-	return s[0] != '\0';
-}
-
+/* Cursors are keys handed out by `user list` ("u:<user>"). */
 static bool user_cursor_ok(const char *s)
 {
 	size_t n = strlen(USER_PREFIX);
@@ -678,6 +672,9 @@ static void h_user_reset(struct req *r)
 		return;
 	u.reset = true;
 	sodium_memzero(u.pwhash, sizeof u.pwhash);
+	/* The user starts over: the first code must not wait on one asked
+	 * for before the reset (codes_per_hour still counts them). */
+	u.last_request = 0;
 	user_clear_code(&u);
 	user_clear_ticket(&u);
 	if (commit(r, &u))
@@ -820,7 +817,7 @@ static void h_outbox(struct req *r)
 {
 	char cursor[STORE_KEY_MAX];
 
-	if (!opt_str(r, F_CURSOR, "cursor", cursor, sizeof cursor, cursor_ok))
+	if (!opt_str(r, F_CURSOR, "cursor", cursor, sizeof cursor, outbox_id_valid))
 		return;
 	reply(r, R_OK);
 	if (outbox_list(r->d->outbox, cursor[0] ? cursor : NULL, r->resp) != 0)
@@ -843,7 +840,7 @@ static void h_daemon_status(struct req *r)
 	if (rc < 0)
 		return;
 	reply(r, R_OK);
-	proto_put_str(r->resp, F_VERSION, PORTALD_VERSION);
+	proto_put_str(r->resp, F_VERSION, PORTAL_VERSION);
 	proto_put_u64(r->resp, F_UPTIME, (uint64_t)(r->now - r->d->started));
 	proto_put_u64(r->resp, F_COUNT_PENDING, count[ST_PENDING]);
 	proto_put_u64(r->resp, F_COUNT_ACTIVE, count[ST_ACTIVE]);
@@ -918,9 +915,7 @@ static void log_outcome(const struct req *r, const struct handler *h)
 			(unsigned)r->peer->uid, (long)r->peer->pid);
 }
 
-/* The settings in force.  (Same as portald_config(), which lives in
- * portald.c: repeated here so dispatch links without the server.) */
-static void config_snapshot(struct portald *d, struct portal_config *out)
+void portald_config(struct portald *d, struct portal_config *out)
 {
 	pthread_rwlock_rdlock(&d->cfg_lock);
 	*out = d->cfg;
@@ -940,7 +935,7 @@ void dispatch(struct portald *d, const struct peer *peer,
 	r.resp = resp;
 	r.now = time(NULL);
 	r.privileged = peer->uid == 0 || peer->uid == geteuid();
-	config_snapshot(d, &r.cfg);
+	portald_config(d, &r.cfg);
 
 	/* What the client sees if a handler failed to answer. */
 	reply(&r, R_INTERNAL);

@@ -64,7 +64,7 @@ void i18n_duration(enum lang l, unsigned long long s, char *out, unsigned cap)
 	if (s < 120 && s % 60 != 0) {
 		n = s;
 		unit = 0;
-	} else if (s >= 7200 && s % 3600 == 0) {
+	} else if (s >= 3600 && s % 3600 == 0) {
 		n = s / 3600;
 		unit = 2;
 	} else {

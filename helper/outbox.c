@@ -128,7 +128,7 @@ struct batch {
 
 /* ---- records --------------------------------------------------------------- */
 
-static bool valid_id(const char *id)
+bool outbox_id_valid(const char *id)
 {
 	return strlen(id) == ID_LEN && strspn(id, "0123456789abcdef") == ID_LEN;
 }
@@ -292,7 +292,7 @@ static int index_load(struct outbox *ob, char *err, size_t errlen)
 	store_lock(ob->st);
 	while ((rc = store_next(ob->st, "o:", after, key, sizeof key)) == 0) {
 		snprintf(after, sizeof after, "%s", key);
-		if (!valid_id(key + 2) || record_load(ob, key + 2, &r) != 0) {
+		if (!outbox_id_valid(key + 2) || record_load(ob, key + 2, &r) != 0) {
 			log_msg(LOG_WARNING, "outbox: record %s ignored", key);
 			continue;
 		}
@@ -932,8 +932,6 @@ int outbox_list(struct outbox *ob, const char *cursor, struct proto_buf *resp)
 	size_t i = 0, listed = 0;
 	const char *last = NULL;
 
-	if (cursor && !valid_id(cursor))
-		return -1;
 	while (i < ob->count && cursor && strcmp(ob->index[i].id, cursor) <= 0)
 		i++;
 	for (; i < ob->count && listed < PROTO_PAGE; i++) {

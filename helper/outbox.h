@@ -39,9 +39,13 @@ int outbox_queue_notice(struct outbox *ob, const char *user, const char *to,
 /* Wake the sender: something was queued and synced. */
 void outbox_kick(struct outbox *ob);
 
+/* Is id the form of a mail's id (and so of an outbox cursor)? */
+bool outbox_id_valid(const char *id);
+
 /* Fill a REQ_OUTBOX response page: F_ENTRY {F_ID F_USER F_EMAIL F_STATE-like
  * F_DETAIL status, F_ATTEMPTS, F_TIME next try or outcome time,
- * F_CODE_EXPIRES} ... and F_CURSOR when more.  Store lock held. */
+ * F_CODE_EXPIRES} ... and F_CURSOR when more; cursor is NULL or
+ * outbox_id_valid().  Store lock held. */
 int outbox_list(struct outbox *ob, const char *cursor, struct proto_buf *resp);
 /* Entries still waiting to be sent.  Store lock held. */
 unsigned long outbox_pending(struct outbox *ob);

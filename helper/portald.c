@@ -107,13 +107,6 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void portald_config(struct portald *d, struct portal_config *out)
-{
-	pthread_rwlock_rdlock(&d->cfg_lock);
-	*out = d->cfg;
-	pthread_rwlock_unlock(&d->cfg_lock);
-}
-
 /* ---- queues --------------------------------------------------------------- */
 
 static void queue_push(struct queue *q, struct conn *c)
@@ -896,7 +889,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		case 'V':
-			printf("portald %s\n", PORTALD_VERSION);
+			printf("portald %s\n", PORTAL_VERSION);
 			return 0;
 		default:
 			usage(stderr);
@@ -920,7 +913,7 @@ int main(int argc, char **argv)
 		server_stop(&s);
 		return 1;
 	}
-	log_msg(LOG_INFO, "portald %s listening on %s (%u workers)", PORTALD_VERSION,
+	log_msg(LOG_INFO, "portald %s listening on %s (%u workers)", PORTAL_VERSION,
 		d.cfg.socket, s.nworkers);
 	rc = loop_run(&s);
 	server_stop(&s);

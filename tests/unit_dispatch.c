@@ -443,6 +443,14 @@ static void resetting(void)
 	      auth(&root, "alice", GOOD_PW) == R_STATE);
 	CHECK("reset kills the live code", verify("alice", "123456") == R_CODE_DEAD);
 	CHECK("reset of an unknown user", ask(&root, REQ_USER_RESET, "nobody") == R_NOT_FOUND);
+
+	SET_CFG(codes_per_hour, 100);
+	SET_CFG(resend_interval, 60);
+	send_code(&root, "alice", "alice@example.org");
+	CHECK("after a reset the first code is not held back by resend_interval",
+	      ask(&root, REQ_USER_RESET, "alice") == R_OK &&
+	      send_code(&root, "alice", "alice@example.org") == R_OK);
+	SET_CFG(resend_interval, 0);
 }
 
 /* ---- import and list ------------------------------------------------------ */
@@ -583,12 +591,15 @@ static void daemon_status(void)
 
 	CHECK("daemon status", ask(&root, REQ_DAEMON_STATUS, NULL) == R_OK);
 	CHECK("daemon version", proto_get_str(&out, F_VERSION, version, sizeof version) &&
-	      strcmp(version, PORTALD_VERSION) == 0);
+	      strcmp(version, PORTAL_VERSION) == 0);
 	CHECK("daemon uptime", u64_of(F_UPTIME) >= 5 && u64_of(F_UPTIME) < 3600);
 	CHECK("counts by state", u64_of(F_COUNT_LOCKED) == 1 &&
 	      u64_of(F_COUNT_PENDING) + u64_of(F_COUNT_ACTIVE) + u64_of(F_COUNT_LOCKED) == 454);
 	CHECK("outbox count", u64_of(F_COUNT_OUTBOX) == pending_mail());
 	CHECK("outbox listing", ask(&root, REQ_OUTBOX, NULL) == R_OK);
+	begin(REQ_OUTBOX, NULL);
+	proto_put_str(&req, F_CURSOR, "../not-an-id");
+	CHECK("outbox: a malformed cursor is the caller's mistake", call(&root) == R_INVALID);
 }
 
 static void deleting(void)

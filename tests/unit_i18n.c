@@ -39,6 +39,8 @@ int main(void)
 	CHECK("1 second", strcmp(s, "1 second") == 0);
 	i18n_duration(LANG_EN, 121, s, sizeof s);
 	CHECK("a wait is rounded up", strcmp(s, "3 minutes") == 0);
+	i18n_duration(LANG_EN, 3600, s, sizeof s);
+	CHECK("an hour is said in hours", strcmp(s, "1 hour") == 0);
 	i18n_duration(LANG_FR, 7200, s, sizeof s);
 	CHECK("2 heures", strcmp(s, "2 heures") == 0);
 	return check_done();

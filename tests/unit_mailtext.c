@@ -283,7 +283,7 @@ static void validity_words(void)
 	CHECK("validity: 45 seconds in English", strstr(body_of(msg), "valid for 45 seconds"));
 	h = fr;
 	mailtext_code(&h, "alice", "123456", 3600, msg, sizeof msg);
-	CHECK("validity: 60 minutes in French", strstr(body_of(msg), "valide pendant 60 minutes"));
+	CHECK("validity: an hour in French", strstr(body_of(msg), "valide pendant 1 heure"));
 }
 
 static void date_and_id(void)
