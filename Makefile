@@ -88,7 +88,7 @@ check: deps
 	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 test-programs
 	@bash tests/run.sh
 
-demo: deps all
+demo: deps all $(TEST_TOOLS)
 	@bash tests/demo.sh
 
 install: all
