@@ -11,37 +11,23 @@
 
 #define CURSOR_MAX 256
 
-static const struct i18n_text msg_as_is = { "%s", "%s" };
-static const struct i18n_text msg_unreachable = {
-	"impossible de joindre portald (%s) : %s",
-	"cannot reach portald at %s: %s",
-};
-static const struct i18n_text msg_malformed = {
-	"réponse incompréhensible de portald",
-	"portald sent an answer portalctl cannot read",
-};
-static const struct i18n_text msg_try_help = {
-	"Essayez « portalctl --help ».\n",
-	"Try 'portalctl --help'.\n",
-};
-static const struct i18n_text msg_bad_user = {
-	"« %s » n'est pas un nom d'utilisateur valide (lettres, chiffres, « . », « _ » et « - », "
-	"au plus 64, sans « . » ni « - » au début)",
+/* TRANSLATORS: a message that is already in the right language. */
+static const struct i18n_text msg_as_is = I18N("%s");
+static const struct i18n_text msg_unreachable = I18N(
+	"cannot reach portald at %s: %s");
+static const struct i18n_text msg_malformed = I18N(
+	"portald sent an answer portalctl cannot read");
+static const struct i18n_text msg_try_help = I18N(
+	"Try 'portalctl --help'.\n");
+static const struct i18n_text msg_bad_user = I18N(
 	"'%s' is not a valid user name (letters, digits, '.', '_' and '-', at most 64, "
-	"not starting with '.' or '-')",
-};
-static const struct i18n_text msg_bad_email = {
-	"%s : « %s » n'est pas une adresse courriel valide",
-	"%s: '%s' is not a valid e-mail address",
-};
-static const struct i18n_text msg_no_memory = {
-	"mémoire insuffisante",
-	"out of memory",
-};
-static const struct i18n_text msg_unexpected = {
-	"réponse inattendue de portald : %s",
-	"unexpected answer from portald: %s",
-};
+	"not starting with '.' or '-')");
+static const struct i18n_text msg_bad_email = I18N(
+	"%s: '%s' is not a valid e-mail address");
+static const struct i18n_text msg_no_memory = I18N(
+	"out of memory");
+static const struct i18n_text msg_unexpected = I18N(
+	"unexpected answer from portald: %s");
 
 /* What each refusal means to the administrator.  `about_user` refusals are
  * said about the user the command named. */
@@ -50,36 +36,26 @@ static const struct {
 	bool about_user;
 	struct i18n_text text;
 } refusals[] = {
-	{ R_BAD_REQUEST, false, {
-		"portald n'a pas compris la requête (portalctl et portald sont-ils de la même version ?)",
-		"portald did not understand the request (are portalctl and portald the same version?)" } },
-	{ R_DENIED, false, {
-		"permission refusée : lancez portalctl en tant que root",
-		"permission denied: run portalctl as root" } },
-	{ R_INVALID, true, {
-		"valeur refusée par portald",
-		"value refused by portald" } },
-	{ R_NOT_FOUND, true, {
-		"aucun utilisateur géré de ce nom",
-		"no such managed user" } },
-	{ R_EXISTS, true, {
-		"utilisateur déjà géré",
-		"already a managed user" } },
-	{ R_LOCKED, true, {
-		"l'utilisateur est verrouillé",
-		"the user is locked" } },
-	{ R_STATE, true, {
-		"impossible dans l'état actuel de l'utilisateur",
-		"not possible in the user's present state" } },
-	{ R_STORAGE, false, {
-		"portald n'a pas pu écrire dans sa base de données ; réessayez plus tard",
-		"portald could not write to its database; try again later" } },
-	{ R_BUSY, false, {
-		"portald est occupé ; réessayez dans un instant",
-		"portald is busy; try again in a moment" } },
-	{ R_INTERNAL, false, {
-		"erreur interne de portald ; voyez son journal",
-		"portald hit an internal error; see its log" } },
+	{ R_BAD_REQUEST, false, I18N(
+		"portald did not understand the request (are portalctl and portald the same version?)") },
+	{ R_DENIED, false, I18N(
+		"permission denied: run portalctl as root") },
+	{ R_INVALID, true, I18N(
+		"value refused by portald") },
+	{ R_NOT_FOUND, true, I18N(
+		"no such managed user") },
+	{ R_EXISTS, true, I18N(
+		"already a managed user") },
+	{ R_LOCKED, true, I18N(
+		"the user is locked") },
+	{ R_STATE, true, I18N(
+		"not possible in the user's present state") },
+	{ R_STORAGE, false, I18N(
+		"portald could not write to its database; try again later") },
+	{ R_BUSY, false, I18N(
+		"portald is busy; try again in a moment") },
+	{ R_INTERNAL, false, I18N(
+		"portald hit an internal error; see its log") },
 };
 
 void ctl_say(const struct ctl *c, FILE *out, const struct i18n_text *t, ...)

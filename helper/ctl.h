@@ -39,7 +39,8 @@ static inline const char *ctl_text(const struct ctl *c, const struct i18n_text *
 
 /*
  * Messages.  A text's two formats take the same arguments (they are picked
- * at run time, so the compiler cannot check them: keep them side by side).
+ * at run time, so the compiler cannot check them: tests/test_i18n_po.py
+ * checks that po/fr.po keeps the English one's conversions, in order).
  */
 /* Formatted text in the session's language on out. */
 void ctl_say(const struct ctl *c, FILE *out, const struct i18n_text *t, ...);

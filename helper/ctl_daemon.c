@@ -7,26 +7,26 @@
 #include "ctl.h"
 #include "ctl_table.h"
 
-static const struct i18n_text msg_empty_outbox = {
-	"La file d'envoi est vide.\n",
-	"The outbox is empty.\n",
-};
-static const struct i18n_text col_id = { "ID", "ID" };
-static const struct i18n_text col_user = { "UTILISATEUR", "USER" };
-static const struct i18n_text col_to = { "DESTINATAIRE", "TO" };
-static const struct i18n_text col_status = { "STATUT", "STATUS" };
-static const struct i18n_text col_attempts = { "ESSAIS", "ATTEMPTS" };
-static const struct i18n_text col_when = { "QUAND", "WHEN" };
+static const struct i18n_text msg_empty_outbox = I18N(
+	"The outbox is empty.\n");
+static const struct i18n_text col_id = I18N("ID");
+static const struct i18n_text col_user = I18N("USER");
+/* TRANSLATORS: column heads of `portalctl outbox`: TO is the recipient. */
+static const struct i18n_text col_to = I18N("TO");
+static const struct i18n_text col_status = I18N("STATUS");
+static const struct i18n_text col_attempts = I18N("ATTEMPTS");
+static const struct i18n_text col_when = I18N("WHEN");
 
-static const struct i18n_text label_version = { "version de portald", "portald version" };
-static const struct i18n_text label_uptime = { "en service depuis", "uptime" };
-static const struct i18n_text label_socket = { "socket", "socket" };
-static const struct i18n_text label_pending = { "utilisateurs pending", "pending users" };
-static const struct i18n_text label_active = { "utilisateurs active", "active users" };
-static const struct i18n_text label_locked = { "utilisateurs locked", "locked users" };
-static const struct i18n_text label_mail = { "courriels en attente", "mails waiting" };
+static const struct i18n_text label_version = I18N("portald version");
+static const struct i18n_text label_uptime = I18N("uptime");
+static const struct i18n_text label_socket = I18N("socket");
+static const struct i18n_text label_pending = I18N("pending users");
+static const struct i18n_text label_active = I18N("active users");
+static const struct i18n_text label_locked = I18N("locked users");
+static const struct i18n_text label_mail = I18N("mails waiting");
 /* days, hours, minutes, seconds of an uptime */
-static const struct i18n_text unit_day = { "j", "d" };
+/* TRANSLATORS: days, abbreviated, in an uptime: "3 d 4 h 5 min". */
+static const struct i18n_text unit_day = I18N("d");
 
 static void outbox_begin(struct ctl *c, void *arg)
 {

@@ -6,72 +6,53 @@
 #include "ctl.h"
 #include "ctl_table.h"
 
-static const struct i18n_text msg_added = {
-	"Utilisateur %s ajouté (%s) ; il confirmera cette adresse à sa prochaine connexion.\n",
-	"User %s added (%s); they will verify this address at their next sign-in.\n",
-};
-static const struct i18n_text msg_deleted = {
-	"Utilisateur %s retiré du portail.\n",
-	"User %s removed from the portal.\n",
-};
-static const struct i18n_text msg_reset = {
-	"Utilisateur %s réinitialisé : à sa prochaine connexion, il confirmera son adresse "
-	"courriel et créera un nouveau mot de passe.\n",
+static const struct i18n_text msg_added = I18N(
+	"User %s added (%s); they will verify this address at their next sign-in.\n");
+static const struct i18n_text msg_deleted = I18N(
+	"User %s removed from the portal.\n");
+static const struct i18n_text msg_reset = I18N(
 	"User %s reset: at their next sign-in they will verify their e-mail address and "
-	"create a new password.\n",
-};
-static const struct i18n_text msg_unlocked = {
-	"Utilisateur %s déverrouillé.\n",
-	"User %s unlocked.\n",
-};
-static const struct i18n_text msg_no_users = {
-	"Aucun utilisateur géré.\n",
-	"No managed users.\n",
-};
-static const struct i18n_text msg_no_users_in = {
-	"Aucun utilisateur géré dans l'état %s.\n",
-	"No managed users in state %s.\n",
-};
-static const struct i18n_text msg_bad_state = {
-	"état inconnu : %s (pending, active ou locked)",
-	"unknown state: %s (pending, active or locked)",
-};
-static const struct i18n_text msg_list_usage = {
-	"usage : portalctl user list [--state pending|active|locked]",
-	"usage: portalctl user list [--state pending|active|locked]",
-};
+	"create a new password.\n");
+static const struct i18n_text msg_unlocked = I18N(
+	"User %s unlocked.\n");
+static const struct i18n_text msg_no_users = I18N(
+	"No managed users.\n");
+static const struct i18n_text msg_no_users_in = I18N(
+	"No managed users in state %s.\n");
+static const struct i18n_text msg_bad_state = I18N(
+	"unknown state: %s (pending, active or locked)");
+static const struct i18n_text msg_list_usage = I18N(
+	"usage: portalctl user list [--state pending|active|locked]");
 
 /* user show */
-static const struct i18n_text label_user = { "utilisateur", "user" };
-static const struct i18n_text label_email = { "courriel", "e-mail" };
-static const struct i18n_text label_state = { "état", "state" };
-static const struct i18n_text label_created = { "créé le", "created" };
-static const struct i18n_text label_last = { "dernière connexion", "last sign-in" };
-static const struct i18n_text label_failures = { "échecs consécutifs", "consecutive failures" };
-static const struct i18n_text label_code = { "expiration du code en cours", "live code expires at" };
-static const struct i18n_text label_password = { "mot de passe défini", "password set" };
-static const struct i18n_text word_never = { "jamais", "never" };
-static const struct i18n_text word_none = { "aucun", "none" };
-static const struct i18n_text word_unknown = { "inconnu", "unknown" };
-static const struct i18n_text word_yes = { "oui", "yes" };
-static const struct i18n_text word_no = { "non", "no" };
+static const struct i18n_text label_user = I18N("user");
+static const struct i18n_text label_email = I18N("e-mail");
+static const struct i18n_text label_state = I18N("state");
+static const struct i18n_text label_created = I18N("created");
+static const struct i18n_text label_last = I18N("last sign-in");
+static const struct i18n_text label_failures = I18N("consecutive failures");
+static const struct i18n_text label_code = I18N("live code expires at");
+static const struct i18n_text label_password = I18N("password set");
+static const struct i18n_text word_never = I18N("never");
+static const struct i18n_text word_none = I18N("none");
+static const struct i18n_text word_unknown = I18N("unknown");
+static const struct i18n_text word_yes = I18N("yes");
+static const struct i18n_text word_no = I18N("no");
 static const struct i18n_text why_pending[] = {
-	[PR_NONE] = { "", "" },
-	[PR_NEVER] = { " (ne s'est jamais connecté)", " (never signed in)" },
-	[PR_DORMANT] = { " (inactif depuis la date de bascule)", " (dormant since the cutover)" },
-	[PR_RESET] = { " (réinitialisé par un administrateur)", " (reset by an administrator)" },
+	[PR_NONE] = { .en = "" },   /* nothing to add, in any language */
+	[PR_NEVER] = I18N(" (never signed in)"),
+	[PR_DORMANT] = I18N(" (dormant since the cutover)"),
+	[PR_RESET] = I18N(" (reset by an administrator)"),
 };
-static const struct i18n_text locked_until = { " (jusqu'au %s)", " (until %s)" };
-static const struct i18n_text locked_for_good = {
-	" (jusqu'à un déverrouillage : portalctl user unlock)",
-	" (until unlocked: portalctl user unlock)",
-};
+static const struct i18n_text locked_until = I18N(" (until %s)");
+static const struct i18n_text locked_for_good = I18N(
+	" (until unlocked: portalctl user unlock)");
 
 /* user list */
-static const struct i18n_text col_user = { "UTILISATEUR", "USER" };
-static const struct i18n_text col_email = { "COURRIEL", "EMAIL" };
-static const struct i18n_text col_state = { "ÉTAT", "STATE" };
-static const struct i18n_text col_last = { "DERNIÈRE CONNEXION", "LAST SIGN-IN" };
+static const struct i18n_text col_user = I18N("USER");
+static const struct i18n_text col_email = I18N("EMAIL");
+static const struct i18n_text col_state = I18N("STATE");
+static const struct i18n_text col_last = I18N("LAST SIGN-IN");
 
 /* Send a request about one user; on success say `done` about them. */
 static int user_request(struct ctl *c, uint8_t type, const char *user, const char *email,

@@ -1,14 +1,31 @@
 /*
- * i18n.c - language names, dates and durations in words, in French and
- * English.  Written out rather than taken from the C locale: a PAM module
- * must not call setlocale() in its host process, and the fr_FR locale may
- * not even be installed on the machine.
+ * i18n.c - messages in the language asked for, language names, dates and
+ * durations in words.  Written out rather than taken from the C locale: a
+ * PAM module must not call setlocale() in its host process, and the fr_FR
+ * locale may not even be installed on the machine.
  */
 #include "i18n.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "catalog.h"
+
+static int pair_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct i18n_pair *)elem)->id);
+}
+
+const char *i18n(enum lang l, const struct i18n_text *t)
+{
+	const struct i18n_catalog *c = l < LANG_COUNT ? &i18n_catalogs[l] : NULL;
+	const struct i18n_pair *p = NULL;
+
+	if (c && c->pairs)
+		p = bsearch(t->en, c->pairs, c->n, sizeof *c->pairs, pair_cmp);
+	return p ? p->str : t->en;
+}
 
 bool lang_parse(const char *s, enum lang *l)
 {
@@ -27,10 +44,10 @@ const char *lang_name(enum lang l)
 }
 
 static const struct i18n_text months[12] = {
-	{ "janvier", "January" }, { "février", "February" }, { "mars", "March" },
-	{ "avril", "April" }, { "mai", "May" }, { "juin", "June" },
-	{ "juillet", "July" }, { "août", "August" }, { "septembre", "September" },
-	{ "octobre", "October" }, { "novembre", "November" }, { "décembre", "December" },
+	I18N("January"), I18N("February"), I18N("March"),
+	I18N("April"), I18N("May"), I18N("June"),
+	I18N("July"), I18N("August"), I18N("September"),
+	I18N("October"), I18N("November"), I18N("December"),
 };
 
 void i18n_date(enum lang l, long long unix_time, char *out, unsigned cap)
@@ -49,9 +66,9 @@ void i18n_date(enum lang l, long long unix_time, char *out, unsigned cap)
 }
 
 static const struct i18n_text unit_names[][2] = {
-	{ { "seconde", "second" }, { "secondes", "seconds" } },
-	{ { "minute", "minute" }, { "minutes", "minutes" } },
-	{ { "heure", "hour" }, { "heures", "hours" } },
+	{ I18N("second"), I18N("seconds") },
+	{ I18N("minute"), I18N("minutes") },
+	{ I18N("hour"), I18N("hours") },
 };
 
 void i18n_duration(enum lang l, unsigned long long s, char *out, unsigned cap)

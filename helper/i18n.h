@@ -1,25 +1,30 @@
 /*
  * i18n.h - the two languages every message exists in.
  *
- * Each unit keeps its own table of struct i18n_text; a message is never
- * written in one language only (tests/unit_i18n checks every table).
+ * A message is written in the code in English, I18N("..."), which is its
+ * gettext msgid; its French is in po/fr.po, a translator's file, which the
+ * build turns into the table i18n() looks it up in (tools/po2c.py, see
+ * catalog.h).  `make pot` brings po/ up to date with the code, and
+ * tests/test_i18n_po.py checks that every message has its French and that
+ * both carry the same placeholders.
  */
 #ifndef PORTAL_I18N_H
 #define PORTAL_I18N_H
 
 #include <stdbool.h>
 
-enum lang { LANG_FR = 0, LANG_EN = 1 };
+enum lang { LANG_FR = 0, LANG_EN = 1, LANG_COUNT };
 
 struct i18n_text {
-	const char *fr;
-	const char *en;
+	const char *en;   /* the English, and the msgid of its translations */
 };
 
-static inline const char *i18n(enum lang l, const struct i18n_text *t)
-{
-	return l == LANG_EN ? t->en : t->fr;
-}
+/* A message; xgettext finds them by this name (make pot). */
+#define I18N(en_) { .en = (en_) }
+
+/* The message in language l: its translation from po/, or the English
+ * when there is none (the tests make sure there always is). */
+const char *i18n(enum lang l, const struct i18n_text *t);
 
 /* "fr" or "en"; anything else is refused. */
 bool lang_parse(const char *s, enum lang *l);

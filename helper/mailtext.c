@@ -28,31 +28,10 @@
 
 /* ---- the texts ------------------------------------------------------------ */
 
-static const struct i18n_text code_subject = {
-	"{org} : votre code de vérification",
-	"{org}: your verification code",
-};
+static const struct i18n_text code_subject = I18N(
+	"{org}: your verification code");
 
-static const struct i18n_text code_body = {
-	"Bonjour,\n"
-	"\n"
-	"Voici le code de vérification que vous avez demandé pour relier votre "
-	"compte au nouveau portail de connexion :\n"
-	"\n"
-	"{code}\n"
-	"\n"
-	"Ce code est valide pendant {ttl} et ne peut servir qu'une seule fois. "
-	"Saisissez-le lorsque le code de vérification vous est demandé.\n"
-	"\n"
-	"Compte : {user}\n"
-	"Organisation : {org}\n"
-	"\n"
-	"Si vous n'avez pas demandé ce code, vous pouvez ignorer ce courriel : "
-	"personne ne peut ouvrir une session dans votre compte sans ce code. "
-	"Si cela se reproduit, avisez-en l'organisation nommée ci-dessus.\n"
-	"\n"
-	"Ce courriel a été envoyé automatiquement; merci de ne pas y répondre.\n",
-
+static const struct i18n_text code_body = I18N(
 	"Hello,\n"
 	"\n"
 	"Here is the verification code you asked for to connect your account "
@@ -70,33 +49,12 @@ static const struct i18n_text code_body = {
 	"can sign in to your account without the code. If this happens again, "
 	"please tell the organization named above.\n"
 	"\n"
-	"This message was sent automatically; please do not reply to it.\n",
-};
+	"This message was sent automatically; please do not reply to it.\n");
 
-static const struct i18n_text notice_subject = {
-	"{org} : votre mot de passe a été créé",
-	"{org}: your password was created",
-};
+static const struct i18n_text notice_subject = I18N(
+	"{org}: your password was created");
 
-static const struct i18n_text notice_body = {
-	"Bonjour,\n"
-	"\n"
-	"Un nouveau mot de passe vient d'être créé pour votre compte.\n"
-	"\n"
-	"Compte : {user}\n"
-	"Organisation : {org}\n"
-	"Date : {when}\n"
-	"Ordinateur : {host}\n"
-	"{remote_line}"
-	"\n"
-	"Si c'est bien vous, vous n'avez rien d'autre à faire.\n"
-	"\n"
-	"Si ce n'est pas vous, communiquez sans tarder avec l'organisation "
-	"nommée ci-dessus : quelqu'un d'autre pourrait lire vos courriels et "
-	"ouvrir une session dans votre compte.\n"
-	"\n"
-	"Ce courriel a été envoyé automatiquement; merci de ne pas y répondre.\n",
-
+static const struct i18n_text notice_body = I18N(
 	"Hello,\n"
 	"\n"
 	"A new password was just created for your account.\n"
@@ -113,18 +71,13 @@ static const struct i18n_text notice_body = {
 	"someone else may be able to read your e-mail and sign in to your "
 	"account.\n"
 	"\n"
-	"This message was sent automatically; please do not reply to it.\n",
-};
+	"This message was sent automatically; please do not reply to it.\n");
 
-static const struct i18n_text remote_line = {
-	"Connexion depuis : {remote}\n",
-	"Connecting from: {remote}\n",
-};
+static const struct i18n_text remote_line = I18N(
+	"Connecting from: {remote}\n");
 
-static const struct i18n_text when_text = {
-	"{date} à {time}",
-	"{date} at {time}",
-};
+static const struct i18n_text when_text = I18N(
+	"{date} at {time}");
 
 /* ---- a bounded output buffer --------------------------------------------- */
 

@@ -54,6 +54,14 @@ enum text_id {
 	TX_CREATED_RELOGIN,
 	TX_CREATED,
 	TX_CANCELLED,
+	/* account stage: a pending user signed in another way (an SSH key) */
+	TX_MUST_VERIFY,
+	/* password stage: an active user changes their password */
+	TX_ASK_CURRENT_PASSWORD,
+	TX_WRONG_CURRENT,
+	TX_ASK_CHANGE_PASSWORD, /* %u: the least number of characters */
+	TX_CHANGE_GIVE_UP,      /* %u: how many rounds were tried */
+	TX_CHANGED,
 	TX_COUNT
 };
 
