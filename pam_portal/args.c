@@ -65,6 +65,10 @@ static bool parse_one(struct portal_args *a, const char *arg)
 			a->first_pass = FIRST_PASS_TRY;
 		return true;
 	}
+	if (strcmp(arg, "use_authtok") == 0) {
+		a->use_authtok = true;
+		return true;
+	}
 	if (strcmp(arg, "debug") == 0) {
 		a->debug = true;
 		return true;

@@ -6,9 +6,12 @@
  *   lang=fr|en                  the language, over the helper's `language`
  *   after_reset=relogin|continue  what follows a created password [relogin]
  *   use_first_pass              an active user's password comes from an
- *                               earlier module, never from a prompt
+ *                               earlier module, never from a prompt (on a
+ *                               password line: the current password)
  *   try_first_pass              try the earlier module's password first;
  *                               ask if there is none or it is wrong
+ *   use_authtok                 password line: the new password is the one
+ *                               an earlier module asked for (pam_pwquality)
  *   debug                       LOG_DEBUG lines
  */
 #ifndef PAM_PORTAL_ARGS_H
@@ -32,6 +35,7 @@ struct portal_args {
 	enum lang lang;
 	enum after_reset after_reset;
 	enum first_pass first_pass;
+	bool use_authtok;
 	bool debug;
 };
 

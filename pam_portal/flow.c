@@ -46,7 +46,7 @@ static enum step cancel(struct flow *f, enum step where)
 	pam_syslog(f->s->pamh, LOG_NOTICE, "user %s: verification cancelled at the %s",
 		   f->s->user, step_names[where]);
 	conv_say(&f->s->conv, PAM_TEXT_INFO, TX_CANCELLED);
-	return end(f, PAM_AUTH_ERR);
+	return end(f, session_refused(f->s));
 }
 
 /* ---- 1. why ------------------------------------------------------------ */
@@ -301,129 +301,68 @@ static enum step confirm(struct flow *f)
 
 /* ---- 6. the new password ------------------------------------------------ */
 
-/* What the person is told, and what the log says, for each policy_reason. */
-static const struct {
-	enum text_id text;
-	const char *log;
-} policy[] = {
-	[PW_TOO_SHORT] = { TX_PW_TOO_SHORT, "too short" },
-	[PW_TOO_LONG] = { TX_PW_TOO_LONG, "too long" },
-	[PW_BAD_UTF8] = { TX_PW_BAD_UTF8, "not UTF-8" },
-	[PW_COMMON] = { TX_PW_COMMON, "too common" },
-	[PW_HAS_USER] = { TX_PW_HAS_USER, "contains the user name" },
-	[PW_HAS_EMAIL] = { TX_PW_HAS_EMAIL, "contains the e-mail address" },
-};
-
-/* R_POLICY: say why.  False when the reason is not one we know. */
-static bool say_policy(struct flow *f)
+/* Stored with the ticket the right code gave. */
+static int set_password(struct session *s, void *ctx, const char *password)
 {
-	struct session *s = f->s;
-	uint32_t why;
+	struct flow *f = ctx;
 
-	if (!proto_get_u32(&s->x->resp, F_REASON, &why) || why == PW_OK ||
-	    why >= sizeof policy / sizeof policy[0])
-		return false;
-	pam_syslog(s->pamh, LOG_NOTICE, "user %s: new password refused: %s",
-		   s->user, policy[why].log);
-	if (why == PW_TOO_SHORT)
-		conv_say(&s->conv, PAM_ERROR_MSG, TX_PW_TOO_SHORT, (unsigned)s->min_len);
-	else
-		conv_say(&s->conv, PAM_ERROR_MSG, policy[why].text);
-	return true;
-}
-
-/* The password stack's modules after this one may want what was typed
- * (keyrings, use_first_pass), as after any prompt for a password. */
-static enum step created(struct flow *f, const char *password)
-{
-	struct session *s = f->s;
-
-	pam_syslog(s->pamh, LOG_NOTICE, "user %s: portal password created (%s)", s->user,
-		   s->args->after_reset == AFTER_RESET_CONTINUE ? "signed in" : "to sign in again");
-	if (s->args->after_reset == AFTER_RESET_RELOGIN) {
-		conv_say(&s->conv, PAM_TEXT_INFO, TX_CREATED_RELOGIN);
-		return end(f, PAM_AUTH_ERR);
-	}
-	conv_say(&s->conv, PAM_TEXT_INFO, TX_CREATED);
-	pam_set_item(s->pamh, PAM_AUTHTOK, password);
-	/* Even if that message could not be shown: the password exists. */
-	return end(f, PAM_SUCCESS);
-}
-
-/* One round: the password twice, then the helper's word on it.  STEP_PASSWORD
- * means another round. */
-static enum step password_round(struct flow *f, char *first, const char *second)
-{
-	struct session *s = f->s;
-	const char *host = NULL;
-	int r;
-
-	if (strcmp(first, second) != 0) {
-		conv_say(&s->conv, PAM_ERROR_MSG, TX_PASSWORD_MISMATCH);
-		return STEP_PASSWORD;
-	}
-	if (strlen(first) > PORTAL_PASSWORD_MAX) {
-		conv_say(&s->conv, PAM_ERROR_MSG, TX_PW_TOO_LONG);
-		return STEP_PASSWORD;
-	}
 	session_begin(s, REQ_SET_PASSWORD);
 	proto_put_bytes(&s->x->req, F_TICKET, f->ticket, sizeof f->ticket);
-	proto_put_str(&s->x->req, F_PASSWORD, first);
-	if (pam_get_item(s->pamh, PAM_RHOST, (const void **)&host) == PAM_SUCCESS &&
-	    host && host[0] != '\0')
-		proto_put_str(&s->x->req, F_HOST, host);
+	proto_put_str(&s->x->req, F_PASSWORD, password);
+	session_put_host(s);
 	proto_put_str(&s->x->req, F_LANG, lang_name(s->conv.lang));
-	r = session_call(s, "set password");
-	switch (r) {
-	case -1:
-		return end(f, session_unavailable(s));
-	case R_OK:
-		return created(f, first);
-	case R_POLICY:
-		if (!say_policy(f))
-			return end(f, session_unexpected(s, "set password (no reason)", r));
-		return STEP_PASSWORD;
-	case R_TICKET:
-		pam_syslog(s->pamh, LOG_NOTICE, "user %s: reset ticket refused", s->user);
-		conv_say(&s->conv, PAM_ERROR_MSG, TX_TICKET);
-		return end(f, PAM_AUTH_ERR);
-	case R_LOCKED:
-		return end(f, session_locked_answer(s, "set password"));
-	default:
-		return end(f, session_unexpected(s, "set password", r));
-	}
+	return session_call(s, "set password");
+}
+
+/* In auth, after_reset says whether the person signs in again; in the
+ * password stage (passwd, or sshd after a key sign-in) the password was
+ * what was asked for. */
+static enum step created(struct flow *f)
+{
+	struct session *s = f->s;
+	bool relogin = s->stage == STAGE_AUTH && s->args->after_reset == AFTER_RESET_RELOGIN;
+
+	pam_syslog(s->pamh, LOG_NOTICE, "user %s: portal password created (%s)", s->user,
+		   s->stage == STAGE_PASSWORD ? "password change" :
+		   relogin ? "to sign in again" : "signed in");
+	conv_say(&s->conv, PAM_TEXT_INFO, relogin ? TX_CREATED_RELOGIN : TX_CREATED);
+	/* Even if that message could not be shown: the password exists. */
+	return end(f, relogin ? PAM_AUTH_ERR : PAM_SUCCESS);
 }
 
 static enum step new_password(struct flow *f)
 {
 	struct session *s = f->s;
+	const struct newpw how = {
+		.ask = TX_ASK_NEW_PASSWORD, .give_up = TX_PW_GIVE_UP,
+		.send = set_password, .ctx = f,
+	};
+	int r;
 
-	for (unsigned round = 0; round < FLOW_PASSWORD_ROUNDS; round++) {
-		char *first, *second = NULL;
-		enum step next;
-
-		conv_ask(&s->conv, false, &first, TX_ASK_NEW_PASSWORD, (unsigned)s->min_len);
-		if (first && first[0] != '\0')
-			conv_ask(&s->conv, false, &second, TX_ASK_PASSWORD_AGAIN);
-		if (!first || (first[0] != '\0' && !second)) {
-			conv_drop(&first);
-			return STEP_PASSWORD;  /* the conversation failed */
-		}
-		if (first[0] == '\0' || second[0] == '\0') {
-			conv_drop(&first);
-			conv_drop(&second);
-			return cancel(f, STEP_PASSWORD);
-		}
-		next = password_round(f, first, second);
-		conv_drop(&first);
-		conv_drop(&second);
-		if (next != STEP_PASSWORD)
-			return next;
+	switch (newpw_ask(s, &how, &r)) {
+	case NEWPW_FAILED:
+		return STEP_PASSWORD;  /* the loop ends it */
+	case NEWPW_CANCELLED:
+		return cancel(f, STEP_PASSWORD);
+	case NEWPW_REFUSED:
+		return end(f, session_refused(s));
+	case NEWPW_ANSWERED:
+		break;
 	}
-	pam_syslog(s->pamh, LOG_NOTICE, "user %s: no acceptable password after %u rounds",
-		   s->user, FLOW_PASSWORD_ROUNDS);
-	conv_say(&s->conv, PAM_ERROR_MSG, TX_PW_GIVE_UP, (unsigned)FLOW_PASSWORD_ROUNDS);
-	return end(f, PAM_AUTH_ERR);
+	switch (r) {
+	case -1:
+		return end(f, session_unavailable(s));
+	case R_OK:
+		return created(f);
+	case R_TICKET:
+		pam_syslog(s->pamh, LOG_NOTICE, "user %s: reset ticket refused", s->user);
+		conv_say(&s->conv, PAM_ERROR_MSG, TX_TICKET);
+		return end(f, session_refused(s));
+	case R_LOCKED:
+		return end(f, session_locked_answer(s, "set password"));
+	default:
+		return end(f, session_unexpected(s, "set password", r));
+	}
 }
 
 /* ---- the machine -------------------------------------------------------- */
@@ -438,7 +377,7 @@ static enum step (*const steps[])(struct flow *) = {
 
 int flow_pending(struct session *s)
 {
-	struct flow f = { .s = s, .rc = PAM_AUTH_ERR };
+	struct flow f = { .s = s, .rc = session_refused(s) };
 	enum step step = STEP_INTRO;
 	int rc;
 
@@ -452,7 +391,7 @@ int flow_pending(struct session *s)
 			pam_syslog(s->pamh, LOG_ERR, "user %s: the conversation cannot carry the "
 				   "verification (it needs keyboard-interactive): %s at step \"%s\"",
 				   s->user, pam_strerror(s->pamh, s->conv.failed), step_names[at]);
-			f.rc = PAM_AUTH_ERR;
+			f.rc = session_refused(s);
 			break;
 		}
 	}

@@ -1,17 +1,23 @@
 /*
  * pam_portal.c - the PAM entry points.
  *
- * Only `auth` does anything yet.  Every entry point parses the options,
- * so a mistake on any pam.d line is caught on that line: the module then
- * returns PAM_SERVICE_ERR ("error in service module"), which every
- * control flag but an explicit `service_err=ignore` treats as a failure.
+ * Every entry point parses the options, so a mistake on any pam.d line is
+ * caught on that line: the module then returns PAM_SERVICE_ERR ("error in
+ * service module"), which every control flag but an explicit
+ * `service_err=ignore` treats as a failure.
+ *
+ * auth, account and password each start afresh from the helper's word on
+ * the user: sshd runs them in different processes, so nothing could be
+ * handed from one to the next with pam_set_data.
  */
 #include <string.h>
 #include <syslog.h>
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
+#include "account.h"
 #include "args.h"
+#include "chauthtok.h"
 #include "flow.h"
 #include "session.h"
 #include "signin.h"
@@ -24,28 +30,27 @@
 static int by_state(struct session *s, bool again)
 {
 	bool changed;
-	int rc = session_status(s);
+	int rc = session_managed(s);
 
 	if (rc != PAM_SUCCESS)
 		return rc;
-	switch (s->state) {
-	case ST_UNMANAGED:
-		session_debug(s, "user %s: not managed, ignored", s->user);
-		return PAM_IGNORE;
-	case ST_LOCKED:
-		return session_locked(s, s->until);
-	case ST_PENDING:
+	if (s->state == ST_PENDING)
 		return flow_pending(s);
-	case ST_ACTIVE:
-		break;
-	}
 	if (again)
 		return session_unexpected(s, "status (active again)", R_STATE);
 	rc = signin_active(s, &changed);
 	return changed ? by_state(s, true) : rc;
 }
 
-PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+static int authenticate(struct session *s, int flags)
+{
+	(void)flags;
+	return by_state(s, false);
+}
+
+/* The options, the user, a session for one stage: then `run`. */
+static int with_session(pam_handle_t *pamh, enum stage stage, int flags, int argc,
+			const char **argv, int (*run)(struct session *, int))
 {
 	struct portal_args args;
 	struct session s;
@@ -58,7 +63,8 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	if (rc != PAM_SUCCESS || user == NULL) {
 		pam_syslog(pamh, LOG_ERR, "cannot get the user name: %s", pam_strerror(pamh, rc));
 		/* as pam_unix: the application may call again */
-		return rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : rc == PAM_SUCCESS ? PAM_AUTH_ERR : rc;
+		return rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE :
+		       rc == PAM_SUCCESS ? stage_refused(stage) : rc;
 	}
 	/* A name longer than any the helper stores cannot be managed. */
 	if (user[0] == '\0' || strlen(user) > PORTAL_USER_MAX) {
@@ -67,14 +73,19 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 				   strlen(user));
 		return PAM_IGNORE;
 	}
-	if (!session_open(&s, pamh, flags, &args, user)) {
+	if (!session_open(&s, pamh, stage, flags, &args, user)) {
 		session_close(&s);
 		pam_syslog(pamh, LOG_CRIT, "out of memory");
 		return PAM_BUF_ERR;
 	}
-	rc = by_state(&s, false);
+	rc = run(&s, flags);
 	session_close(&s);
 	return rc;
+}
+
+PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	return with_session(pamh, STAGE_AUTH, flags, argc, argv, authenticate);
 }
 
 /* No credentials of our own to set; succeeding, as pam_unix does, keeps
@@ -87,36 +98,32 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
 	return args_parse(pamh, argc, argv, &args) ? PAM_SUCCESS : PAM_SERVICE_ERR;
 }
 
-/* Account checks and password changes for managed users come later
- * (issue 7); until then this module has no say. */
-static int not_yet(pam_handle_t *pamh, int argc, const char **argv)
+PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	return with_session(pamh, STAGE_ACCOUNT, flags, argc, argv, account);
+}
+
+PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	return with_session(pamh, STAGE_PASSWORD, flags, argc, argv, chauthtok);
+}
+
+/* No session of our own: a session line for this module has no effect. */
+static int no_session(pam_handle_t *pamh, int argc, const char **argv)
 {
 	struct portal_args args;
 
 	return args_parse(pamh, argc, argv, &args) ? PAM_IGNORE : PAM_SERVICE_ERR;
 }
 
-PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
-{
-	(void)flags;
-	return not_yet(pamh, argc, argv);
-}
-
-PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
-{
-	(void)flags;
-	return not_yet(pamh, argc, argv);
-}
-
-/* No session of our own: a session line for this module has no effect. */
 PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	(void)flags;
-	return not_yet(pamh, argc, argv);
+	return no_session(pamh, argc, argv);
 }
 
 PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	(void)flags;
-	return not_yet(pamh, argc, argv);
+	return no_session(pamh, argc, argv);
 }

@@ -13,11 +13,12 @@
 #include <sodium.h>
 #include "client.h"
 
-bool session_open(struct session *s, pam_handle_t *pamh, int flags,
+bool session_open(struct session *s, pam_handle_t *pamh, enum stage stage, int flags,
 		  const struct portal_args *args, const char *user)
 {
 	memset(s, 0, sizeof *s);
 	s->pamh = pamh;
+	s->stage = stage;
 	s->args = args;
 	s->silent = flags & PAM_SILENT;
 	/* Before the helper has said which language the user reads, the
@@ -44,6 +45,15 @@ void session_begin(struct session *s, enum proto_type type)
 	proto_put_str(&s->x->req, F_USER, s->user);
 }
 
+void session_put_host(struct session *s)
+{
+	const void *host = NULL;
+
+	if (pam_get_item(s->pamh, PAM_RHOST, &host) == PAM_SUCCESS && host &&
+	    ((const char *)host)[0] != '\0')
+		proto_put_str(&s->x->req, F_HOST, host);
+}
+
 int session_call(struct session *s, const char *what)
 {
 	char err[256];
@@ -62,11 +72,33 @@ int session_call(struct session *s, const char *what)
 	return r;
 }
 
+int stage_refused(enum stage stage)
+{
+	switch (stage) {
+	case STAGE_ACCOUNT:
+		return PAM_PERM_DENIED;
+	case STAGE_PASSWORD:
+		return PAM_AUTHTOK_ERR;
+	case STAGE_AUTH:
+		break;
+	}
+	return PAM_AUTH_ERR;
+}
+
+int session_refused(const struct session *s)
+{
+	return stage_refused(s->stage);
+}
+
 int session_unavailable(struct session *s)
 {
 	if (!s->silent)
 		conv_say(&s->conv, PAM_ERROR_MSG, TX_UNAVAILABLE);
-	return PAM_AUTHINFO_UNAVAIL;
+	/* Account lines are often written with authinfo_unavail=ignore (the
+	 * LDAP modules' habit, where the directory being down should not lock
+	 * local users out): that would let a pending user with an SSH key in
+	 * unverified.  A refusal is a failure under any control value. */
+	return s->stage == STAGE_ACCOUNT ? PAM_PERM_DENIED : PAM_AUTHINFO_UNAVAIL;
 }
 
 int session_unexpected(struct session *s, const char *what, int r)
@@ -89,15 +121,15 @@ int session_locked(struct session *s, uint64_t until)
 	else
 		pam_syslog(s->pamh, LOG_NOTICE, "user %s: refused, locked for %llu more seconds",
 			   s->user, (unsigned long long)left);
-	if (s->silent)
-		return PAM_AUTH_ERR;
-	if (until == 0) {
+	if (!s->silent && until == 0) {
 		conv_say(&s->conv, PAM_ERROR_MSG, TX_LOCKED_ADMIN);
-	} else {
+	} else if (!s->silent) {
 		i18n_duration(s->conv.lang, left, words, sizeof words);
 		conv_say(&s->conv, PAM_ERROR_MSG, TX_LOCKED_FOR, words);
 	}
-	return PAM_AUTH_ERR;
+	/* Outside auth a lock is about the account, not about a password
+	 * just typed: permission denied, whatever the person does now. */
+	return s->stage == STAGE_AUTH ? PAM_AUTH_ERR : PAM_PERM_DENIED;
 }
 
 int session_locked_answer(struct session *s, const char *what)
@@ -173,7 +205,11 @@ int session_status(struct session *s)
 	s->state = (enum portal_state)state;
 	switch (s->state) {
 	case ST_UNMANAGED:
+		return PAM_SUCCESS;
 	case ST_ACTIVE:
+		/* The prompt for a changed password states it. */
+		if (!proto_get_u32(&s->x->resp, F_MIN_LEN, &s->min_len) || s->min_len == 0)
+			return session_unexpected(s, "status (active, no password length)", r);
 		return PAM_SUCCESS;
 	case ST_PENDING:
 		if (!take_pending(s))
@@ -185,4 +221,23 @@ int session_status(struct session *s)
 		return PAM_SUCCESS;
 	}
 	return session_unexpected(s, "status (unknown state)", r);
+}
+
+int session_managed(struct session *s)
+{
+	int rc = session_status(s);
+
+	if (rc != PAM_SUCCESS)
+		return rc;
+	switch (s->state) {
+	case ST_UNMANAGED:
+		session_debug(s, "user %s: not managed, ignored", s->user);
+		return PAM_IGNORE;
+	case ST_LOCKED:
+		return session_locked(s, s->until);
+	case ST_PENDING:
+	case ST_ACTIVE:
+		break;
+	}
+	return PAM_SUCCESS;
 }

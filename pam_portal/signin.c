@@ -1,5 +1,7 @@
 /*
- * signin.c - the password of an active user.
+ * signin.c - the password of an active user: to sign in (auth), or as the
+ * current password before a change (the password stage's preliminary
+ * check).  Both are checked and counted alike by the helper.
  *
  * use_first_pass and try_first_pass are handled here rather than by
  * pam_get_authtok(): in Linux-PAM 1.5.2 that function takes a password
@@ -14,80 +16,101 @@
 #include <syslog.h>
 #include <security/pam_ext.h>
 
+/* What differs between the two uses. */
+static const struct kind {
+	int item;                 /* where an earlier module leaves it */
+	enum text_id prompt;
+	enum proto_type request;  /* without F_NEW_PASSWORD: a check only */
+	const char *what;         /* for the log */
+} kinds[] = {
+	[STAGE_AUTH] = { PAM_AUTHTOK, TX_ASK_PASSWORD, REQ_AUTH, "password" },
+	[STAGE_PASSWORD] = { PAM_OLDAUTHTOK, TX_ASK_CURRENT_PASSWORD, REQ_CHANGE_PASSWORD,
+			     "current password" },
+};
+
 /* Ask the helper about one password; the result, or -1. */
-static int check(struct session *s, const char *password, const char *what)
+static int check(struct session *s, const struct kind *k, const char *password,
+		 const char *from)
 {
 	/* Longer than any password the helper could have stored. */
 	if (strlen(password) > PORTAL_PASSWORD_MAX) {
-		session_debug(s, "user %s: %s longer than any password", s->user, what);
+		session_debug(s, "user %s: %s%s longer than any password", s->user, k->what, from);
 		return R_PASSWORD;
 	}
-	session_begin(s, REQ_AUTH);
+	session_begin(s, k->request);
 	proto_put_str(&s->x->req, F_PASSWORD, password);
-	return session_call(s, what);
+	return session_call(s, k->what);
 }
 
-static int outcome(struct session *s, int r, bool *state_changed)
+static int outcome(struct session *s, const struct kind *k, int r, bool *state_changed)
 {
 	switch (r) {
 	case -1:
 		return session_unavailable(s);
 	case R_OK:
-		pam_syslog(s->pamh, LOG_INFO, "user %s: signed in with the portal password", s->user);
+		pam_syslog(s->pamh, LOG_INFO, "user %s: %s", s->user,
+			   s->stage == STAGE_AUTH ? "signed in with the portal password" :
+			   "current password checked");
 		return PAM_SUCCESS;
 	case R_PASSWORD:
-		/* Said by the application, as for pam_unix: no words of ours. */
-		pam_syslog(s->pamh, LOG_NOTICE, "user %s: wrong password", s->user);
+		pam_syslog(s->pamh, LOG_NOTICE, "user %s: wrong %s", s->user, k->what);
+		/* At sign-in the application says it, as for pam_unix; passwd
+		 * only says "Authentication token manipulation error". */
+		if (s->stage == STAGE_PASSWORD && !s->silent)
+			conv_say(&s->conv, PAM_ERROR_MSG, TX_WRONG_CURRENT);
+		/* pam_unix's answer to a wrong current password too */
 		return PAM_AUTH_ERR;
 	case R_LOCKED:
-		return session_locked_answer(s, "password");
+		return session_locked_answer(s, k->what);
 	case R_STATE:
 		session_debug(s, "user %s: no longer active, asking the state again", s->user);
 		*state_changed = true;
-		return PAM_AUTH_ERR;
+		return session_refused(s);
 	default:
-		return session_unexpected(s, "password", r);
+		return session_unexpected(s, k->what, r);
 	}
 }
 
 /* The password left by an earlier module, or NULL. */
-static const char *earlier_password(struct session *s)
+static const char *earlier_password(struct session *s, const struct kind *k)
 {
 	const void *item = NULL;
 
-	if (pam_get_item(s->pamh, PAM_AUTHTOK, &item) != PAM_SUCCESS)
+	if (pam_get_item(s->pamh, k->item, &item) != PAM_SUCCESS)
 		return NULL;
 	return item;
 }
 
 int signin_active(struct session *s, bool *state_changed)
 {
+	const struct kind *k = &kinds[s->stage == STAGE_PASSWORD ? STAGE_PASSWORD : STAGE_AUTH];
 	char *typed = NULL;
 	int r;
 
 	*state_changed = false;
 	if (s->args->first_pass != FIRST_PASS_NO) {
-		const char *earlier = earlier_password(s);
+		const char *earlier = earlier_password(s, k);
 
 		if (earlier) {
-			r = check(s, earlier, "password from an earlier module");
+			r = check(s, k, earlier, " from an earlier module");
 			if (r != R_PASSWORD || s->args->first_pass == FIRST_PASS_USE)
-				return outcome(s, r, state_changed);
+				return outcome(s, k, r, state_changed);
 		} else if (s->args->first_pass == FIRST_PASS_USE) {
 			pam_syslog(s->pamh, LOG_ERR, "user %s: use_first_pass, but no earlier "
-				   "module left a password", s->user);
-			return PAM_AUTH_ERR;
+				   "module left a %s", s->user, k->what);
+			return s->stage == STAGE_AUTH ? PAM_AUTH_ERR : PAM_AUTHTOK_RECOVERY_ERR;
 		}
 	}
-	if (conv_ask(&s->conv, false, &typed, TX_ASK_PASSWORD) != PAM_SUCCESS) {
+	if (conv_ask(&s->conv, false, &typed, k->prompt) != PAM_SUCCESS) {
 		pam_syslog(s->pamh, LOG_ERR, "user %s: the conversation failed while asking "
-			   "for the password: %s", s->user, pam_strerror(s->pamh, s->conv.failed));
-		return PAM_AUTH_ERR;
+			   "for the %s: %s", s->user, k->what, pam_strerror(s->pamh, s->conv.failed));
+		return session_refused(s);
 	}
 	/* Left for the modules stacked after this one (use_first_pass,
-	 * keyrings), whatever the outcome, as pam_unix does. */
-	pam_set_item(s->pamh, PAM_AUTHTOK, typed);
-	r = check(s, typed, "password");
+	 * keyrings), whatever the outcome, as pam_unix does; in the password
+	 * stage the update phase takes the current password from there. */
+	pam_set_item(s->pamh, k->item, typed);
+	r = check(s, k, typed, "");
 	conv_drop(&typed);
-	return outcome(s, r, state_changed);
+	return outcome(s, k, r, state_changed);
 }

@@ -1,12 +1,17 @@
 /*
  * pamconv.c - a PAM application for tests and the demo.
  *
- *   pamconv [-i] [-R RHOST] CONFDIR SERVICE USER
+ *   pamconv [-i] [-k] [-p] [-e] [-R RHOST] CONFDIR SERVICE USER
  *
  * Runs pam_start_confdir(SERVICE, USER, conv, CONFDIR), pam_authenticate,
  * pam_acct_mgmt when that succeeded, and pam_end, so a module can be tried
  * through the real libpam with a service file in a scratch folder: no
  * root, nothing under /etc.
+ *
+ *   -k  as sshd after a public key: no pam_authenticate, pam_acct_mgmt only
+ *   -p  as passwd: pam_chauthtok only
+ *   -e  pam_chauthtok with PAM_CHANGE_EXPIRED_AUTHTOK; without -p, called
+ *       when pam_acct_mgmt answers PAM_NEW_AUTHTOK_REQD, as login does
  *
  * By default the conversation is a line protocol for test drivers: every
  * message is one line on stdout, "ECHO_ON text", "ECHO_OFF text", "INFO
@@ -14,7 +19,8 @@
  * characters \n), and each prompt reads one answer line from stdin.  End
  * of input, or the line "!CONV_ERR", makes that prompt fail with
  * PAM_CONV_ERR, as an application that cannot ask would.  The last line
- * is "RESULT authenticate=NAME account=NAME|-".
+ * is "RESULT authenticate=NAME|- account=NAME|-", followed by
+ * " password=NAME" when pam_chauthtok ran.
  *
  * With -i the conversation is for a person at a terminal: prompts are
  * shown as they are, echo is off for ECHO_OFF prompts.
@@ -178,21 +184,31 @@ static int conversation(int num_msg, const struct pam_message **msg,
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: pamconv [-i] [-R RHOST] CONFDIR SERVICE USER\n");
+	fprintf(stderr, "usage: pamconv [-i] [-k] [-p] [-e] [-R RHOST] CONFDIR SERVICE USER\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
 	struct pam_conv conv = { conversation, NULL };
-	const char *rhost = NULL, *account = "-";
+	const char *rhost = NULL, *authenticate = "-", *account = "-", *password = NULL;
+	bool key = false, passwd = false, expired = false;
 	pam_handle_t *pamh = NULL;
-	int opt, rc, auth;
+	int opt, rc = PAM_SUCCESS;
 
-	while ((opt = getopt(argc, argv, "iR:")) != -1) {
+	while ((opt = getopt(argc, argv, "ikpeR:")) != -1) {
 		switch (opt) {
 		case 'i':
 			interactive = true;
+			break;
+		case 'k':
+			key = true;
+			break;
+		case 'p':
+			passwd = true;
+			break;
+		case 'e':
+			expired = true;
 			break;
 		case 'R':
 			rhost = optarg;
@@ -210,15 +226,20 @@ int main(int argc, char **argv)
 	}
 	if (rhost)
 		pam_set_item(pamh, PAM_RHOST, rhost);
-	auth = rc = pam_authenticate(pamh, 0);
-	if (auth == PAM_SUCCESS) {
+	if (!key && !passwd) {
+		rc = pam_authenticate(pamh, 0);
+		authenticate = pam_name(rc);
+	}
+	if (rc == PAM_SUCCESS && !passwd) {
 		rc = pam_acct_mgmt(pamh, 0);
 		account = pam_name(rc);
 	}
+	if (passwd || (expired && rc == PAM_NEW_AUTHTOK_REQD)) {
+		rc = pam_chauthtok(pamh, expired ? PAM_CHANGE_EXPIRED_AUTHTOK : 0);
+		password = pam_name(rc);
+	}
 	pam_end(pamh, rc);
-	if (interactive)
-		printf("Result: authenticate=%s account=%s\n", pam_name(auth), account);
-	else
-		printf("RESULT authenticate=%s account=%s\n", pam_name(auth), account);
+	printf("%s authenticate=%s account=%s%s%s\n", interactive ? "Result:" : "RESULT",
+	       authenticate, account, password ? " password=" : "", password ? password : "");
 	return 0;
 }

@@ -1,0 +1,216 @@
+#!/usr/bin/python3
+"""test_account.py - the account stage, through libpam: a pending user who
+signed in without the portal (an SSH key: sshd skips the auth stage) must
+still go through the verification before the session.
+
+pamconv -k plays sshd after a public key: pam_acct_mgmt alone.  sshd then
+runs passwd, another process with its own PAM handle (pamconv -p); login
+and su instead call pam_chauthtok(PAM_CHANGE_EXPIRED_AUTHTOK) in the same
+handle (pamconv -k -e).
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from portaltest import (EN, ROOT, STRONG, Portal, ask_code, check, check_eq, check_match,
+                        enter_code_and_password, full_flow, run_tests, sign_in, test)
+
+# The lines the README gives, from the sample that ships; each followed by
+# a stand-in for its group's @include: what an ignored module falls
+# through to (pam_unix fails users it does not know, passes known ones).
+SAMPLE = os.path.join(ROOT, "config", "pam.d-sshd")
+INCLUDED = {
+    "auth": "auth required pam_deny.so",
+    "account": "account required pam_permit.so",
+    "password": "password required pam_deny.so",
+}
+# A line in the style of the LDAP modules', which ignore a directory that
+# is down: the module must still refuse.
+LDAP_STYLE = ("account [success=ok new_authtok_reqd=done ignore=ignore authinfo_unavail=ignore "
+              "default=bad] pam_portal.so")
+
+
+def sshd_service(p, name="sshd", auth="", account=None):
+    """The sample's lines; auth: options for the auth line; account: a line
+    to use instead of the sample's account line."""
+    lines = []
+    with open(SAMPLE) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            group = line.split()[0]
+            if group == "account" and account:
+                line = account
+            options = " " + auth if group == "auth" and auth else ""
+            lines += [line.replace("pam_portal.so", "{module} socket={socket}" + options),
+                      INCLUDED[group]]
+    if len(lines) != 6:
+        raise AssertionError("%s: expected one line per group, got %r" % (SAMPLE, lines))
+    return p.stack(name, "\n".join(lines) + "\n")
+
+
+def show(p, user):
+    return p.ctl("user", "show", user)[1]
+
+
+def key_sign_in(p, svc, user, *flags):
+    """pam_acct_mgmt alone, as sshd after a public key."""
+    return p.dialog(svc, user, flags=("-k",) + flags)
+
+
+def verify(p, d, user, addr):
+    """The whole verification, from its first message to the password."""
+    intro = d.expect("INFO")
+    check_match("verification: it starts with the intro (%s)" % user, EN["intro"], intro)
+    code = ask_code(p, d, user, addr)
+    enter_code_and_password(d, code)
+    d.expect("INFO", EN["created"])
+
+
+@test
+def key_sign_in_of_a_pending_user():
+    p = Portal()
+    p.add_user("alice", "alice@example.org")
+    svc = sshd_service(p)
+
+    d = key_sign_in(p, svc, "alice")
+    auth, acct, before = d.result()
+    check_eq("key: no auth stage", auth, "-")
+    check_eq("key: a pending user needs a new password", acct, "PAM_NEW_AUTHTOK_REQD")
+    check("key: the user is told why", len(before) == 1 and before[0][0] == "INFO" and
+          "verify your e-mail address" in before[0][1], before)
+    check_match("key: still pending after the account stage", r"(?m)^state:\s*pending",
+                show(p, "alice"))
+
+    # sshd runs passwd: another process, another PAM handle; nothing of the
+    # account stage is left but what the helper knows.
+    d = p.dialog(svc, "alice", flags=("-p",))
+    verify(p, d, "alice", "alice@example.org")
+    d.result()
+    check_eq("key: passwd after it runs the verification and sets the password",
+             d.password, "PAM_SUCCESS")
+
+    d = key_sign_in(p, svc, "alice")
+    auth, acct, before = d.result()
+    check_eq("key: the next key sign-in passes the account stage, silently",
+             (acct, before), ("PAM_SUCCESS", []))
+    auth, acct, _ = sign_in(p, svc, "alice", STRONG)
+    check_eq("key: the password set there signs in", (auth, acct),
+             ("PAM_SUCCESS", "PAM_SUCCESS"))
+    p.stop_checked()
+
+
+@test
+def login_changes_in_the_same_handle():
+    p = Portal()
+    p.add_user("bruno", "bruno@example.org")
+    svc = sshd_service(p)
+    d = key_sign_in(p, svc, "bruno", "-e")
+    d.expect("INFO", r"verify your e-mail address")
+    verify(p, d, "bruno", "bruno@example.org")
+    auth, acct, _ = d.result()
+    check_eq("expired: account says a new password is needed", acct, "PAM_NEW_AUTHTOK_REQD")
+    check_eq("expired: pam_chauthtok(PAM_CHANGE_EXPIRED_AUTHTOK) verifies and sets it",
+             d.password, "PAM_SUCCESS")
+    check_match("expired: the user is active", r"(?m)^state:\s*active", show(p, "bruno"))
+
+    p.add_user("carla", "carla@example.org")
+    d = key_sign_in(p, svc, "carla", "-e")
+    d.until("ECHO_ON", EN["email"])
+    d.answer("q")
+    d.expect("INFO", EN["cancelled"])
+    d.result()
+    check_eq("expired: a cancelled verification fails the change", d.password,
+             "PAM_AUTHTOK_ERR")
+    check_match("expired: the cancelled user stays pending", r"(?m)^state:\s*pending",
+                show(p, "carla"))
+    p.stop_checked()
+
+
+@test
+def active_and_unmanaged():
+    p = Portal()
+    p.add_user("dora", "dora@example.org")
+    svc = sshd_service(p)
+    auth, _ = full_flow(p, svc, "dora", "dora@example.org")
+    d = key_sign_in(p, svc, "dora")
+    auth, acct, before = d.result()
+    check_eq("active: PAM_SUCCESS, nothing said", (acct, before), ("PAM_SUCCESS", []))
+    d = key_sign_in(p, svc, "nobody-here")
+    auth, acct, before = d.result()
+    check_eq("unmanaged: ignored, pam_permit decides, nothing said", (acct, before),
+             ("PAM_SUCCESS", []))
+    # Alone on its stack, an ignored module leaves libpam nothing to go on.
+    alone = p.stack("alone", "account required {module} socket={socket}\n")
+    acct = key_sign_in(p, alone, "nobody-here").result()[1]
+    check("unmanaged: PAM_IGNORE alone is no success", acct != "PAM_SUCCESS", acct)
+    p.stop_checked()
+
+
+@test
+def after_reset_continue_does_not_loop():
+    p = Portal()
+    p.add_user("emile", "emile@example.org")
+    svc = sshd_service(p, auth="after_reset=continue")
+    d = p.dialog(svc, "emile")
+    verify(p, d, "emile", "emile@example.org")
+    auth, acct, before = d.result()
+    check_eq("continue: signed in by the verification", auth, "PAM_SUCCESS")
+    check_eq("continue: the account stage that follows lets the user in",
+             acct, "PAM_SUCCESS")
+    check("continue: no second verification", not any("verify" in t for _, t in before),
+          before)
+    p.stop_checked()
+
+
+@test
+def locked_user_refused():
+    # every wrong password locks, for 15 minutes
+    p = Portal(code_attempts="1")
+    p.add_user("fanny", "fanny@example.org")
+    svc = sshd_service(p)
+    full_flow(p, svc, "fanny", "fanny@example.org")
+    auth, _, _ = sign_in(p, svc, "fanny", "not the password")
+    check_match("locked: setup", r"(?m)^state:\s*locked", show(p, "fanny"))
+    d = key_sign_in(p, svc, "fanny")
+    auth, acct, before = d.result()
+    check_eq("locked: refused at the account stage", acct, "PAM_PERM_DENIED")
+    check("locked: the user is told for how long",
+          len(before) == 1 and before[0][0] == "ERROR" and "15 minutes" in before[0][1], before)
+    p.stop_checked()
+
+
+@test
+def helper_down_fails_closed():
+    p = Portal()
+    p.add_user("gilles", "gilles@example.org")
+    svc = sshd_service(p)
+    ldap = sshd_service(p, "sshd-ldap-style", account=LDAP_STYLE)
+    p.stop_checked()
+    for name in (svc, ldap):
+        d = key_sign_in(p, name, "gilles")
+        auth, acct, before = d.result()
+        check_eq("helper down (%s): refused, not through to pam_permit" % name,
+                 acct, "PAM_PERM_DENIED")
+        check("helper down (%s): the service is said to be unavailable" % name,
+              len(before) == 1 and "pas disponible" in before[0][1], before)
+    # root too: the module cannot tell who is managed without the helper
+    acct = key_sign_in(p, svc, "root").result()[1]
+    check_eq("helper down: every user is refused", acct, "PAM_PERM_DENIED")
+
+
+@test
+def account_in_french():
+    p = Portal(language="fr")
+    p.add_user("hana", "hana@example.org")
+    d = key_sign_in(p, sshd_service(p), "hana")
+    auth, acct, before = d.result()
+    check_eq("french: a new password is needed", acct, "PAM_NEW_AUTHTOK_REQD")
+    check("french: told why in French", len(before) == 1 and
+          "vérifier votre adresse courriel" in before[0][1], before)
+    p.stop_checked()
+
+
+if __name__ == "__main__":
+    sys.exit(run_tests())
