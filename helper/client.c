@@ -16,7 +16,11 @@
 #include <unistd.h>
 
 /* The socket and its directory must be under the control of root or of
- * one other account (the helper's), and of nobody else. */
+ * one other account (the helper's), and of nobody else: a directory only
+ * root can write may hold a socket of root's or of the helper's account
+ * (a helper started as root gives its socket to the account it becomes);
+ * a directory of the helper's account, only that account's socket or
+ * root's. */
 static int check_path(const char *path, struct stat *sock, char *err, size_t errlen)
 {
 	char copy[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -43,8 +47,7 @@ static int check_path(const char *path, struct stat *sock, char *err, size_t err
 		snprintf(err, errlen, "%s: its directory is writable by others", path);
 		return -1;
 	}
-	if ((dir.st_uid != 0 && dir.st_uid != sock->st_uid) ||
-	    (sock->st_uid != 0 && sock->st_uid != dir.st_uid)) {
+	if (dir.st_uid != 0 && dir.st_uid != sock->st_uid && sock->st_uid != 0) {
 		snprintf(err, errlen, "%s: owned by uid %u in a directory of uid %u",
 			 path, (unsigned)sock->st_uid, (unsigned)dir.st_uid);
 		return -1;

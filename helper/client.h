@@ -1,9 +1,9 @@
 /*
  * client.h - the client side of the helper's socket (pam_portal.so and
  * portalctl).  A client trusts the helper only after checking it: the path
- * is a socket (not followed if a symlink), owned by root or by the owner of
- * its directory, the directory is writable by nobody else, and the peer's
- * SO_PEERCRED uid is the socket's owner (or root).
+ * is a socket (not followed if a symlink) in a directory owned by root or by
+ * the socket's owner and writable by nobody else, and the peer's SO_PEERCRED
+ * uid is the socket's owner (or root).
  */
 #ifndef PORTAL_CLIENT_H
 #define PORTAL_CLIENT_H

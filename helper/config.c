@@ -212,6 +212,14 @@ static const char *parse_from(struct portal_config *c, const char *v, const stru
 	return parse_text(c, v, k, why);
 }
 
+static const char *parse_user(struct portal_config *c, const char *v, const struct key *k,
+			      char *why)
+{
+	if (!valid_user(v))
+		return "must be a user name (letters, digits, '.', '_', '-')";
+	return parse_text(c, v, k, why);
+}
+
 static const struct key keys[] = {
 	{ "socket", parse_path, STR(socket), 0, 0 },
 	{ "database", parse_path, STR(database), 0, 0 },
@@ -231,6 +239,7 @@ static const struct key keys[] = {
 	{ "smtp_user", parse_text, STR(smtp_user), 0, 0 },
 	{ "smtp_password_file", parse_path, STR(smtp_password_file), 0, 0 },
 	{ "mail_from", parse_from, STR(mail_from), 0, 0 },
+	{ "user", parse_user, STR(user), 0, 0 },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 

@@ -15,6 +15,7 @@
 #define PORTAL_DEFAULT_CONFIG "/etc/portald/portald.conf"
 #define PORTAL_DEFAULT_SOCKET "/run/portald/portald.sock"
 #define PORTAL_DEFAULT_DB     "/var/lib/portald/portal.db"
+#define PORTAL_DEFAULT_USER   "portald"
 
 enum smtp_tls { TLS_NONE, TLS_STARTTLS, TLS_REQUIRED };
 
@@ -39,6 +40,7 @@ struct portal_config {
 	char smtp_user[256];
 	char smtp_password_file[PATH_MAX];
 	char mail_from[256];
+	char user[65];                /* account to run as once root's work is done; "" = portald if it exists */
 };
 
 /* Defaults of DESIGN.md (cutover unset). */

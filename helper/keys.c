@@ -8,6 +8,11 @@
  * crash then loses could never be checked or sent.  A file that anyone but
  * its owner could read is refused rather than silently fixed, because the
  * key may already have leaked; the administrator must decide.
+ *
+ * The file belongs to the account portald runs as.  Started as root, portald
+ * opens it before it becomes that account: a file root made (or an older
+ * root-run portald made) is given to the account, so that it keeps working
+ * when the service manager starts portald as that account directly.
  */
 #include "keys.h"
 
@@ -63,9 +68,21 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* Hand the open key file to the account portald runs as.  Only root can,
+ * and only root needs to: any other caller is that account already. */
+static int give_key(int fd, const char *path, uid_t owner, gid_t group, char *err,
+		    size_t errlen)
+{
+	if (owner == geteuid() || fchown(fd, owner, group) == 0)
+		return 0;
+	snprintf(err, errlen, "%s: cannot give the key file to uid %u: %s", path,
+		 (unsigned)owner, strerror(errno));
+	return -1;
+}
+
 /* 0 made, 1 already there, -1 error. */
-static int create_key(const char *path, uint8_t master[crypto_kdf_KEYBYTES],
-		      char *err, size_t errlen)
+static int create_key(const char *path, uid_t owner, gid_t group,
+		      uint8_t master[crypto_kdf_KEYBYTES], char *err, size_t errlen)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, KEY_MODE);
 
@@ -76,23 +93,27 @@ static int create_key(const char *path, uint8_t master[crypto_kdf_KEYBYTES],
 		return -1;
 	}
 	crypto_kdf_keygen(master);
-	if (write_all(fd, master, crypto_kdf_KEYBYTES) < 0 || fsync(fd) < 0) {
+	if (give_key(fd, path, owner, group, err, errlen) < 0) {
+		/* err says why */
+	} else if (write_all(fd, master, crypto_kdf_KEYBYTES) < 0 || fsync(fd) < 0) {
 		snprintf(err, errlen, "%s: cannot write the key file: %s", path, strerror(errno));
+	} else {
 		close(fd);
-		unlink(path);
-		return -1;
-	}
-	close(fd);
-	if (sync_dir(path) < 0) {
+		if (sync_dir(path) == 0)
+			return 0;
 		snprintf(err, errlen, "%s: cannot sync the key file's directory: %s",
 			 path, strerror(errno));
 		return -1;
 	}
-	return 0;
+	close(fd);
+	unlink(path);
+	return -1;
 }
 
-static int read_key(const char *path, uint8_t master[crypto_kdf_KEYBYTES],
-		    char *err, size_t errlen)
+/* The key file must belong to the account portald runs as (`owner`) or,
+ * while it is still root, to root: it is then handed over. */
+static int read_key(const char *path, uid_t owner, gid_t group,
+		    uint8_t master[crypto_kdf_KEYBYTES], char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
@@ -107,9 +128,9 @@ static int read_key(const char *path, uint8_t master[crypto_kdf_KEYBYTES],
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 	} else if (!S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s: the key file is not a regular file", path);
-	} else if (st.st_uid != geteuid()) {
+	} else if (st.st_uid != owner && st.st_uid != geteuid()) {
 		snprintf(err, errlen, "%s: the key file must be owned by uid %u, not %u",
-			 path, (unsigned)geteuid(), (unsigned)st.st_uid);
+			 path, (unsigned)owner, (unsigned)st.st_uid);
 	} else if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		snprintf(err, errlen, "%s: the key file is open to group or others (mode %04o); "
 			 "it must be 0600, and the key may have leaked", path,
@@ -118,7 +139,7 @@ static int read_key(const char *path, uint8_t master[crypto_kdf_KEYBYTES],
 		snprintf(err, errlen, "%s: the key file holds %lld bytes, not %d "
 			 "(an interrupted first start? removing it loses queued mail and live codes)",
 			 path, (long long)st.st_size, crypto_kdf_KEYBYTES);
-	} else {
+	} else if (st.st_uid == owner || give_key(fd, path, owner, group, err, errlen) == 0) {
 		do
 			got = read(fd, master, crypto_kdf_KEYBYTES);
 		while (got < 0 && errno == EINTR);
@@ -135,6 +156,12 @@ static int read_key(const char *path, uint8_t master[crypto_kdf_KEYBYTES],
 
 struct portal_keys *keys_load(const char *db_path, char *err, size_t errlen)
 {
+	return keys_load_owned(db_path, geteuid(), getegid(), err, errlen);
+}
+
+struct portal_keys *keys_load_owned(const char *db_path, uid_t owner, gid_t group,
+				    char *err, size_t errlen)
+{
 	char path[PATH_MAX];
 	uint8_t master[crypto_kdf_KEYBYTES];
 	struct portal_keys *k = NULL;
@@ -148,9 +175,9 @@ struct portal_keys *keys_load(const char *db_path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: path too long for the key file", db_path);
 		return NULL;
 	}
-	made = create_key(path, master, err, errlen);
+	made = create_key(path, owner, group, master, err, errlen);
 	if (made == 1)
-		made = read_key(path, master, err, errlen);
+		made = read_key(path, owner, group, master, err, errlen);
 	if (made == 0) {
 		k = sodium_malloc(sizeof *k);
 		if (!k)

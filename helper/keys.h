@@ -9,15 +9,21 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct portal_keys {
 	uint8_t code[32];    /* keyed hash of codes and reset tickets */
 	uint8_t outbox[32];  /* secretbox key of queued mail */
 };
 
-/* Load (or create) the key file for the database at db_path.
- * Returns a sodium_malloc'ed, mlock'ed struct, or NULL with err set. */
+/* Load (or create) the key file for the database at db_path, owned by the
+ * effective uid.  Returns a sodium_malloc'ed, mlock'ed struct, or NULL
+ * with err set. */
 struct portal_keys *keys_load(const char *db_path, char *err, size_t errlen);
+/* The same for a portald started as root that will run as `owner`: the
+ * file must belong to owner (or root, and is then given to owner). */
+struct portal_keys *keys_load_owned(const char *db_path, uid_t owner, gid_t group,
+				    char *err, size_t errlen);
 void keys_free(struct portal_keys *k);
 
 #endif

@@ -1,0 +1,189 @@
+#!/usr/bin/python3
+"""test_enumeration.py - nobody learns who is managed, or which address is
+on file, from what the sign-in says or how long it takes to say it.
+
+Words: at the sshd prompt a managed (active) user, an unmanaged account
+and a name with no account at all meet the same first prompt ("Password:"
+from the module, or from pam_unix after the module's PAM_IGNORE); a
+pending user who types the address on file or another one is told the same
+thing (test_flow.py's email_not_on_file checks that transcript).
+
+Time: 150 samples of each case (30 for the prompts, each a new process),
+taken one at a time, interleaved in random order so that drift (other load
+on the machine) falls on all alike.  The noise
+is the larger of a quarter of the samples' spread (interquartile range) and
+a millisecond, below the jitter of any network a sign-in crosses; the
+medians must differ by less.  Where every step is portald's own (the
+code request), the two must also be indistinguishable: how often one case
+is slower than the other must be within four standard errors of 50% (a
+false alarm about once in 15000 runs).  An extra mail queued for one case
+only (send-code before portald answered it at an even time: slower in
+72-81% of pairs, over six standard errors) or a password hashed for one
+case only fails.
+"""
+import bisect
+import math
+import os
+import random
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wire
+from portaltest import (Portal, check, check_eq, full_flow, run_tests, test)
+
+SAMPLES = 150       # per case; one at a time (contention would hide a leak)
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    r = fn()
+    return time.perf_counter() - t0, r
+
+
+def superiority(a, b):
+    """How often a sample of a is slower than one of b (ties count half):
+    0.5 when the two cannot be told apart."""
+    sb = sorted(b)
+    wins = 0.0
+    for x in a:
+        lo, hi = bisect.bisect_left(sb, x), bisect.bisect_right(sb, x)
+        wins += lo + (hi - lo) / 2
+    return wins / (len(a) * len(b))
+
+
+NETWORK_JITTER = 1e-3
+
+
+def compare(name, a, b, what_a, what_b, strict=False):
+    """One check line: the medians of a and b differ by less than the noise
+    (strict: and neither is slower more often than chance allows)."""
+    ma, mb = statistics.median(a), statistics.median(b)
+    q = statistics.quantiles(a + b, n=4)
+    iqr = q[2] - q[0]
+    sup = superiority(a, b)
+    detail = ("median %s %.3f ms, %s %.3f ms, interquartile range %.3f ms, "
+              "%s slower in %.0f%% of pairs" % (what_a, ma * 1e3, what_b, mb * 1e3, iqr * 1e3,
+                                                what_a, sup * 100))
+    se = math.sqrt((len(a) + len(b) + 1) / (12.0 * len(a) * len(b)))
+    ok = abs(ma - mb) <= max(0.25 * iqr, NETWORK_JITTER) and (not strict or
+                                                               abs(sup - 0.5) <= 4 * se)
+    check(name + " (" + detail + ")" if ok else name, ok, detail)
+
+
+@test
+def address_on_file_or_not_same_answer_same_time():
+    users = ["u%02d" % i for i in range(SAMPLES * 2 // 90 + 1)]
+    # smtp=False: no mail goes out meanwhile to disturb the timing.
+    p = Portal(smtp=False, resend_interval="0", codes_per_hour="100")
+    for u in users:
+        p.add_user(u, u + "@example.org")
+    plan = [("on file", i) for i in range(SAMPLES)] + [("not on file", i) for i in range(SAMPLES)]
+    random.shuffle(plan)
+    times = {"on file": [], "not on file": []}
+    answers = {"on file": set(), "not on file": set()}
+
+    def one(n):
+        case, i = plan[n]
+        u = users[n % len(users)]
+        addr = u + "@example.org" if case == "on file" else "someone.%d@example.org" % i
+        data = wire.request(wire.REQ_SEND_CODE, (wire.F_USER, u), (wire.F_EMAIL, addr))
+        with wire.connect(p.socket) as s:
+            dt, r = timed(lambda: (s.sendall(data), wire.read_response(s))[1])
+        return case, dt, (r.result, tuple(sorted((k, tuple(v)) for k, v in r.fields.items())))
+    for case, dt, answer in map(one, range(len(plan))):
+        times[case].append(dt)
+        answers[case].add(answer)
+    check_eq("send-code: the answer for an address not on file is the same bytes",
+             answers["not on file"], answers["on file"])
+    check("send-code: the answer is one and the same every time",
+          len(answers["on file"]) == 1, answers["on file"])
+    compare("send-code: an address on file or not takes the same time", times["on file"],
+            times["not on file"], "on file", "not on file", strict=True)
+    p.stop_checked()
+
+
+@test
+def held_answers_hold_up_nobody_else():
+    """The even answer to a code request waits outside the workers: 16 code
+    requests at once (more than portald has workers) must not hold up a
+    status look-up made meanwhile, which would otherwise wait out a whole
+    EVEN_ANSWER span (100 ms) behind them."""
+    import threading
+    p = Portal(smtp=False, resend_interval="0", codes_per_hour="100")
+    users = ["h%02d" % i for i in range(16)]
+    for u in users:
+        p.add_user(u, u + "@example.org")
+    conns = [wire.connect(p.socket) for _ in users]
+    go = threading.Barrier(len(users) + 1)
+    done = []
+
+    def ask_code(s, u):
+        go.wait()
+        s.sendall(wire.request(wire.REQ_SEND_CODE, (wire.F_USER, u),
+                               (wire.F_EMAIL, u + "@example.org")))
+        done.append((time.perf_counter(), wire.read_response(s).result))
+    threads = [threading.Thread(target=ask_code, args=a) for a in zip(conns, users)]
+    for t in threads:
+        t.start()
+    go.wait()
+    t0 = time.perf_counter()
+    status = wire.call(p.socket, wire.request(wire.REQ_STATUS, (wire.F_USER, users[0])))
+    t_status = time.perf_counter()
+    for t in threads:
+        t.join()
+    for s in conns:
+        s.close()
+    check_eq("held answers: every code request answered OK", [r for _, r in done],
+             [wire.R_OK] * len(users))
+    check("held answers: all 16 code answers left together, not four by four",
+          max(t for t, _ in done) - min(t for t, _ in done) < 0.09,
+          "spread %.0f ms" % ((max(t for t, _ in done) - min(t for t, _ in done)) * 1e3))
+    check("held answers: a status look-up meanwhile is not held up (%.1f ms)"
+          % ((t_status - t0) * 1e3), status.result == wire.R_OK and t_status - t0 < 0.08,
+          "status took %.1f ms" % ((t_status - t0) * 1e3))
+    p.stop_checked()
+
+
+@test
+def managed_or_not_same_prompt_same_time():
+    p = Portal(language="en")
+    p.add_user("alice", "alice@example.org")
+    p.add_user("bob", "bob@example.org")
+    login = p.service("login")
+    # The stack of the README with pam_unix behind the module, as on a host.
+    svc = p.service("unix-after", then="unix", options="")
+    with open(os.path.join(p.pamdir, svc)) as f:
+        stack = f.read().replace("pam_unix.so", "pam_unix.so nodelay")
+    with open(os.path.join(p.pamdir, svc), "w") as f:
+        f.write(stack)
+    full_flow(p, login, "alice", "alice@example.org")
+    cases = {"managed (active)": "alice", "unmanaged account": "daemon",
+             "no such account": "nobody-at-all"}
+    plan = [c for c in cases for _ in range(SAMPLES // 5)]
+    random.shuffle(plan)
+    times = {c: [] for c in cases}
+    first = {c: set() for c in cases}
+    for case in plan:
+        t0 = time.perf_counter()
+        d = p.dialog(svc, cases[case])
+        kind, text = d.read()
+        times[case].append(time.perf_counter() - t0)
+        first[case].add((kind, text))
+        d.kill()
+    check_eq("first words: a managed user and an unmanaged account see the same prompt",
+             first["unmanaged account"], first["managed (active)"])
+    check_eq("first words: a name with no account sees it too",
+             first["no such account"], first["managed (active)"])
+    check_eq("first words: it is the password prompt", first["managed (active)"],
+             {("ECHO_OFF", "Password: ")})
+    compare("first prompt: managed or unmanaged account, the same time",
+            times["managed (active)"], times["unmanaged account"], "managed", "unmanaged")
+    compare("first prompt: managed or no such account, the same time",
+            times["managed (active)"], times["no such account"], "managed", "no account")
+    p.stop_checked()
+
+
+if __name__ == "__main__":
+    sys.exit(run_tests())
