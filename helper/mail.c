@@ -38,7 +38,30 @@ struct session {
 	const struct mail_server *srv;
 	bool tls_up, tls_unverified;
 	const char *problem;   /* a reason not to trust the session's outcome */
+	/* the batch, for SMTP_EV_MESSAGESENT */
+	struct mail_item *items;
+	const smtp_message_t *msg;
+	const smtp_recipient_t *rcpt;
+	size_t n;
+	mail_taken_fn *taken;
+	void *arg;
 };
+
+static void judge(struct mail_item *it, smtp_message_t m, smtp_recipient_t r,
+		  const struct session *ss, const char *session_error);
+
+/* The end of a message's DATA: if the server took it, say so now. */
+static void message_done(struct session *ss, smtp_message_t m)
+{
+	for (size_t i = 0; i < ss->n; i++) {
+		if (ss->msg[i] != m)
+			continue;
+		judge(&ss->items[i], m, ss->rcpt[i], ss, "");
+		if (ss->items[i].outcome == MAIL_SENT && ss->taken)
+			ss->taken(i, ss->arg);
+		return;
+	}
+}
 
 static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
 
@@ -71,6 +94,9 @@ static void on_event(smtp_session_t s, int event, void *arg, ...)
 	switch (event) {
 	case SMTP_EV_STARTTLS_OK:
 		ss->tls_up = true;
+		break;
+	case SMTP_EV_MESSAGESENT:                /* smtp_message_t */
+		message_done(ss, va_arg(ap, smtp_message_t));
 		break;
 	case SMTP_EV_EXTNA_STARTTLS:
 		ss->problem = "the server does not offer STARTTLS";
@@ -231,11 +257,15 @@ static bool session_setup(smtp_session_t s, struct session *ss, SSL_CTX **ctx,
 	       auth_set_interact_cb(*auth, auth_interact, ss) && smtp_auth_set_context(s, *auth);
 }
 
-void mail_send(const struct mail_server *srv, struct mail_item *items, size_t n)
+void mail_send(const struct mail_server *srv, struct mail_item *items, size_t n,
+	       mail_taken_fn *taken, void *arg)
 {
-	struct session ss = { .srv = srv };
 	smtp_message_t msg[n ? n : 1];
 	smtp_recipient_t rcpt[n ? n : 1];
+	struct session ss = {
+		.srv = srv, .items = items, .msg = msg, .rcpt = rcpt, .n = n,
+		.taken = taken, .arg = arg,
+	};
 	auth_context_t auth = NULL;
 	SSL_CTX *ctx = NULL;
 	smtp_session_t s;

@@ -39,8 +39,16 @@ struct mail_item {
 					* nothing was said; printable ASCII */
 };
 
-/* Send every item in one SMTP session and fill in its outcome. */
-void mail_send(const struct mail_server *srv, struct mail_item *items, size_t n);
+/* Called during the session as soon as the server has taken items[i]
+ * (its outcome already MAIL_SENT), so that the caller writes that down
+ * before the rest of the session: a crash later in it must not make the
+ * message go out again. */
+typedef void mail_taken_fn(size_t i, void *arg);
+
+/* Send every item in one SMTP session and fill in its outcome; taken (or
+ * NULL) hears of each message the server takes, when it takes it. */
+void mail_send(const struct mail_server *srv, struct mail_item *items, size_t n,
+	       mail_taken_fn *taken, void *arg);
 
 /* NULL when libesmtp can reach host, else why not (for the config check). */
 const char *mail_host_problem(const char *host);

@@ -14,10 +14,13 @@
  * index changes only with the records it mirrors, so like them it is
  * guarded by the store lock.  ob->mu guards the settings and the sender's
  * wake-up flags; lock order is the store lock, then ob->mu.  The sender
- * holds neither lock during SMTP.
+ * holds neither lock while it waits on the SMTP server.
  *
- * Delivery is at least once: a message the server took just before
- * portald died, before "sent" was written down, goes out again.
+ * Delivery is at least once: "sent" is written down and synced as soon
+ * as the server takes a message, in the middle of the session (mail.c's
+ * taken callback, which takes the store lock for that moment), so only a
+ * message the server took in the instant before portald died, before that
+ * write, goes out again.
  */
 #include "outbox.h"
 
@@ -120,9 +123,11 @@ struct outbox {
 
 /* The messages of one batch, decrypted (sodium_malloc'ed). */
 struct batch {
+	struct outbox *ob;
 	struct record rec[BATCH_MAX];
 	char *plain[BATCH_MAX];
 	struct mail_item item[BATCH_MAX];
+	bool written[BATCH_MAX];    /* its outcome is in the database */
 	size_t n;
 };
 
@@ -131,6 +136,16 @@ struct batch {
 bool outbox_id_valid(const char *id)
 {
 	return strlen(id) == ID_LEN && strspn(id, "0123456789abcdef") == ID_LEN;
+}
+
+/* When the entry was queued, in milliseconds: the time part of its id. */
+static uint64_t id_ms(const char *id)
+{
+	char ms[17];
+
+	memcpy(ms, id, 16);
+	ms[16] = '\0';
+	return strtoull(ms, NULL, 16);
 }
 
 static void key_of(const char *id, char *key)
@@ -308,12 +323,8 @@ static int index_load(struct outbox *ob, char *err, size_t errlen)
 		return -1;
 	}
 	if (ob->count) {
-		char ms[17];
-
 		qsort(ob->index, ob->count, sizeof *ob->index, by_id);
-		memcpy(ms, ob->index[ob->count - 1].id, 16);
-		ms[16] = '\0';
-		ob->last_ms = strtoull(ms, NULL, 16);
+		ob->last_ms = id_ms(ob->index[ob->count - 1].id);
 	}
 	return 0;
 }
@@ -651,6 +662,7 @@ static time_t collect(struct outbox *ob, struct batch *b, time_t now)
 	bool changed = false;
 
 	b->n = 0;
+	memset(b->written, 0, sizeof b->written);
 	for (size_t i = 0; i < ob->count;) {
 		struct entry *e = &ob->index[i];
 		char key[STORE_KEY_MAX];
@@ -708,48 +720,88 @@ static time_t collect(struct outbox *ob, struct batch *b, time_t now)
 	return wake;
 }
 
-static time_t backoff(uint32_t attempts)
+/* The wait after a record's attempts-th failure: RETRY_FIRST, doubling
+ * up to RETRY_MAX, but never more than a quarter of the record's life
+ * (from its queueing, the time part of its id, to its expiry), so that a
+ * code that lives a short time is still tried a few times before it dies
+ * rather than given up after one failure. */
+static time_t backoff(const struct record *r)
 {
-	time_t wait = RETRY_FIRST;
+	time_t wait = RETRY_FIRST, queued = (time_t)(id_ms(r->id) / 1000), quarter;
+	uint32_t attempts = r->attempts;
 
-	while (--attempts > 0 && wait < RETRY_MAX)
+	quarter = (time_t)r->expires > queued ? ((time_t)r->expires - queued) / 4 : 0;
+	while (attempts-- > 1 && wait < RETRY_MAX)
 		wait *= 2;
-	return wait < RETRY_MAX ? wait : RETRY_MAX;
+	if (wait > RETRY_MAX)
+		wait = RETRY_MAX;
+	if (wait > quarter)
+		wait = quarter;
+	return wait > 0 ? wait : 1;
 }
 
-/* Store lock held: write down what became of each message of the batch.
+/* Store lock held: write down what became of the batch's i-th message.
+ * Returns when it is to be tried again, or 0. */
+static time_t record_outcome(struct outbox *ob, struct batch *b, size_t i, time_t now)
+{
+	const struct mail_item *it = &b->item[i];
+	struct record r;
+
+	/* Re-read: the entry may have been replaced meanwhile. */
+	if (b->written[i] || record_load(ob, b->rec[i].id, &r) != 0)
+		return 0;
+	b->written[i] = true;
+	r.attempts++;
+	if (it->outcome == MAIL_SENT) {
+		close_entry(ob, &r, OB_SENT, it->detail, now, LOG_INFO);
+	} else if (it->outcome == MAIL_PERMANENT) {
+		close_entry(ob, &r, OB_FAILED, it->detail, now, LOG_ERR);
+	} else if (r.status != OB_QUEUED) {
+		return 0;       /* closed meanwhile: stays closed */
+	} else if ((uint64_t)(now + backoff(&r)) >= r.expires) {
+		close_entry(ob, &r, OB_GAVE_UP, it->detail, now, LOG_ERR);
+	} else {
+		r.next_try = (uint64_t)(now + backoff(&r));
+		snprintf(r.detail, sizeof r.detail, "%s", it->detail);
+		if (record_save(ob, &r) != 0)
+			log_msg(LOG_ERR, "outbox %s: the attempt could not be written", r.id);
+		index_update(ob, &r);
+		log_msg(LOG_WARNING, "outbox %s: %s for %s to %s not sent (attempt %u, "
+			"next in %lld s): %s", r.id, kind_names[r.kind], r.user, r.to,
+			r.attempts, (long long)backoff(&r), it->detail);
+		return (time_t)r.next_try;
+	}
+	return 0;
+}
+
+/* mail_send's word that the server took a message, in the middle of the
+ * session: written down and synced at once.  From then on that message is
+ * never sent again, whatever happens to the rest of the session or to
+ * portald. */
+static void taken(size_t i, void *arg)
+{
+	struct batch *b = arg;
+	struct outbox *ob = b->ob;
+
+	store_lock(ob->st);
+	record_outcome(ob, b, i, time(NULL));
+	proto_wipe(&ob->raw);
+	if (store_sync(ob->st) != 0)
+		log_msg(LOG_ERR, "outbox: the database could not be synced");
+	store_unlock(ob->st);
+}
+
+/* Store lock held: write down what became of the rest of the batch.
  * Returns when the first of those to be tried again falls due. */
 static time_t record_outcomes(struct outbox *ob, struct batch *b, time_t now)
 {
 	time_t wake = now + IDLE_WAKE;
 
 	for (size_t i = 0; i < b->n; i++) {
-		const struct mail_item *it = &b->item[i];
-		struct record r;
+		time_t next = record_outcome(ob, b, i, now);
 
-		/* Re-read: the entry may have been replaced meanwhile. */
-		if (record_load(ob, b->rec[i].id, &r) != 0)
-			continue;
-		r.attempts++;
-		if (it->outcome == MAIL_SENT) {
-			close_entry(ob, &r, OB_SENT, it->detail, now, LOG_INFO);
-		} else if (it->outcome == MAIL_PERMANENT) {
-			close_entry(ob, &r, OB_FAILED, it->detail, now, LOG_ERR);
-		} else if (r.status != OB_QUEUED) {
-			continue;       /* closed meanwhile: stays closed */
-		} else if ((uint64_t)(now + backoff(r.attempts)) >= r.expires) {
-			close_entry(ob, &r, OB_GAVE_UP, it->detail, now, LOG_ERR);
-		} else {
-			r.next_try = (uint64_t)(now + backoff(r.attempts));
-			wake = (time_t)r.next_try < wake ? (time_t)r.next_try : wake;
-			snprintf(r.detail, sizeof r.detail, "%s", it->detail);
-			if (record_save(ob, &r) != 0)
-				log_msg(LOG_ERR, "outbox %s: the attempt could not be written", r.id);
-			index_update(ob, &r);
-			log_msg(LOG_WARNING, "outbox %s: %s for %s to %s not sent (attempt %u, "
-				"next in %lld s): %s", r.id, kind_names[r.kind], r.user, r.to,
-				r.attempts, (long long)backoff(r.attempts), it->detail);
-		}
+		if (next && next < wake)
+			wake = next;
 	}
 	proto_wipe(&ob->raw);
 	if (store_sync(ob->st) != 0)
@@ -792,7 +844,7 @@ static time_t pass(struct outbox *ob, struct batch *b)
 	if (b->n == 0)
 		return wake;
 	if (snapshot(ob, &srv, &password)) {
-		mail_send(&srv, b->item, b->n);
+		mail_send(&srv, b->item, b->n, taken, b);
 	} else {
 		for (size_t i = 0; i < b->n; i++) {
 			b->item[i].outcome = MAIL_TEMPORARY;
@@ -847,6 +899,7 @@ static void *sender(void *arg)
 		log_msg(LOG_CRIT, "outbox: out of memory: no mail will be sent");
 		return NULL;
 	}
+	b->ob = ob;
 	while (wait_for_work(ob, wake))
 		wake = pass(ob, b);
 	free(b);

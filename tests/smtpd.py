@@ -73,6 +73,24 @@ class Handler:
         return "250 OK"
 
 
+async def serve_until_stopped(server):
+    """Serve until SIGTERM or SIGINT, or until the process that started us
+    is gone (a crashed test leaves no server behind); then close."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    parent = os.getppid()
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), 0.5)
+        except asyncio.TimeoutError:
+            if os.getppid() != parent:
+                stop.set()
+    server.close()
+    await server.wait_closed()
+
+
 async def serve(args):
     loop = asyncio.get_running_loop()
     handler = Handler(args.maildir, args.print)
@@ -82,12 +100,7 @@ async def serve(args):
     port = server.sockets[0].getsockname()[1]
     if args.port_file:
         write_atomic(args.port_file, b"%d\n" % port)
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    server.close()
-    await server.wait_closed()
+    await serve_until_stopped(server)
 
 
 def main():

@@ -17,14 +17,20 @@ started it (a crashed test leaves no server behind).
 """
 import argparse
 import asyncio
+import importlib.util
 import logging
 import os
-import signal
 import ssl
 import sys
 import warnings
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+# tests/smtpd.py by its path: "smtpd" alone may be the standard library's.
+_spec = importlib.util.spec_from_file_location(
+    "portal_smtpd", os.path.join(os.path.dirname(os.path.abspath(__file__)), "smtpd.py"))
+portal_smtpd = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(portal_smtpd)
 
 
 def write_atomic(path, data):
@@ -88,17 +94,7 @@ async def serve(args):
         lambda: SMTP(sink, hostname="sink.test", decode_data=False, **opts),
         host="127.0.0.1", port=args.port)
     write_atomic(args.port_file, b"%d\n" % server.sockets[0].getsockname()[1])
-    stop = asyncio.Event()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    parent = os.getppid()
-    while not stop.is_set():
-        try:
-            await asyncio.wait_for(stop.wait(), 0.5)
-        except asyncio.TimeoutError:
-            if os.getppid() != parent:
-                stop.set()
-    server.close()
-    await server.wait_closed()
+    await portal_smtpd.serve_until_stopped(server)
 
 
 def main():

@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+"""test_concurrent.py - two terminals (or eight), one user.
+
+Conversations for the same user at the same time share one record: one
+live code (the newest replaces the others), one count of wrong tries and
+of codes asked for, and a code or a reset ticket that works once even
+when it is typed in two places at the same instant.
+"""
+import os
+import re
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from portaltest import (EN, STRONG, Portal, ask_code, check, check_eq, check_match,
+                        code_mails, run_tests, sign_in, test, wait_code)
+
+
+def wrong(code):
+    return code[:-1] + str((int(code[-1]) + 1) % 10)
+
+
+def at_once(dialogs, answers):
+    """Send every dialog its answer from threads released together."""
+    go = threading.Barrier(len(dialogs))
+
+    def send(d, a):
+        go.wait()
+        d.answer(a)
+    threads = [threading.Thread(target=send, args=(d, a)) for d, a in zip(dialogs, answers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def failures(p, user):
+    m = re.search(r"(?m)^consecutive failures:\s*(\d+)", p.ctl("user", "show", user)[1])
+    return int(m.group(1)) if m else None
+
+
+@test
+def newest_code_wins():
+    p = Portal(resend_interval="0s")
+    p.add_user("alice", "alice@example.org")
+    svc = p.service("login")
+    a = p.dialog(svc, "alice")
+    first = ask_code(p, a, "alice", "alice@example.org")
+    b = p.dialog(svc, "alice")
+    second = ask_code(p, b, "alice", "alice@example.org")
+    check("two codes, two mails", first != second and
+          len(code_mails(p, "alice@example.org")) == 2, (first, second))
+    a.answer(first)
+    check_match("terminal 1: its older code was replaced by the newer one",
+                r"not right.*4 tries left", a.expect("ERROR"))
+    a.expect("ECHO_ON", EN["code"])
+    b.answer(second)
+    check_match("terminal 2: the newest code works", EN["verified"], b.expect("INFO"))
+    b.expect("ECHO_ON", EN["continue"])
+    a.answer(second)
+    check_match("terminal 1: the newest code, once used elsewhere, no longer works",
+                r"(?i)no longer works", a.expect("ERROR"))
+    a.expect("ECHO_ON", EN["code"])
+    a.answer("q")
+    check_eq("terminal 1: cancelled", a.result()[0], "PAM_AUTH_ERR")
+    b.answer("")
+    b.expect("ECHO_OFF", EN["new_password"])
+    b.answer(STRONG)
+    b.expect("ECHO_OFF", EN["again"])
+    b.answer(STRONG)
+    b.expect("INFO", EN["created"])
+    check_eq("terminal 2: the password is created", b.result()[0], "PAM_AUTH_ERR")
+    check_eq("and works", sign_in(p, svc, "alice", STRONG)[0], "PAM_SUCCESS")
+    p.stop_checked()
+
+
+@test
+def limits_counted_once_across_terminals():
+    p = Portal(resend_interval="0s", codes_per_hour=3, code_attempts=3, lockout="15m")
+    p.add_user("bob", "bob@example.org")
+    svc = p.service("login")
+    a = p.dialog(svc, "bob")
+    ask_code(p, a, "bob", "bob@example.org")
+    b = p.dialog(svc, "bob")
+    ask_code(p, b, "bob", "bob@example.org")
+    a.answer("r")
+    a.expect("INFO", r"(?i)new verification code has been sent")
+    a.expect("ECHO_ON", EN["code"])
+    code = wait_code(p, "bob@example.org", 3)
+    b.answer("r")
+    check_match("codes per hour: the fourth code, asked on the other terminal, is refused",
+                r"(?i)wait .* more", b.expect("ERROR"))
+    b.expect("ECHO_ON", EN["code"])
+    check_eq("codes per hour: three mails in all", len(code_mails(p, "bob@example.org")), 3)
+
+    a.answer(wrong(code))
+    check_match("wrong tries: 1st, terminal 1", r"2 tries left", a.expect("ERROR"))
+    a.expect("ECHO_ON", EN["code"])
+    b.answer(wrong(code))
+    check_match("wrong tries: 2nd, terminal 2, counts on from terminal 1",
+                r"one try left", b.expect("ERROR"))
+    b.expect("ECHO_ON", EN["code"])
+    a.answer(wrong(code))
+    check_match("wrong tries: 3rd, terminal 1: locked", r"(?i)locked", a.expect("ERROR"))
+    check_eq("terminal 1 refused", a.result()[0], "PAM_AUTH_ERR")
+    b.answer(code)
+    check_match("terminal 2: even the right code now meets the lock", r"(?i)locked",
+                b.expect("ERROR"))
+    check_eq("terminal 2 refused", b.result()[0], "PAM_AUTH_ERR")
+    check_eq("the failures were counted once each", failures(p, "bob"), 3)
+    p.stop_checked()
+
+
+@test
+def eight_wrong_codes_at_the_same_instant():
+    p = Portal(resend_interval="0s", codes_per_hour=100, code_attempts=20, max_failures=100)
+    p.add_user("carol", "carol@example.org")
+    svc = p.service("login")
+    ds = []
+    for n in range(8):
+        d = p.dialog(svc, "carol")
+        code = ask_code(p, d, "carol", "carol@example.org")
+        ds.append(d)
+    at_once(ds, [wrong(code)] * 8)
+    left = []
+    for d in ds:
+        m = re.search(r"(\d+) tries left", d.expect("ERROR"))
+        left.append(int(m.group(1)) if m else None)
+        d.expect("ECHO_ON", EN["code"])
+    check_eq("every terminal got its own count: 19 down to 12 tries left, none lost",
+             sorted(left, reverse=True), list(range(19, 11, -1)))
+    check_eq("eight failures recorded", failures(p, "carol"), 8)
+
+    at_once(ds[:2], [code, code])
+    got = []
+    for d in ds[:2]:
+        k, t = d.read()
+        got.append(t)
+    verified = [t for t in got if re.search(EN["verified"], t)]
+    check("the right code typed on two terminals at once works on one only",
+          len(verified) == 1 and any(re.search(r"(?i)no longer works", t) for t in got), got)
+    for d in ds:
+        d.kill()
+    p.stop_checked()
+
+
+if __name__ == "__main__":
+    sys.exit(run_tests())
