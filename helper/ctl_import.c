@@ -2,68 +2,79 @@
  * ctl_import.c - `portalctl import FILE`: add users from a CSV file.
  *
  * The file streams through csv.c line by line; each good line becomes one
- * entry {F_LINE F_USER F_EMAIL} of a REQ_IMPORT batch, all batches over one
- * connection.  A line is whole or refused: a refused line is said as
+ * entry {F_LINE F_USER F_EMAIL} of a REQ_IMPORT batch, the batches over
+ * two connections in turn (see struct lane).  A line is whole or refused: a refused line is said as
  * "FILE:LINE: why" and never sent, and portald answers for each line it
  * refuses, by number, so one bad line never stops the others.
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include "client.h"
 #include "csv.h"
 #include "ctl.h"
 
-static const struct i18n_text msg_open = { "%s : %s", "%s: %s" };
-static const struct i18n_text msg_read = {
-	"erreur de lecture après la ligne %lu : %s",
-	"read error after line %lu: %s",
-};
-static const struct i18n_text msg_stopped = {
-	"import interrompu : rien n'a été importé à partir de la ligne %lu",
-	"import stopped: nothing from line %lu on was imported",
-};
-static const struct i18n_text msg_summary = {
-	"%lu ajoutés, %lu inchangés, %lu refusés\n",
-	"%lu added, %lu unchanged, %lu refused\n",
-};
+static const struct i18n_text msg_open = I18N("%s: %s");
+static const struct i18n_text msg_read = I18N(
+	"read error after line %lu: %s");
+static const struct i18n_text msg_stopped = I18N(
+	"import stopped: nothing from line %lu on was imported");
+static const struct i18n_text msg_lines_lost = I18N(
+	"import stopped: lines %lu to %lu were not imported, nor anything after line %lu");
+static const struct i18n_text msg_lost = I18N(
+	"the connection to portald was lost: %s");
+static const struct i18n_text msg_summary = I18N(
+	"%lu added, %lu unchanged, %lu refused\n");
 static const struct i18n_text csv_reasons[] = {
-	[CSV_TOO_LONG] = { "ligne de plus de 1024 octets", "line longer than 1024 bytes" },
-	[CSV_NUL] = { "octet NUL dans la ligne", "NUL byte in the line" },
-	[CSV_BAD_UTF8] = { "la ligne n'est pas en UTF-8 valide", "the line is not valid UTF-8" },
-	[CSV_BAD_QUOTE] = {
-		"guillemet non fermé ou mal placé",
-		"unclosed or misplaced double quote" },
-	[CSV_FIELD_COUNT] = {
-		"2 champs attendus : utilisateur,courriel",
-		"expected 2 fields: user,email" },
+	[CSV_TOO_LONG] = I18N("line longer than 1024 bytes"),
+	[CSV_NUL] = I18N("NUL byte in the line"),
+	[CSV_BAD_UTF8] = I18N("the line is not valid UTF-8"),
+	[CSV_BAD_QUOTE] = I18N(
+		"unclosed or misplaced double quote"),
+	[CSV_FIELD_COUNT] = I18N(
+		"expected 2 fields: user,email"),
 };
 
-/* What was sent in the batch in flight, to name the users portald refuses. */
+/* What was sent in a batch, to name the users portald refuses. */
 struct sent {
 	unsigned long line;
 	char user[PORTAL_USER_MAX + 1];
 };
 
-struct import {
-	const char *name;                        /* for messages */
+/* Two connections take turns: while portald makes one batch durable (an
+ * fsync of a few milliseconds, without its store lock), it adds the next
+ * one, sent on the other.  Each batch is acknowledged on its own, only once
+ * it is on disk, and answers are read in the order the batches were sent. */
+#define LANES 2
+
+struct lane {
+	int fd;
+	bool in_flight;                          /* sent, answer not read yet */
+	struct proto_buf req;
 	struct sent batch[PROTO_IMPORT_BATCH];   /* ascending line numbers */
 	size_t n;
+};
+
+struct import {
+	const char *name;                        /* for messages */
+	struct lane lane[LANES];
+	unsigned cur;                            /* the lane being filled */
 	struct proto_buf entry;
 	/* lines sent in answered batches; those portald neither added nor
 	 * refused were already there, unchanged */
 	unsigned long sent, added, refused_here, refused_there;
 };
 
-static const char *user_of(const struct import *im, unsigned long line)
+static const char *user_of(const struct lane *l, unsigned long line)
 {
-	size_t lo = 0, hi = im->n;
+	size_t lo = 0, hi = l->n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (im->batch[mid].line == line)
-			return im->batch[mid].user;
-		if (im->batch[mid].line < line)
+		if (l->batch[mid].line == line)
+			return l->batch[mid].user;
+		if (l->batch[mid].line < line)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -71,26 +82,41 @@ static const char *user_of(const struct import *im, unsigned long line)
 	return NULL;
 }
 
-/* Send the batch in flight and say which of its lines portald refused.
- * -1 when the whole batch failed (said). */
-static int flush(struct ctl *c, struct import *im)
+/* Send a lane's batch without waiting for the answer.  -1 when it could
+ * not be sent (said). */
+static int lane_send(struct ctl *c, struct lane *l)
+{
+	proto_finish(&l->req);
+	if (proto_write_frame(l->fd, &l->req, CLIENT_TIMEOUT_MS) < 0) {
+		ctl_fail(c, NULL, &msg_lost, strerror(errno));
+		return -1;
+	}
+	l->in_flight = true;
+	return 0;
+}
+
+/* Read the answer to a lane's batch and say which of its lines portald
+ * refused.  -1 when the whole batch failed (said). */
+static int lane_answer(struct ctl *c, struct import *im, struct lane *l)
 {
 	enum proto_result r;
 	uint64_t added;
+	ssize_t len = proto_read_frame(l->fd, c->frame, CLIENT_TIMEOUT_MS);
 
-	if (im->n == 0)
-		return 0;
-	if (ctl_call(c) < 0)
-		goto stopped;
+	l->in_flight = false;
+	if (len < 0) {
+		ctl_fail(c, NULL, &msg_lost, strerror(errno));
+		return -1;
+	}
+	if (!proto_parse(c->frame, (size_t)len, &c->resp) || c->resp.type != PROTO_RESPONSE)
+		return ctl_malformed(c), -1;
 	r = client_result(&c->resp);
 	if (r != R_OK && r != R_PARTIAL) {
 		ctl_refused(c, &c->resp, NULL, NULL);
-		goto stopped;
+		return -1;
 	}
-	if (!proto_get_u64(&c->resp, F_COUNT, &added) || added > im->n) {
-		ctl_malformed(c);
-		goto stopped;
-	}
+	if (!proto_get_u64(&c->resp, F_COUNT, &added) || added > l->n)
+		return ctl_malformed(c), -1;
 	im->added += added;
 	for (size_t i = 0; i < c->resp.nfields; i++) {
 		char where[PATH_MAX + 32];
@@ -99,40 +125,91 @@ static int flush(struct ctl *c, struct import *im)
 		if (c->resp.f[i].tag != F_ENTRY)
 			continue;
 		if (!ctl_entry(c, &c->resp.f[i]))
-			goto stopped;
+			return -1;
 		proto_get_u64(&c->entry, F_LINE, &line);
 		snprintf(where, sizeof where, "%s:%llu", im->name, (unsigned long long)line);
-		ctl_refused(c, &c->entry, user_of(im, line), where);
+		ctl_refused(c, &c->entry, user_of(l, line), where);
 		im->refused_there++;
 	}
-	im->sent += im->n;
-	im->n = 0;
+	im->sent += l->n;
+	l->n = 0;
 	return 0;
-stopped:
-	ctl_fail(c, NULL, &msg_stopped, im->batch[0].line);
-	return -1;
 }
 
-/* Add a good line to the batch in flight, sending the batch first when it
- * is full by count or by size. */
+/* A batch failed: read what became of the other lane's batch, if one is
+ * in flight (sent before or after the failed one), then say which lines
+ * were not imported.  Returns -1. */
+static int stopped(struct ctl *c, struct import *im, struct lane *failed)
+{
+	struct lane *other = &im->lane[(failed - im->lane + 1) % LANES];
+	unsigned long first = failed->batch[0].line, last = failed->batch[failed->n - 1].line;
+
+	failed->n = 0;
+	if (other->in_flight) {
+		unsigned long other_first = other->batch[0].line;
+		unsigned long other_last = other->batch[other->n - 1].line;
+
+		if (lane_answer(c, im, other) == 0 && other_first > first)
+			return ctl_fail(c, NULL, &msg_lines_lost, first, last, other_last), -1;
+		if (other_first < first)
+			first = other_first;   /* the older batch failed as well */
+	}
+	return ctl_fail(c, NULL, &msg_stopped, first), -1;
+}
+
+/* Send the batch being filled, then turn to the other lane, reading the
+ * answer to the batch still in flight there.  -1 when the import had to
+ * stop (said). */
+static int flush(struct ctl *c, struct import *im)
+{
+	struct lane *l = &im->lane[im->cur];
+
+	if (l->n == 0)
+		return 0;
+	if (lane_send(c, l) < 0)
+		return stopped(c, im, l);
+	im->cur = (im->cur + 1) % LANES;
+	l = &im->lane[im->cur];
+	if (l->in_flight && lane_answer(c, im, l) < 0)
+		return stopped(c, im, l);
+	return 0;
+}
+
+/* Read the answers still to come, oldest first. */
+static int drain(struct ctl *c, struct import *im)
+{
+	for (unsigned i = 1; i <= LANES; i++) {
+		struct lane *l = &im->lane[(im->cur + i) % LANES];
+
+		if (l->in_flight && lane_answer(c, im, l) < 0)
+			return stopped(c, im, l);
+	}
+	return 0;
+}
+
+/* Add a good line to the batch being filled, sending it first when it is
+ * full by count or by size. */
 static int queue(struct ctl *c, struct import *im, unsigned long line, const char *user,
 		 const char *email)
 {
+	struct lane *l = &im->lane[im->cur];
+
 	proto_begin_body(&im->entry);
 	proto_put_u64(&im->entry, F_LINE, line);
 	proto_put_str(&im->entry, F_USER, user);
 	proto_put_str(&im->entry, F_EMAIL, email);
-	if (im->n == PROTO_IMPORT_BATCH ||
-	    (im->n > 0 && c->req.len + 3 + im->entry.len > PROTO_HEADER + PROTO_MAX_BODY)) {
+	if (l->n == PROTO_IMPORT_BATCH ||
+	    (l->n > 0 && l->req.len + 3 + im->entry.len > PROTO_HEADER + PROTO_MAX_BODY)) {
 		if (flush(c, im) < 0)
 			return -1;
+		l = &im->lane[im->cur];
 	}
-	if (im->n == 0)
-		proto_begin(&c->req, REQ_IMPORT);
-	proto_put_nested(&c->req, F_ENTRY, &im->entry);
-	im->batch[im->n].line = line;
-	memcpy(im->batch[im->n].user, user, strlen(user) + 1);
-	im->n++;
+	if (l->n == 0)
+		proto_begin(&l->req, REQ_IMPORT);
+	proto_put_nested(&l->req, F_ENTRY, &im->entry);
+	l->batch[l->n].line = line;
+	memcpy(l->batch[l->n].user, user, strlen(user) + 1);
+	l->n++;
 	return 0;
 }
 
@@ -146,12 +223,13 @@ static int import_lines(struct ctl *c, struct import *im, struct csv_reader *r)
 		enum csv_status st = csv_next(r);
 
 		if (st == CSV_END)
-			return flush(c, im);
+			return flush(c, im) < 0 ? -1 : drain(c, im);
 		if (st == CSV_SKIP)
 			continue;
 		if (st == CSV_READ_ERROR) {
 			ctl_fail(c, im->name, &msg_read, r->line, strerror(errno));
-			flush(c, im);
+			if (flush(c, im) == 0)
+				drain(c, im);
 			return -1;
 		}
 		snprintf(where, sizeof where, "%s:%lu", im->name, r->line);
@@ -183,8 +261,18 @@ int ctl_import(struct ctl *c, int argc, char **argv)
 		return ctl_fail(c, NULL, &msg_open, argv[0], strerror(errno));
 	rc = ctl_connect(c);
 	if (rc == CTL_OK) {
+		char err[256];
+
+		/* Without a second connection both lanes share the first: the
+		 * answers still come in order, only without the overlap. */
+		im.lane[0].fd = c->fd;
+		im.lane[1].fd = client_connect(c->cfg.socket, err, sizeof err);
+		if (im.lane[1].fd < 0)
+			im.lane[1].fd = c->fd;
 		csv_init(&r, in);
 		rc = import_lines(c, &im, &r) < 0 ? CTL_FAIL : CTL_OK;
+		if (im.lane[1].fd != c->fd)
+			close(im.lane[1].fd);
 		refused = im.refused_here + im.refused_there;
 		unchanged = im.sent > im.added + im.refused_there ?
 			    im.sent - im.added - im.refused_there : 0;

@@ -11,20 +11,26 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 #include <gdbm.h>
 #include <sodium.h>
 #include "log.h"
 
 #define STORE_MODE 0600
+#define STORE_SPARE (64 * 1024)   /* free space kept beyond one update's worst */
 
 struct store {
 	GDBM_FILE db;
 	pthread_mutex_t mu;
+	unsigned recoveries;   /* the file may have been replaced: see store_sync_released */
 };
 
 static void free_datum(datum *d)
@@ -68,6 +74,7 @@ static void recover_if_needed(struct store *s)
 		return;
 	memset(&r, 0, sizeof r);
 	r.errfun = recover_report;
+	s->recoveries++;
 	log_msg(LOG_CRIT, "database needs recovery: %s; recovering",
 		gdbm_db_strerror(s->db));
 	if (gdbm_recover(s->db, &r, GDBM_RCVR_ERRFUN | GDBM_RCVR_BACKUP) == 0)
@@ -88,16 +95,66 @@ static int store_fail(struct store *s, const char *what, const char *key)
 	return -1;
 }
 
+/* The database file, opened without following a symbolic link (whoever
+ * could plant one would choose what portald reads and overwrites) and
+ * checked as the key file is: a regular file of the account portald runs
+ * as (or of root, then handed over), open to nobody else.  -1 with err. */
+static int open_file(const char *path, uid_t owner, gid_t group, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, STORE_MODE);
+	struct stat st;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s%s", path, strerror(errno),
+			 errno == ELOOP ? " (the database is a symbolic link: refused)" : "");
+		return -1;
+	}
+	if (fstat(fd, &st) < 0)
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		snprintf(err, errlen, "%s: the database is not a regular file", path);
+	else if (st.st_uid != owner && st.st_uid != geteuid())
+		snprintf(err, errlen, "%s: the database must be owned by uid %u, not %u",
+			 path, (unsigned)owner, (unsigned)st.st_uid);
+	else if (st.st_mode & (S_IRWXG | S_IRWXO))
+		snprintf(err, errlen, "%s: the database is open to group or others (mode %04o); "
+			 "it must be 0600", path, (unsigned)(st.st_mode & 07777));
+	else if (st.st_uid != owner && fchown(fd, owner, group) < 0)
+		snprintf(err, errlen, "%s: cannot give the database to uid %u: %s", path,
+			 (unsigned)owner, strerror(errno));
+	else
+		return fd;
+	close(fd);
+	return -1;
+}
+
 int store_open(struct store **out, const char *path, char *err, size_t errlen)
 {
+	return store_open_owned(out, path, geteuid(), getegid(), err, errlen);
+}
+
+int store_open_owned(struct store **out, const char *path, uid_t owner, gid_t group,
+		     char *err, size_t errlen)
+{
 	struct store *s = calloc(1, sizeof *s);
+	int fd;
 
 	*out = NULL;
 	if (!s) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
-	s->db = gdbm_open(path, 0, GDBM_WRCREAT | GDBM_CLOEXEC, STORE_MODE, NULL);
+	fd = open_file(path, owner, group, err, errlen);
+	if (fd < 0) {
+		free(s);
+		return -1;
+	}
+	/* GDBM_CLOERROR: the descriptor is GDBM's from here, closed on failure.
+	 * GDBM_NOMMAP: with a memory map GDBM remaps the whole file each time
+	 * it grows by a block, which made an import of a million users spend
+	 * most of its time in page faults; plain reads and writes do not. */
+	s->db = gdbm_fd_open(fd, path, 0, GDBM_WRCREAT | GDBM_CLOEXEC | GDBM_CLOERROR |
+			     GDBM_NOMMAP, NULL);
 	if (!s->db) {
 		int e = gdbm_errno;
 
@@ -154,21 +211,66 @@ int store_get(struct store *s, const char *key, struct proto_buf *out)
 	return 0;
 }
 
-int store_put(struct store *s, const char *key, const struct proto_buf *body)
+/* A write that runs out of disk space half way leaves the file as GDBM
+ * had begun to change it (a bucket split written, the directory not):
+ * GDBM then refuses even reads until a recovery, which needs room for a
+ * copy of the whole file and may drop keys.  So a change is refused
+ * before GDBM starts it unless the file system has room for the worst
+ * one update can take: the record, a bucket split, the directory
+ * doubling, and a margin.  True (with errno ENOSPC, after logging) when
+ * there is not; the caller answers R_STORAGE and nothing was touched. */
+static bool no_room(struct store *s, const char *what, const char *key, size_t len)
+{
+	int depth = 0, block = 0;
+	unsigned long long need, have;
+	struct statvfs fs;
+
+	if (gdbm_setopt(s->db, GDBM_GETDIRDEPTH, &depth, sizeof depth) != 0 ||
+	    gdbm_setopt(s->db, GDBM_GETBLOCKSIZE, &block, sizeof block) != 0 ||
+	    depth < 0 || depth > 40 || block < 0 ||
+	    fstatvfs(gdbm_fdesc(s->db), &fs) != 0)
+		return false;     /* cannot tell: let GDBM try */
+	need = 2 * (sizeof(off_t) << depth) + 4ULL * (unsigned)block + len + STORE_SPARE;
+	have = (unsigned long long)fs.f_bavail * fs.f_frsize;
+	if (have >= need)
+		return false;
+	log_msg(LOG_ERR, "database %s %s: refused: %llu bytes free where the database is, "
+		"%llu needed", what, key, have, need);
+	errno = ENOSPC;
+	return true;
+}
+
+/* gdbm_store with GDBM_REPLACE or GDBM_INSERT: 0 stored, 1 not (the key
+ * is there and flag is GDBM_INSERT), -1 error. */
+static int put(struct store *s, const char *key, const struct proto_buf *body, int flag)
 {
 	datum v = { (char *)body->data, (int)body->len };
+	int rc;
 
 	if (body->overflow || body->len > PROTO_MAX_FRAME) {
 		log_msg(LOG_ERR, "database write %s: record too large", key);
 		return -1;
 	}
-	if (gdbm_store(s->db, key_datum(key), v, GDBM_REPLACE) != 0)
-		return store_fail(s, "write", key);
-	return 0;
+	if (no_room(s, "write", key, body->len))
+		return -1;
+	rc = gdbm_store(s->db, key_datum(key), v, flag);
+	return rc < 0 ? store_fail(s, "write", key) : rc;
+}
+
+int store_put(struct store *s, const char *key, const struct proto_buf *body)
+{
+	return put(s, key, body, GDBM_REPLACE);
+}
+
+int store_insert(struct store *s, const char *key, const struct proto_buf *body)
+{
+	return put(s, key, body, GDBM_INSERT);
 }
 
 int store_del(struct store *s, const char *key)
 {
+	if (no_room(s, "delete", key, 0))
+		return -1;
 	if (gdbm_delete(s->db, key_datum(key)) == 0)
 		return 0;
 	if (gdbm_last_errno(s->db) == GDBM_ITEM_NOT_FOUND)
@@ -181,6 +283,31 @@ int store_sync(struct store *s)
 	if (gdbm_sync(s->db) != 0)
 		return store_fail(s, "sync", NULL);
 	return 0;
+}
+
+/* Without a memory map (store_open), every write is in the kernel once
+ * gdbm_store returns, so an fsync of the file makes it durable, and it
+ * needs no GDBM state.  The descriptor is a duplicate: a recovery may
+ * replace GDBM's meanwhile.  A duplicate shares the file's error state,
+ * so an error seen here is reported here and not left for a later sync. */
+int store_sync_released(struct store *s)
+{
+	unsigned recoveries = s->recoveries;
+	int fd = dup(gdbm_fdesc(s->db)), rc, e;
+
+	if (fd < 0)
+		return store_sync(s);
+	pthread_mutex_unlock(&s->mu);
+	rc = fsync(fd);
+	e = errno;
+	close(fd);
+	pthread_mutex_lock(&s->mu);
+	if (rc != 0) {
+		log_msg(LOG_ERR, "database sync: %s", strerror(e));
+		return -1;
+	}
+	/* Writes that a recovery copied into a new file: sync that one. */
+	return s->recoveries == recoveries ? 0 : store_sync(s);
 }
 
 /* Copy a key found by a walk; -1 if it cannot be a key of ours. */

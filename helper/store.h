@@ -16,15 +16,22 @@
 #define PORTAL_STORE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include "proto.h"
 
 #define STORE_KEY_MAX 128
 
 struct store;
 
-/* Open or create (mode 0600) the database; recovers it when GDBM says it
- * must.  -1 with a message in err on failure. */
+/* Open or create (mode 0600) the database, owned by the effective uid;
+ * recovers it when GDBM says it must.  A symbolic link, a file that is not
+ * regular, one open to group or others or owned by anyone else is refused.
+ * -1 with a message in err on failure. */
 int store_open(struct store **s, const char *path, char *err, size_t errlen);
+/* The same for a portald started as root that will run as `owner`: the
+ * file may belong to owner, or to root and is then given to owner. */
+int store_open_owned(struct store **s, const char *path, uid_t owner, gid_t group,
+		     char *err, size_t errlen);
 void store_close(struct store *s);
 
 void store_lock(struct store *s);
@@ -34,10 +41,19 @@ void store_unlock(struct store *s);
 int store_get(struct store *s, const char *key, struct proto_buf *out);
 /* 0 stored, -1 error (ENOSPC and friends: the caller answers R_STORAGE). */
 int store_put(struct store *s, const char *key, const struct proto_buf *body);
+/* As store_put, but only when the key is not there yet: 0 stored, 1 there
+ * already (nothing written), -1 error.  One look-up instead of a get and
+ * a put: an import adds a million users with it. */
+int store_insert(struct store *s, const char *key, const struct proto_buf *body);
 /* 0 deleted, 1 absent, -1 error. */
 int store_del(struct store *s, const char *key);
 /* Flush to disk; 0 or -1. */
 int store_sync(struct store *s);
+/* The same, letting go of the store lock during the flush itself (a few
+ * milliseconds for a large batch), so that other requests are served
+ * meanwhile and a flush covers their writes too.  Called with the lock
+ * held, returns with it held; what was read under it may have changed. */
+int store_sync_released(struct store *s);
 /* Walk keys starting with prefix, in GDBM order.  `after` is the last key
  * returned (NULL or "" to start).  0 with the next key in key, 1 at the end,
  * -1 on error (also when `after` vanished meanwhile). */

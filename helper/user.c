@@ -166,7 +166,9 @@ int user_load(struct store *s, const char *name, struct user *u)
 	return 0;
 }
 
-int user_save(struct store *s, const struct user *u)
+/* Encode u and write it with store_put or store_insert. */
+static int write_record(struct store *s, const struct user *u,
+			int (*put)(struct store *, const char *, const struct proto_buf *))
 {
 	struct proto_buf b;
 	char key[STORE_KEY_MAX];
@@ -174,9 +176,19 @@ int user_save(struct store *s, const struct user *u)
 
 	user_key(u->name, key);
 	encode(u, &b);
-	rc = store_put(s, key, &b);
+	rc = put(s, key, &b);
 	proto_wipe(&b);
 	return rc;
+}
+
+int user_save(struct store *s, const struct user *u)
+{
+	return write_record(s, u, store_put);
+}
+
+int user_insert(struct store *s, const struct user *u)
+{
+	return write_record(s, u, store_insert);
 }
 
 int user_delete(struct store *s, const char *name)

@@ -56,6 +56,9 @@ void user_wipe(struct user *u);
 int user_load(struct store *s, const char *name, struct user *u);
 /* 0 or -1; not durable before store_sync.  Store lock held. */
 int user_save(struct store *s, const struct user *u);
+/* As user_save for a user not managed yet: 0 saved, 1 managed already
+ * (nothing written), -1 error.  Store lock held. */
+int user_insert(struct store *s, const struct user *u);
 /* 0 deleted, 1 not managed, -1 error.  Store lock held. */
 int user_delete(struct store *s, const char *name);
 
