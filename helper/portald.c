@@ -12,11 +12,18 @@
  * (dispatch may hash a password, which takes a while) and gives the
  * connection back through the done queue and an eventfd.  So a client that
  * sends slowly, or never, costs a slot and nothing else.
+ *
+ * Privileges: portald needs root only to open what root owns (the socket's
+ * directory, the database, the key file, the SMTP password file).  Started
+ * as root it opens them, then becomes the account of `user` (portald when
+ * that system account exists) for good; started by a service manager as
+ * that account, it has nothing to give up.
  */
 #include "portald.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <libgen.h>
 #include <pwd.h>
 #include <sched.h>
@@ -46,6 +53,13 @@
 #define ACCEPT_BURST       64     /* accepts per wake-up, so the rest gets a turn */
 #define PAUSE_MS           1000   /* stop accepting this long when out of fds */
 #define REFUSED_LOG_MS     60000  /* at most one "refused" line a minute */
+/* A code request is answered the same whether or not the address typed is
+ * the one on file, but only the one on file queues a mail: a write and a
+ * sync the other does not make.  So its answer leaves no sooner than this
+ * after the request came in, well above the time either takes.  The answer
+ * waits with the holder thread, not in a worker: a worker asleep would be
+ * one less for every other caller (see hold()). */
+#define EVEN_ANSWER_MS     100
 
 enum conn_state { CONN_READING, CONN_WORKING };
 
@@ -61,6 +75,9 @@ struct conn {
 	size_t got;              /* bytes of head, then of frame, read so far */
 	long long deadline;      /* monotonic ms: idle limit, or frame limit once begun */
 	bool keep;               /* worker's verdict: serve more, or close */
+	uint8_t *answer;         /* a held answer (frame bytes), sent at `due` */
+	size_t answer_len;
+	long long due;           /* monotonic ms */
 	struct conn *next;       /* queue link */
 };
 
@@ -75,9 +92,19 @@ struct worker {
 	struct proto_msg *msg;
 };
 
+/* The account portald runs as once root's work is done. */
+struct runas {
+	uid_t uid;
+	gid_t gid;
+	bool drop;         /* started as root: become uid/gid after opening files */
+	bool root_kept;    /* started as root with no account to become */
+	char name[sizeof ((struct portal_config *)0)->user];
+};
+
 struct server {
 	struct portald *d;
 	const char *config_path;
+	struct runas as;
 	int epfd, lfd, sigfd, wakefd;
 	bool sock_made;
 	long long paused_until;      /* listener paused while short of fds; 0 = not */
@@ -94,6 +121,15 @@ struct server {
 
 	pthread_mutex_t done_mu;
 	struct queue done;
+
+	/* Answers held until their time: all held for the same span, so the
+	 * queue is in the order they fall due. */
+	pthread_mutex_t held_mu;
+	pthread_cond_t held_cv;
+	struct queue held;
+	bool held_stop;
+	pthread_t holder;
+	bool holder_started;
 
 	struct worker *workers;
 	unsigned nworkers, nstarted;
@@ -415,11 +451,44 @@ static void peer_name(struct peer *p)
 	free(buf);
 }
 
-static void serve(struct worker *w, struct conn *c)
+/* Sleep until the monotonic time `until` (ms). */
+static void wait_until(long long until)
+{
+	struct timespec ts = { .tv_sec = until / 1000, .tv_nsec = (until % 1000) * 1000000 };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+/* Keep the finished answer in resp for the holder to send at `due`;
+ * false when out of memory (the caller then waits itself). */
+static bool hold(struct server *s, struct conn *c, const struct proto_buf *resp, long long due)
+{
+	c->answer = malloc(resp->len);
+	if (!c->answer)
+		return false;
+	memcpy(c->answer, resp->data, resp->len);
+	c->answer_len = resp->len;
+	c->due = due;
+	pthread_mutex_lock(&s->held_mu);
+	queue_push(&s->held, c);
+	pthread_cond_signal(&s->held_cv);
+	pthread_mutex_unlock(&s->held_mu);
+	return true;
+}
+
+/* Answer c; true when the answer was handed to the holder, which then
+ * gives the connection back itself. */
+static bool serve(struct worker *w, struct conn *c)
 {
 	struct proto_buf *resp = w->resp;
+	long long begun = now_ms();
+	bool held = false;
 
-	if (!c->named) {
+	/* Root (sshd, login, portalctl) may act for anyone, so its name is
+	 * never compared: no NSS look-up, which costs every sign-in several
+	 * system calls and a read of /etc/passwd. */
+	if (!c->named && c->peer.uid != 0) {
 		peer_name(&c->peer);
 		c->named = true;
 	}
@@ -431,8 +500,13 @@ static void serve(struct worker *w, struct conn *c)
 		c->keep = false;
 	} else {
 		dispatch(w->srv->d, &c->peer, w->msg, resp);
+		if (w->msg->type == REQ_SEND_CODE) {
+			held = hold(w->srv, c, resp, begun + EVEN_ANSWER_MS);
+			if (!held)
+				wait_until(begun + EVEN_ANSWER_MS);
+		}
 	}
-	if (proto_write_frame(c->fd, resp, WRITE_TIMEOUT_MS) < 0)
+	if (!held && proto_write_frame(c->fd, resp, WRITE_TIMEOUT_MS) < 0)
 		c->keep = false;
 
 	/* Both may have carried a password, a code or a reset ticket. */
@@ -442,6 +516,42 @@ static void serve(struct worker *w, struct conn *c)
 	c->frame = NULL;
 	c->size = 0;
 	c->got = 0;
+	return held;
+}
+
+/* Hand a connection back to the main thread. */
+static void give_back(struct server *s, struct conn *c)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&s->done_mu);
+	queue_push(&s->done, c);
+	pthread_mutex_unlock(&s->done_mu);
+	(void)!write(s->wakefd, &one, sizeof one);
+}
+
+static void *holder_main(void *arg)
+{
+	struct server *s = arg;
+
+	for (;;) {
+		struct conn *c;
+
+		pthread_mutex_lock(&s->held_mu);
+		while (!s->held.head && !s->held_stop)
+			pthread_cond_wait(&s->held_cv, &s->held_mu);
+		c = queue_pop(&s->held);
+		pthread_mutex_unlock(&s->held_mu);
+		if (!c)
+			return NULL;     /* stopping, and every held answer sent */
+		wait_until(c->due);
+		if (proto_write_all(c->fd, c->answer, c->answer_len, WRITE_TIMEOUT_MS) < 0)
+			c->keep = false;
+		sodium_memzero(c->answer, c->answer_len);
+		free(c->answer);
+		c->answer = NULL;
+		give_back(s, c);
+	}
 }
 
 static void *worker_main(void *arg)
@@ -451,7 +561,6 @@ static void *worker_main(void *arg)
 
 	for (;;) {
 		struct conn *c;
-		uint64_t one = 1;
 
 		pthread_mutex_lock(&s->work_mu);
 		while (!s->work.head && !s->stopping)
@@ -460,13 +569,8 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&s->work_mu);
 		if (!c)
 			return NULL;     /* stopping, and nothing left to answer */
-
-		serve(w, c);
-
-		pthread_mutex_lock(&s->done_mu);
-		queue_push(&s->done, c);
-		pthread_mutex_unlock(&s->done_mu);
-		(void)!write(s->wakefd, &one, sizeof one);
+		if (!serve(w, c))
+			give_back(s, c);
 	}
 }
 
@@ -484,6 +588,13 @@ static unsigned cpu_count(void)
 
 static int workers_start(struct server *s, unsigned n, char *err, size_t errlen)
 {
+	int e = pthread_create(&s->holder, NULL, holder_main, s);
+
+	if (e) {
+		snprintf(err, errlen, "pthread_create: %s", strerror(e));
+		return -1;
+	}
+	s->holder_started = true;
 	s->workers = calloc(n, sizeof *s->workers);
 	if (!s->workers) {
 		snprintf(err, errlen, "out of memory");
@@ -492,7 +603,6 @@ static int workers_start(struct server *s, unsigned n, char *err, size_t errlen)
 	s->nworkers = n;
 	for (unsigned i = 0; i < n; i++) {
 		struct worker *w = &s->workers[i];
-		int e;
 
 		w->srv = s;
 		w->resp = malloc(sizeof *w->resp);
@@ -521,6 +631,15 @@ static void workers_stop(struct server *s)
 	pthread_mutex_unlock(&s->work_mu);
 	for (unsigned i = 0; i < s->nstarted; i++)
 		pthread_join(s->workers[i].tid, NULL);
+	/* The workers hold nothing more: let the holder send what it has. */
+	if (s->holder_started) {
+		pthread_mutex_lock(&s->held_mu);
+		s->held_stop = true;
+		pthread_cond_signal(&s->held_cv);
+		pthread_mutex_unlock(&s->held_mu);
+		pthread_join(s->holder, NULL);
+		s->holder_started = false;
+	}
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		free(s->workers[i].resp);
 		free(s->workers[i].msg);
@@ -535,7 +654,7 @@ static void workers_stop(struct server *s)
 /* The socket's directory: made (0755, so that every user can reach the
  * socket) when only its last component is missing.  Clients refuse a socket
  * in a directory others can write, so say so here already. */
-static int socket_dir(const char *path, char *err, size_t errlen)
+static int socket_dir(const char *path, const struct runas *as, char *err, size_t errlen)
 {
 	char copy[sizeof ((struct sockaddr_un *)0)->sun_path];
 	const char *dir;
@@ -547,7 +666,8 @@ static int socket_dir(const char *path, char *err, size_t errlen)
 		/* mkdir applied our umask (077). */
 		int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-		if (fd < 0 || fchmod(fd, 0755) < 0) {
+		/* Ours to give: the account we become removes its socket on stop. */
+		if (fd < 0 || fchmod(fd, 0755) < 0 || (as->drop && fchown(fd, as->uid, as->gid) < 0)) {
 			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 			if (fd >= 0)
 				close(fd);
@@ -619,7 +739,7 @@ static int listener_open(struct server *s, const char *path, char *err, size_t e
 		return -1;
 	}
 	strcpy(sa.sun_path, path);
-	if (socket_dir(path, err, errlen) < 0 || clear_stale(&sa, err, errlen) < 0)
+	if (socket_dir(path, &s->as, err, errlen) < 0 || clear_stale(&sa, err, errlen) < 0)
 		return -1;
 
 	s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -633,8 +753,10 @@ static int listener_open(struct server *s, const char *path, char *err, size_t e
 	}
 	s->sock_made = true;
 	/* Anyone may connect; what they may do is decided per request from
-	 * SO_PEERCRED. */
-	if (chmod(path, 0666) < 0 || listen(s->lfd, LISTEN_BACKLOG) < 0) {
+	 * SO_PEERCRED.  The socket belongs to the account portald runs as,
+	 * which clients accept (and root, which listens, is their peer). */
+	if (chmod(path, 0666) < 0 || listen(s->lfd, LISTEN_BACKLOG) < 0 ||
+	    (s->as.drop && fchownat(AT_FDCWD, path, s->as.uid, s->as.gid, AT_SYMLINK_NOFOLLOW) < 0)) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -669,8 +791,19 @@ static int signals_block(struct server *s, char *err, size_t errlen)
 	return 0;
 }
 
-/* SIGHUP: read the file again.  A broken file changes nothing; the socket
- * and the database are opened once, so changing them needs a restart. */
+/* A setting only a restart can change: keep the one in force. */
+static void keep_setting(const char *key, char *fresh, const char *now, size_t size)
+{
+	if (strcmp(fresh, now) == 0)
+		return;
+	log_msg(LOG_WARNING, "reload: %s changed to %s; still using %s until portald is "
+		"restarted", key, fresh[0] ? fresh : "(default)", now[0] ? now : "(default)");
+	snprintf(fresh, size, "%s", now);
+}
+
+/* SIGHUP: read the file again.  A broken file changes nothing; the socket,
+ * the database and the account are taken once, so changing them needs a
+ * restart. */
 static void reload(struct server *s)
 {
 	struct portald *d = s->d;
@@ -682,16 +815,9 @@ static void reload(struct server *s)
 		log_msg(LOG_ERR, "reload: %s; keeping the configuration in force", err);
 		return;
 	}
-	if (strcmp(fresh.socket, d->cfg.socket) != 0) {
-		log_msg(LOG_WARNING, "reload: socket changed to %s; still using %s until "
-			"portald is restarted", fresh.socket, d->cfg.socket);
-		memcpy(fresh.socket, d->cfg.socket, sizeof fresh.socket);
-	}
-	if (strcmp(fresh.database, d->cfg.database) != 0) {
-		log_msg(LOG_WARNING, "reload: database changed to %s; still using %s until "
-			"portald is restarted", fresh.database, d->cfg.database);
-		memcpy(fresh.database, d->cfg.database, sizeof fresh.database);
-	}
+	keep_setting("socket", fresh.socket, d->cfg.socket, sizeof fresh.socket);
+	keep_setting("database", fresh.database, d->cfg.database, sizeof fresh.database);
+	keep_setting("user", fresh.user, d->cfg.user, sizeof fresh.user);
 	pthread_rwlock_wrlock(&d->cfg_lock);
 	d->cfg = fresh;
 	pthread_rwlock_unlock(&d->cfg_lock);
@@ -759,6 +885,74 @@ static int loop_run(struct server *s)
 	}
 }
 
+/* ---- privileges ---------------------------------------------------------------- */
+
+/* Whom to become.  `user` set: that account, which must exist; started by
+ * anyone but root, portald must already be it.  `user` unset: portald
+ * when that system account exists, else root stays root (and says so). */
+static int runas_resolve(const struct portal_config *cfg, struct runas *as,
+			 char *err, size_t errlen)
+{
+	const char *name = cfg->user[0] ? cfg->user : PORTAL_DEFAULT_USER;
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	int e = getpwnam_r(name, &pw, buf, sizeof buf, &res);
+
+	snprintf(as->name, sizeof as->name, "%s", name);
+	as->uid = geteuid();
+	as->gid = getegid();
+	if (as->uid != 0) {
+		if (cfg->user[0] && (!res || res->pw_uid != as->uid)) {
+			snprintf(err, errlen, "user = %s, but portald was started as uid %u: "
+				 "start it as root or as %s", name, (unsigned)as->uid, name);
+			return -1;
+		}
+		return 0;
+	}
+	if (!res && cfg->user[0]) {
+		snprintf(err, errlen, "user = %s: %s", name,
+			 e ? strerror(e) : "no such account (useradd --system it, or set "
+			 "user = root to keep running as root)");
+		return -1;
+	}
+	as->root_kept = !res;
+	if (res && res->pw_uid != 0) {
+		as->uid = res->pw_uid;
+		as->gid = res->pw_gid;
+		as->drop = true;
+	}
+	return 0;
+}
+
+/* Become the account for good: groups, then gid, then uid, and check that
+ * root cannot be had back.  A change of uid resets the dumpable flag to
+ * the system's default, so core dumps are turned off again. */
+static int runas_drop(const struct runas *as, char *err, size_t errlen)
+{
+	if (as->drop &&
+	    (setgroups(1, &as->gid) < 0 || setresgid(as->gid, as->gid, as->gid) < 0 ||
+	     setresuid(as->uid, as->uid, as->uid) < 0)) {
+		snprintf(err, errlen, "becoming %s (uid %u): %s", as->name, (unsigned)as->uid,
+			 strerror(errno));
+		return -1;
+	}
+	if (as->drop && setuid(0) == 0) {
+		snprintf(err, errlen, "becoming %s: root could be had back", as->name);
+		return -1;
+	}
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		snprintf(err, errlen, "disabling core dumps: %s", strerror(errno));
+		return -1;
+	}
+	if (as->drop)
+		log_msg(LOG_INFO, "running as %s (uid %u)", as->name, (unsigned)as->uid);
+	else if (as->root_kept)
+		log_msg(LOG_WARNING, "running as root: there is no system account %s to run as "
+			"(useradd --system --home-dir /var/lib/portald --shell /usr/sbin/nologin %s), "
+			"and no user = in the configuration", as->name, as->name);
+	return 0;
+}
+
 /* ---- start and stop ---------------------------------------------------------- */
 
 static int harden(char *err, size_t errlen)
@@ -768,6 +962,12 @@ static int harden(char *err, size_t errlen)
 	/* A core file would hold codes, passwords and the keys. */
 	if (setrlimit(RLIMIT_CORE, &none) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
 		snprintf(err, errlen, "disabling core dumps: %s", strerror(errno));
+		return -1;
+	}
+	/* portald runs no program; should anything make it, nothing it runs
+	 * gains privileges.  Before any thread: the flag is per thread. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		snprintf(err, errlen, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
 		return -1;
 	}
 	umask(077);
@@ -784,7 +984,8 @@ static int server_start(struct server *s, char *err, size_t errlen)
 	unsigned ncpu = cpu_count();
 	int e;
 
-	if (harden(err, errlen) < 0 || signals_block(s, err, errlen) < 0)
+	if (harden(err, errlen) < 0 || signals_block(s, err, errlen) < 0 ||
+	    runas_resolve(&d->cfg, &s->as, err, errlen) < 0)
 		return -1;
 	/* The socket first: a second portald stops here, before it touches
 	 * the database.  Early clients wait in the backlog. */
@@ -799,11 +1000,13 @@ static int server_start(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "pthread_rwlock_init: %s", strerror(e));
 		return -1;
 	}
-	d->keys = keys_load(d->cfg.database, err, errlen);
-	if (!d->keys || store_open(&d->store, d->cfg.database, err, errlen) < 0)
+	d->keys = keys_load_owned(d->cfg.database, s->as.uid, s->as.gid, err, errlen);
+	if (!d->keys ||
+	    store_open_owned(&d->store, d->cfg.database, s->as.uid, s->as.gid, err, errlen) < 0)
 		return -1;
+	/* Reads the SMTP password file: the last thing root is needed for. */
 	d->outbox = outbox_start(d->store, d->keys, &d->cfg, err, errlen);
-	if (!d->outbox)
+	if (!d->outbox || runas_drop(&s->as, err, errlen) < 0)
 		return -1;
 	d->started = time(NULL);
 
@@ -832,7 +1035,7 @@ static void server_stop(struct server *s)
 	for (unsigned i = 0; i < MAX_CONNS; i++)
 		if (s->slot[i] && s->slot[i]->state == CONN_READING)
 			conn_close(s, s->slot[i]);
-	if (s->workers) {
+	if (s->workers || s->holder_started) {
 		workers_stop(s);
 		take_back(s);
 	}
@@ -871,7 +1074,9 @@ int main(int argc, char **argv)
 	static struct server s = { .d = &d, .epfd = -1, .lfd = -1, .sigfd = -1, .wakefd = -1,
 				   .work_mu = PTHREAD_MUTEX_INITIALIZER,
 				   .work_cv = PTHREAD_COND_INITIALIZER,
-				   .done_mu = PTHREAD_MUTEX_INITIALIZER };
+				   .done_mu = PTHREAD_MUTEX_INITIALIZER,
+				   .held_mu = PTHREAD_MUTEX_INITIALIZER,
+				   .held_cv = PTHREAD_COND_INITIALIZER };
 	bool foreground = false;
 	char err[512];
 	int opt, rc;

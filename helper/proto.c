@@ -272,15 +272,20 @@ ssize_t proto_read_frame(int fd, uint8_t *buf, int timeout_ms)
 
 int proto_write_frame(int fd, const struct proto_buf *b, int timeout_ms)
 {
+	return proto_write_all(fd, b->data, b->len, timeout_ms);
+}
+
+int proto_write_all(int fd, const uint8_t *p, size_t len, int timeout_ms)
+{
 	long long deadline = now_ms() + timeout_ms;
 	size_t sent = 0;
 
-	while (sent < b->len) {
+	while (sent < len) {
 		ssize_t w;
 
 		if (wait_fd(fd, POLLOUT, deadline) < 0)
 			return -1;
-		w = send(fd, b->data + sent, b->len - sent, MSG_NOSIGNAL);
+		w = send(fd, p + sent, len - sent, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;

@@ -46,7 +46,8 @@
 
 enum proto_type {
 	PROTO_RESPONSE = 1,
-	/* sign-in: allowed to root, or to a caller acting for its own user */
+	/* sign-in: root's; any other caller may send REQ_STATUS and REQ_AUTH
+	 * for its own user name (what a screen locker needs), nothing else */
 	REQ_STATUS = 10,      /* F_USER -> F_STATE, F_CUTOVER, F_ORG, F_LANG, ... */
 	REQ_SEND_CODE,        /* F_USER F_EMAIL -> OK(F_TTL) | WAIT | LOCKED */
 	REQ_VERIFY_CODE,      /* F_USER F_CODE -> OK(F_TICKET) | CODE_* | LOCKED */
@@ -62,6 +63,11 @@ enum proto_type {
 	REQ_IMPORT,           /* F_ENTRY* {F_LINE F_USER F_EMAIL} -> F_COUNT, F_ENTRY* {F_LINE F_RESULT} */
 	REQ_OUTBOX,           /* [F_CURSOR] -> F_ENTRY* (outbox fields) [F_CURSOR] */
 	REQ_DAEMON_STATUS,    /* -> F_COUNT_* , F_VERSION, F_UPTIME */
+	/* sign-in again (root, or a caller acting for its own user): an active
+	 * user's password change.  The current password is checked and counted
+	 * as REQ_AUTH does; without F_NEW_PASSWORD that check is all it does. */
+	REQ_CHANGE_PASSWORD,  /* F_USER F_PASSWORD [F_NEW_PASSWORD [F_HOST] [F_LANG]]
+	                       * -> OK | PASSWORD | POLICY | LOCKED | STATE */
 };
 
 enum proto_tag {
@@ -101,6 +107,7 @@ enum proto_tag {
 	F_COUNT_OUTBOX,   /* u64 */
 	F_HAS_PASSWORD,   /* u32 0|1 */
 	F_CREATED,        /* u64 unix time */
+	F_NEW_PASSWORD,   /* string (secret): REQ_CHANGE_PASSWORD */
 	/* tags >= 100 are private to the helper's database records */
 	F_PRIVATE = 100,
 };
@@ -213,6 +220,8 @@ bool proto_get_fixed(const struct proto_msg *m, uint8_t tag, void *out, size_t n
 ssize_t proto_read_frame(int fd, uint8_t *buf, int timeout_ms);
 /* Write all of a finished frame; 0 or -1 with errno. */
 int proto_write_frame(int fd, const struct proto_buf *b, int timeout_ms);
+/* The same for len bytes of a finished frame kept elsewhere. */
+int proto_write_all(int fd, const uint8_t *p, size_t len, int timeout_ms);
 
 /* Names used in logs and by portalctl. */
 const char *proto_state_name(enum portal_state s);
