@@ -24,7 +24,10 @@ LIBS_ESMTP   := $(shell pkg-config --libs libesmtp-1.0 openssl 2>/dev/null)
 LIBS_PWQ     := $(shell pkg-config --libs pwquality 2>/dev/null)
 LIBS_GDBM    := -lgdbm
 
-COMMON_SRC  := helper/proto.c helper/i18n.c
+# The translations: po/LL.po made into C tables at build time (catalog.h).
+PO          := $(wildcard po/*.po)
+CATALOG     := $(BUILD)/gen/catalog.c
+COMMON_SRC  := helper/proto.c helper/i18n.c $(CATALOG)
 MODULE_SRC  := $(wildcard pam_portal/*.c) $(COMMON_SRC) helper/client.c
 PORTALD_SRC := helper/portald.c helper/dispatch.c helper/store.c helper/keys.c \
                helper/user.c helper/code.c helper/policy.c helper/valid.c helper/outbox.c \
@@ -36,12 +39,13 @@ CTL_SRC     := helper/portalctl.c helper/ctl.c helper/ctl_user.c helper/ctl_impo
 
 OBJ   := $(BUILD)/obj
 PIC   := $(BUILD)/pic
-obj    = $(patsubst %.c,$(OBJ)/%.o,$(1))
-pic    = $(patsubst %.c,$(PIC)/%.o,$(1))
+# Objects of generated sources ($(BUILD)/gen) go to $(OBJ)/gen, $(PIC)/gen.
+obj    = $(patsubst %.c,$(OBJ)/%.o,$(patsubst $(BUILD)/%,%,$(1)))
+pic    = $(patsubst %.c,$(PIC)/%.o,$(patsubst $(BUILD)/%,%,$(1)))
 
 PROGRAMS := $(BUILD)/pam_portal.so $(BUILD)/portald $(BUILD)/portalctl
 
-.PHONY: all check demo bench install uninstall clean help deps test-programs
+.PHONY: all check demo bench install uninstall deb clean help deps test-programs
 all: $(PROGRAMS)
 
 $(OBJ)/%.o: %.c
@@ -51,6 +55,18 @@ $(OBJ)/%.o: %.c
 $(PIC)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
+
+$(OBJ)/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIE -MMD -MP -c $< -o $@
+
+$(PIC)/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
+
+$(CATALOG): $(PO) tools/po2c.py
+	@mkdir -p $(dir $@)
+	python3 tools/po2c.py -o $@ $(PO)
 
 $(BUILD)/pam_portal.so: $(call pic,$(MODULE_SRC))
 	$(CC) -shared $(LDFLAGS) -Wl,--version-script=pam_portal/pam_portal.map -o $@ $^ \
@@ -64,7 +80,7 @@ $(BUILD)/portalctl: $(call obj,$(CTL_SRC))
 
 # ---- tests ---------------------------------------------------------------
 UNIT_TESTS := $(patsubst tests/unit_%.c,$(BUILD)/tests/unit_%,$(wildcard tests/unit_*.c))
-TEST_TOOLS := $(BUILD)/tests/pamconv
+TEST_TOOLS := $(BUILD)/tests/pamconv $(BUILD)/tests/locker
 
 # Unit tests link the unit under test and whatever it needs from portald.
 UNIT_DEPS := $(filter-out helper/portald.c,$(PORTALD_SRC)) helper/client.c helper/csv.c
@@ -74,11 +90,41 @@ $(BUILD)/tests/unit_%: $(OBJ)/tests/unit_%.o $(call obj,$(UNIT_DEPS))
 # The module's message table is not part of portald.
 $(BUILD)/tests/unit_text: $(OBJ)/pam_portal/text.o
 
-$(BUILD)/tests/pamconv: $(OBJ)/tests/pamconv.o
+# PAM applications of the tests: pamconv drives the module, locker checks
+# its own user's password as a screen locker does (tests/test_e2e_locker.py).
+$(TEST_TOOLS): $(BUILD)/tests/%: $(OBJ)/tests/%.o
 	@mkdir -p $(dir $@)
 	$(CC) -pie $(LDFLAGS) -o $@ $^ $(LIBS_PAM)
 
 test-programs: $(PROGRAMS) $(UNIT_TESTS) $(TEST_TOOLS)
+
+# ---- fuzzing: clang's libFuzzer with ASan and UBSan, one program a target --
+# fuzz/fuzz_T.c exercises the units named by fuzz_src_T; its seed corpus is
+# fuzz/corpus/T.  `make fuzz` runs each FUZZ_TIME seconds; make check runs
+# each a few seconds (tests/run.sh).  What a run finds goes to fuzz-out/.
+FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_TIME    ?= 60
+FUZZ_CC      ?= clang
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Ihelper $(PKG_CFLAGS) \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZERS      := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
+fuzz_src_proto    := helper/proto.c
+fuzz_src_config   := helper/config.c helper/valid.c helper/i18n.c $(CATALOG)
+fuzz_src_valid    := helper/valid.c
+fuzz_src_mailtext := helper/mailtext.c helper/valid.c helper/i18n.c $(CATALOG)
+
+.PHONY: fuzz fuzzers
+.SECONDEXPANSION:
+$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $$(fuzz_src_$$*) $$(wildcard helper/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(fuzz_src_$*) $(LIBS_SODIUM)
+
+fuzzers: $(FUZZERS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzzers
+	@bash fuzz/run.sh $(FUZZ_DIR) $(FUZZ_TIME) fuzz-out
 
 deps:
 	@bash tests/install-deps.sh
@@ -86,28 +132,121 @@ deps:
 check: deps
 	@$(MAKE) --no-print-directory test-programs
 	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 test-programs
+	@$(MAKE) --no-print-directory fuzzers
 	@bash tests/run.sh
+
+# A few minutes of mixed load on the real helper; figures on stdout.
+SOAK_TIME ?= 180
+.PHONY: soak
+soak: deps
+	@$(MAKE) --no-print-directory test-programs
+	@BUILD=$(BUILD) SOAK_TIME=$(SOAK_TIME) /usr/bin/python3 tests/soak.py
+
+# Figures of speed (bench/bench.py says what and how); a few minutes, as
+# root: it may install the comparison modules and makes a throwaway user.
+BENCH_PROGRAMS := $(BUILD)/bench/pambench $(BUILD)/bench/helperbench
+$(BUILD)/bench/pambench: $(OBJ)/bench/pambench.o
+	@mkdir -p $(dir $@)
+	$(CC) -pie $(LDFLAGS) -o $@ $^ $(LIBS_PAM)
+$(BUILD)/bench/helperbench: $(call obj,bench/helperbench.c helper/client.c helper/proto.c)
+	@mkdir -p $(dir $@)
+	$(CC) -pie $(LDFLAGS) -o $@ $^ $(LIBS_SODIUM) -lpthread
+
+bench: deps
+	@$(MAKE) --no-print-directory test-programs $(BENCH_PROGRAMS)
+	@BUILD=$(BUILD) /usr/bin/python3 bench/bench.py
 
 demo: deps all $(TEST_TOOLS)
 	@bash tests/demo.sh
 
+# ---- translations -----------------------------------------------------------
+# Messages are written in English in the code, I18N("...") (and MSG/PROMPT
+# in pam_portal/text.c); po/pam_portal.pot lists them all.  `make pot`
+# makes it again from the code and brings every po/LL.po up to date with
+# it (msgmerge: new messages untranslated, changed ones fuzzy) for a
+# translator to finish; tests/test_i18n_po.py fails until they are.
+POT_SRC := $(sort $(wildcard pam_portal/*.c helper/*.c))
+$(BUILD)/gen/pam_portal.pot: $(POT_SRC)
+	@mkdir -p $(dir $@)
+	xgettext --from-code=UTF-8 --language=C --keyword= --keyword=I18N \
+		--keyword=MSG:1 --keyword=PROMPT:1 --add-comments=TRANSLATORS: \
+		--package-name=pam_portal --package-version=$(VERSION) \
+		--msgid-bugs-address=pam-portal@example.org -o $@ $(POT_SRC)
+
+VERSION := $(shell sed -n 's/^\#define PORTAL_VERSION "\(.*\)"/\1/p' helper/version.h)
+
+.PHONY: pot
+pot: $(BUILD)/gen/pam_portal.pot
+	cp $< po/pam_portal.pot
+	for po in $(PO); do msgmerge --quiet --update --backup=none $$po po/pam_portal.pot; done
+
+# ---- install ----------------------------------------------------------------
+# Where things go: the PAM module where libpam looks for modules (pam.pc's
+# securedir when it names one; Debian's names none, so its libdir/security,
+# /lib/x86_64-linux-gnu/security on amd64), the unit and the sysusers.d
+# file where systemd's pkg-config file says.  Each can be set on the command
+# line (debian/rules does).  Nothing here creates the account or starts
+# anything: README.md, "Install for real", says what to run after.
+SBINDIR     ?= $(PREFIX)/sbin
+MANDIR      ?= $(PREFIX)/share/man
+DOCDIR      ?= $(PREFIX)/share/doc/pam_portal
+CONFDIR     ?= /etc/portald
+pkgvar       = $(shell pkg-config --variable=$(1) $(2) 2>/dev/null)
+PAMDIR      ?= $(or $(call pkgvar,securedir,pam),$(call pkgvar,libdir,pam)/security)
+UNITDIR     ?= $(or $(call pkgvar,systemdsystemunitdir,systemd),/lib/systemd/system)
+SYSUSERSDIR ?= $(or $(call pkgvar,sysusersdir,systemd),/usr/lib/sysusers.d)
+MAN5 := $(wildcard man/*.5)
+MAN8 := $(wildcard man/*.8)
+PAM_SAMPLES := $(wildcard config/pam.d-*)
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PAMDIR) $(DESTDIR)/etc/portald \
-		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PAMDIR) $(DESTDIR)$(CONFDIR) \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR)/examples
 	install -m 0644 $(BUILD)/pam_portal.so $(DESTDIR)$(PAMDIR)/pam_portal.so
-	install -m 0755 $(BUILD)/portald $(BUILD)/portalctl $(DESTDIR)$(PREFIX)/sbin/
-	install -m 0644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
-	install -m 0644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
-	test -e $(DESTDIR)/etc/portald/portald.conf || \
-		install -m 0640 config/portald.conf $(DESTDIR)/etc/portald/portald.conf
+	install -m 0755 $(BUILD)/portald $(BUILD)/portalctl $(DESTDIR)$(SBINDIR)/
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	sed 's#/usr/sbin/portald#$(SBINDIR)/portald#' config/portald.service \
+		>$(DESTDIR)$(UNITDIR)/portald.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/portald.service
+	install -m 0644 config/portald.sysusers $(DESTDIR)$(SYSUSERSDIR)/portald.conf
+	install -m 0644 config/portald.conf $(PAM_SAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+	@# An existing configuration is the administrator's: never overwritten.
+	test -e $(DESTDIR)$(CONFDIR)/portald.conf || \
+		install -m 0644 config/portald.conf $(DESTDIR)$(CONFDIR)/portald.conf
 
-PAMDIR ?= $(shell pkg-config --variable=securedir pam 2>/dev/null || echo /lib/security)
-
+# Removes what install put in place; the configuration only while it is
+# still the sample (an edited one is the administrator's, and says so).
 uninstall:
-	rm -f $(DESTDIR)$(PAMDIR)/pam_portal.so $(DESTDIR)$(PREFIX)/sbin/portald \
-		$(DESTDIR)$(PREFIX)/sbin/portalctl \
-		$(DESTDIR)$(PREFIX)/share/man/man5/portald.conf.5 \
-		$(addprefix $(DESTDIR)$(PREFIX)/share/man/man8/,pam_portal.8 portald.8 portalctl.8)
+	rm -f $(DESTDIR)$(PAMDIR)/pam_portal.so $(DESTDIR)$(SBINDIR)/portald \
+		$(DESTDIR)$(SBINDIR)/portalctl \
+		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) \
+		$(DESTDIR)$(UNITDIR)/portald.service $(DESTDIR)$(SYSUSERSDIR)/portald.conf \
+		$(addprefix $(DESTDIR)$(DOCDIR)/examples/,portald.conf $(notdir $(PAM_SAMPLES)))
+	if cmp -s config/portald.conf $(DESTDIR)$(CONFDIR)/portald.conf; then \
+		rm -f $(DESTDIR)$(CONFDIR)/portald.conf; \
+	elif test -e $(DESTDIR)$(CONFDIR)/portald.conf; then \
+		echo "uninstall: keeping $(DESTDIR)$(CONFDIR)/portald.conf: it was edited"; \
+	fi
+	@# Our folders, when nothing else is left in them.
+	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(CONFDIR) 2>/dev/null || true
+
+# ---- Debian package --------------------------------------------------------------
+# dpkg-buildpackage -us -uc -b from debian/, in a copy of the tree under
+# build/deb so that nothing is written beside the checkout; the .deb, its
+# .changes and the lintian report end up in build/deb/.
+deb:
+	@bash tools/make-deb.sh $(BUILD)/deb
+
+# The package in a clean Debian root (debootstrap, kept in build/deb), then
+# a member's whole sign-in through it: tests/check_deb_root.py.
+.PHONY: deb-test
+deb-test: deb $(BUILD)/tests/pamconv
+	@bash tests/install-deps.sh debootstrap
+	@BUILD=$(BUILD) python3 tests/check_deb_root.py $(BUILD)/deb
 
 clean:
 	rm -rf build
@@ -116,8 +255,15 @@ help:
 	@echo "make            build $(PROGRAMS)"
 	@echo "make demo       install what is missing, build, run the whole flow locally"
 	@echo "make check      install what is missing, build, run every test (also under ASan/UBSan)"
-	@echo "make install    install (DESTDIR, PREFIX; PAM module into PAMDIR=$(PAMDIR))"
-	@echo "make uninstall  remove what make install put in place"
+	@echo "make fuzz       run each libFuzzer target FUZZ_TIME seconds (default 60); finds go to fuzz-out/"
+	@echo "make soak       a bounded mixed load on the real helper (SOAK_TIME=180 seconds): lost, duplicated, memory"
+	@echo "make bench      speed figures: sign-ins, the helper under load, a million users, mail (root)"
+	@echo "make install    install (DESTDIR, PREFIX=$(PREFIX); PAM module into PAMDIR=$(PAMDIR),"
+	@echo "                systemd unit into UNITDIR=$(UNITDIR), samples into $(CONFDIR))"
+	@echo "make uninstall  remove what make install put in place (an edited portald.conf stays)"
+	@echo "make deb        build a Debian package (libpam-portal) into build/deb/, with its lintian report"
+	@echo "make deb-test   make deb, install it in a clean Debian root (debootstrap) and sign a member in there"
+	@echo "make pot        list the messages of the code in po/pam_portal.pot, update po/*.po (msgmerge)"
 	@echo "make clean      remove build/"
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -39,8 +39,9 @@ struct req {
 	char note[NOTE_MAX];             /* for the log: never a secret */
 };
 
+/* Without H_SELF a request is root's (or the daemon's own uid's) alone. */
 enum handler_flags {
-	H_ADMIN = 1,     /* root (or the daemon's own uid) only */
+	H_SELF = 1,      /* anyone else may send it too, for its own user name */
 	H_USER = 2,      /* carries F_USER, checked before the handler runs */
 	H_LOCKED = 4,    /* runs with the store lock held */
 	H_QUIET = 8,     /* changes nothing: no log line when it succeeds */
@@ -522,6 +523,110 @@ static void h_auth(struct req *r)
 	sodium_memzero(rehash, sizeof rehash);
 }
 
+/* ---- password change ------------------------------------------------------ */
+
+/* The record of an active user, read under the lock: the hash the current
+ * password is checked against, and the address the policy looks for in
+ * the new one.  False after answering. */
+static bool change_load(struct req *r, char hash[crypto_pwhash_STRBYTES],
+			char email[PORTAL_EMAIL_MAX + 1])
+{
+	struct user u;
+	bool ok;
+
+	store_lock(r->d->store);
+	ok = load_user(r, &u) == 0 && may_sign_in(r, &u);
+	if (ok) {
+		snprintf(hash, crypto_pwhash_STRBYTES, "%s", u.pwhash);
+		snprintf(email, PORTAL_EMAIL_MAX + 1, "%s", u.email);
+	}
+	user_wipe(&u);
+	store_unlock(r->d->store);
+	return ok;
+}
+
+/* The policy's word on the new password (PW_OK: its hash is in newhash),
+ * or POLICY_ERROR after answering. */
+static int change_check(struct req *r, const struct proto_field *npw, const char *email,
+			char newhash[crypto_pwhash_STRBYTES])
+{
+	int reason = policy_check((const char *)npw->data, npw->len, r->user, email,
+				  r->cfg.password_min_length);
+
+	if (reason == POLICY_ERROR ||
+	    (reason == PW_OK && policy_hash(&r->d->hash_slots, (const char *)npw->data,
+					    npw->len, newhash) != 0)) {
+		reply_detail(r, R_INTERNAL, "the password could not be checked or hashed");
+		return POLICY_ERROR;
+	}
+	return reason;
+}
+
+/* The current password was right but the new one is refused: the run of
+ * failures still ends, as after a sign-in. */
+static void change_refused(struct req *r, struct user *u, int reason)
+{
+	user_succeed(u);
+	if (!commit(r, u))
+		return;
+	reply(r, R_POLICY);
+	proto_put_u32(r->resp, F_REASON, (uint32_t)reason);
+	note(r, "new password refused: %s", policy_reason_name(reason));
+}
+
+/* The current password is checked and counted exactly as by h_auth: a
+ * password change must not be a way to guess passwords without the lock.
+ * Without a new password that check is the whole request (the module's
+ * preliminary check, before it asks for the new one).  The new password
+ * meets the policy of a first one, and the same notice mail follows. */
+static void h_change_password(struct req *r)
+{
+	const struct proto_field *pw = need_secret(r, F_PASSWORD, "password");
+	const struct proto_field *npw = proto_find(r->msg, F_NEW_PASSWORD);
+	char hash[crypto_pwhash_STRBYTES], newhash[crypto_pwhash_STRBYTES] = "";
+	char host[HOST_MAX + 1], email[PORTAL_EMAIL_MAX + 1];
+	struct store *st = r->d->store;
+	int reason = PW_OK;
+	enum lang lang;
+	struct user u;
+	bool right;
+
+	if (!pw || !opt_str(r, F_HOST, "host", host, sizeof host, host_ok) || !opt_lang(r, &lang))
+		return;
+	if (pw->len > PORTAL_PASSWORD_MAX) {
+		reply_detail(r, R_INVALID, "password");
+		return;
+	}
+	if (!change_load(r, hash, email))
+		return;
+	right = policy_verify(&r->d->hash_slots, hash, (const char *)pw->data, pw->len);
+	if (right && npw && (reason = change_check(r, npw, email, newhash)) == POLICY_ERROR)
+		goto out;
+
+	/* As in h_auth: the verdict only stands for the hash it was made on. */
+	store_lock(st);
+	if (load_user(r, &u) == 0 && may_sign_in(r, &u)) {
+		if (strcmp(u.pwhash, hash) != 0) {
+			reply(r, R_PASSWORD);
+			note(r, "the password changed during the check");
+		} else if (!right || !npw) {
+			auth_result(r, &u, right, "");
+		} else if (reason != PW_OK) {
+			change_refused(r, &u, reason);
+		} else {
+			accept_password(r, &u, newhash, lang, host);
+			if (r->result == R_OK)
+				note(r, "password changed");
+		}
+	}
+	user_wipe(&u);
+	store_unlock(st);
+out:
+	sodium_memzero(hash, sizeof hash);
+	sodium_memzero(newhash, sizeof newhash);
+	sodium_memzero(email, sizeof email);
+}
+
 /* ---- administration ------------------------------------------------------- */
 
 static void h_user_add(struct req *r)
@@ -720,6 +825,12 @@ static enum import_outcome import_line(struct req *r, const struct proto_msg *e,
 		why->detail = "not a valid e-mail address";
 		return IMPORT_REFUSED;
 	}
+	/* Most lines are new users: one look-up that adds them, and a read
+	 * only for those already there. */
+	user_init(&u, name, email, r->now);
+	rc = user_insert(r->d->store, &u);
+	if (rc <= 0)
+		return rc == 0 ? IMPORT_ADDED : IMPORT_STORAGE;
 	rc = user_load(r->d->store, name, &u);
 	if (rc == 0) {
 		bool same = email_equal(email, u.email);
@@ -729,13 +840,9 @@ static enum import_outcome import_line(struct req *r, const struct proto_msg *e,
 		why->detail = "already managed with another address";
 		return same ? IMPORT_UNCHANGED : IMPORT_REFUSED;
 	}
-	if (rc < 0) {
-		why->result = R_INTERNAL;
-		why->detail = "the existing record could not be read";
-		return IMPORT_REFUSED;
-	}
-	user_init(&u, name, email, r->now);
-	return user_save(r->d->store, &u) == 0 ? IMPORT_ADDED : IMPORT_STORAGE;
+	why->result = R_INTERNAL;
+	why->detail = "the existing record could not be read";
+	return IMPORT_REFUSED;
 }
 
 /* Every entry must be a body with a line number, or nothing is done. */
@@ -803,8 +910,9 @@ static void h_import(struct req *r)
 		case IMPORT_STORAGE: reply(r, R_STORAGE); return;
 		}
 	}
-	/* One sync for the batch: an import of thousands stays quick. */
-	if (added && store_sync(r->d->store) != 0) {
+	/* One sync for the batch, without the lock: sign-ins go on meanwhile,
+	 * and portalctl's next batch is written while this one is flushed. */
+	if (added && store_sync_released(r->d->store) != 0) {
 		reply(r, R_STORAGE);
 		return;
 	}
@@ -851,20 +959,21 @@ static void h_daemon_status(struct req *r)
 /* ---- the table ------------------------------------------------------------ */
 
 static const struct handler handlers[] = {
-	{ REQ_STATUS, "status", h_status, H_USER | H_LOCKED | H_QUIET },
+	{ REQ_STATUS, "status", h_status, H_SELF | H_USER | H_LOCKED | H_QUIET },
 	{ REQ_SEND_CODE, "send-code", h_send_code, H_USER | H_LOCKED },
 	{ REQ_VERIFY_CODE, "verify-code", h_verify_code, H_USER | H_LOCKED },
 	{ REQ_SET_PASSWORD, "set-password", h_set_password, H_USER },
-	{ REQ_AUTH, "auth", h_auth, H_USER },
-	{ REQ_USER_ADD, "user-add", h_user_add, H_ADMIN | H_USER | H_LOCKED },
-	{ REQ_USER_DEL, "user-del", h_user_del, H_ADMIN | H_USER | H_LOCKED },
-	{ REQ_USER_SHOW, "user-show", h_user_show, H_ADMIN | H_USER | H_LOCKED | H_QUIET },
-	{ REQ_USER_LIST, "user-list", h_user_list, H_ADMIN | H_LOCKED | H_QUIET },
-	{ REQ_USER_RESET, "user-reset", h_user_reset, H_ADMIN | H_USER | H_LOCKED },
-	{ REQ_USER_UNLOCK, "user-unlock", h_user_unlock, H_ADMIN | H_USER | H_LOCKED },
-	{ REQ_IMPORT, "import", h_import, H_ADMIN | H_LOCKED },
-	{ REQ_OUTBOX, "outbox", h_outbox, H_ADMIN | H_LOCKED | H_QUIET },
-	{ REQ_DAEMON_STATUS, "daemon-status", h_daemon_status, H_ADMIN | H_LOCKED | H_QUIET },
+	{ REQ_AUTH, "auth", h_auth, H_SELF | H_USER },
+	{ REQ_CHANGE_PASSWORD, "change-password", h_change_password, H_SELF | H_USER },
+	{ REQ_USER_ADD, "user-add", h_user_add, H_USER | H_LOCKED },
+	{ REQ_USER_DEL, "user-del", h_user_del, H_USER | H_LOCKED },
+	{ REQ_USER_SHOW, "user-show", h_user_show, H_USER | H_LOCKED | H_QUIET },
+	{ REQ_USER_LIST, "user-list", h_user_list, H_LOCKED | H_QUIET },
+	{ REQ_USER_RESET, "user-reset", h_user_reset, H_USER | H_LOCKED },
+	{ REQ_USER_UNLOCK, "user-unlock", h_user_unlock, H_USER | H_LOCKED },
+	{ REQ_IMPORT, "import", h_import, H_LOCKED },
+	{ REQ_OUTBOX, "outbox", h_outbox, H_LOCKED | H_QUIET },
+	{ REQ_DAEMON_STATUS, "daemon-status", h_daemon_status, H_LOCKED | H_QUIET },
 };
 
 static const struct handler *find_handler(uint8_t type)
@@ -875,10 +984,13 @@ static const struct handler *find_handler(uint8_t type)
 	return NULL;
 }
 
-/* Who may send this request, for whom?  False after answering. */
+/* Who may send this request, for whom?  False after answering.  A caller
+ * other than root gets what a screen locker running as the user needs (its
+ * own state, its own password checked) and nothing else: the verification
+ * conversation is for sshd, login and su, which run as root. */
 static bool allowed(struct req *r, const struct handler *h)
 {
-	if ((h->flags & H_ADMIN) && !r->privileged) {
+	if (!(h->flags & H_SELF) && !r->privileged) {
 		reply(r, R_DENIED);
 		return false;
 	}

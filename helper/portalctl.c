@@ -30,30 +30,7 @@ static const struct command {
 	{ NULL, "status", 0, "status", ctl_status },
 };
 
-static const struct i18n_text msg_help = {
-	"Usage : portalctl [-c FICHIER] COMMANDE [ARGUMENTS]\n"
-	"Gère les utilisateurs de pam_portal par l'intermédiaire de portald.\n"
-	"\n"
-	"Commandes :\n"
-	"  user add USER EMAIL        ajoute un utilisateur, en attente jusqu'à ce qu'il\n"
-	"                             confirme son adresse courriel\n"
-	"  user del USER              retire un utilisateur du portail\n"
-	"  user show USER             affiche tout ce que portald sait d'un utilisateur\n"
-	"  user list [--state ÉTAT]   liste les utilisateurs (ÉTAT : pending, active, locked)\n"
-	"  user reset USER            oblige l'utilisateur à confirmer son adresse et à créer\n"
-	"                             un nouveau mot de passe\n"
-	"  user unlock USER           lève un verrouillage\n"
-	"  import FICHIER             ajoute les utilisateurs de lignes CSV « user,email »\n"
-	"                             (- lit l'entrée standard)\n"
-	"  outbox                     affiche la file des courriels à envoyer\n"
-	"  status                     affiche l'état de portald\n"
-	"\n"
-	"Options :\n"
-	"  -c, --config FICHIER   fichier de configuration (%s par défaut)\n"
-	"  -h, --help             affiche cette aide\n"
-	"  -V, --version          affiche la version\n"
-	"\n"
-	"Code de sortie : 0 réussite, 1 échec, 2 mauvaise utilisation.\n",
+static const struct i18n_text msg_help = I18N(
 	"Usage: portalctl [-c FILE] COMMAND [ARGUMENTS]\n"
 	"Manage the users of pam_portal through portald.\n"
 	"\n"
@@ -75,32 +52,19 @@ static const struct i18n_text msg_help = {
 	"  -h, --help          show this help\n"
 	"  -V, --version       show the version\n"
 	"\n"
-	"Exit status: 0 success, 1 failure, 2 bad usage.\n",
-};
-static const struct i18n_text msg_no_command = {
-	"il manque la commande",
-	"no command given",
-};
-static const struct i18n_text msg_unknown_command = {
-	"commande inconnue : %s%s%s",
-	"unknown command: %s%s%s",
-};
-static const struct i18n_text msg_unknown_option = {
-	"option inconnue : %s",
-	"unknown option: %s",
-};
-static const struct i18n_text msg_missing_value = {
-	"l'option %s attend une valeur",
-	"option %s needs a value",
-};
-static const struct i18n_text msg_arg_count = {
-	"nombre d'arguments incorrect ; usage : portalctl %s",
-	"wrong number of arguments; usage: portalctl %s",
-};
-static const struct i18n_text msg_write = {
-	"écriture de la sortie impossible",
-	"cannot write the output",
-};
+	"Exit status: 0 success, 1 failure, 2 bad usage.\n");
+static const struct i18n_text msg_no_command = I18N(
+	"no command given");
+static const struct i18n_text msg_unknown_command = I18N(
+	"unknown command: %s%s%s");
+static const struct i18n_text msg_unknown_option = I18N(
+	"unknown option: %s");
+static const struct i18n_text msg_missing_value = I18N(
+	"option %s needs a value");
+static const struct i18n_text msg_arg_count = I18N(
+	"wrong number of arguments; usage: portalctl %s");
+static const struct i18n_text msg_write = I18N(
+	"cannot write the output");
 
 /* French when the locale says so, in the order POSIX gives the variables
  * precedence; English otherwise.  The C library's locale is not used: the

@@ -5,11 +5,17 @@
 #
 # As root: apt-get install what is missing.  As anyone else: say what is
 # missing and fail, since guessing at sudo would hang a CI job on a prompt.
+#
+# Packages named as arguments are wanted too (tools/make-deb.sh asks for
+# what building the Debian package needs, which make check does not).
 set -euo pipefail
 
 PACKAGES=(build-essential pkg-config libpam0g-dev libsodium-dev libesmtp-dev
           libgdbm-dev libpwquality-dev cracklib-runtime python3 python3-aiosmtpd
-          valgrind)
+          valgrind libpam-pwquality clang libclang-rt-14-dev
+          openssh-server openssh-client python3-pexpect)
+# groff-base, gettext and systemd: the man page, translation and unit checks.
+PACKAGES+=(groff-base gettext systemd "$@")
 DICT=/var/cache/cracklib/cracklib_dict.pwd
 
 missing=()

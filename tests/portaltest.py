@@ -394,8 +394,16 @@ class Portal:
             f.write("account required pam_permit.so\n")
         return name
 
-    def dialog(self, service, user, rhost=None):
-        return Dialog(self.pamdir, service, user, rhost)
+    def stack(self, name, text):
+        """Write pam.d/NAME from text, where {module} stands for the module
+        and {socket} for the helper's socket."""
+        with open(os.path.join(self.pamdir, name), "w") as f:
+            f.write(text.format(module=MODULE, socket=self.socket))
+        return name
+
+    def dialog(self, service, user, rhost=None, flags=()):
+        """flags: pamconv's -k (key sign-in), -p (passwd), -e (expired)."""
+        return Dialog(self.pamdir, service, user, rhost, flags)
 
 
 # ---- the PAM conversation --------------------------------------------------
@@ -406,8 +414,9 @@ class Dialog:
     Every message is a (kind, text) pair, kind one of ECHO_ON, ECHO_OFF,
     INFO, ERROR; the transcript keeps them and the answers ("> text")."""
 
-    def __init__(self, confdir, service, user, rhost=None):
-        argv = VALGRIND + [PAMCONV] + (["-R", rhost] if rhost else []) + [confdir, service, user]
+    def __init__(self, confdir, service, user, rhost=None, flags=()):
+        argv = (VALGRIND + [PAMCONV] + list(flags) + (["-R", rhost] if rhost else []) +
+                [confdir, service, user])
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=CHILD_ENV)
         Cleanup.add(self.kill)
@@ -502,7 +511,8 @@ class Dialog:
 
     def result(self):
         """Read to the end: (authenticate result, account result), and
-        the messages that came before as [(kind, text)]."""
+        the messages that came before as [(kind, text)]; the result of
+        pam_chauthtok, when it ran, is left in self.password."""
         before = []
         while True:
             k, t = self.read()
@@ -513,10 +523,11 @@ class Dialog:
             before.append((k, t))
         self.proc.stdin.close()
         rc = self.proc.wait(timeout=STEP_TIMEOUT)
-        m = re.match(r"authenticate=(\S+) account=(\S+)$", t)
+        m = re.match(r"authenticate=(\S+) account=(\S+)(?: password=(\S+))?$", t)
         if rc != 0 or not m:
             self.fail("pamconv exit status %s, result %r" % (rc, t))
         self.before_result = before
+        self.password = m.group(3)
         return m.group(1), m.group(2), before
 
 

@@ -2,9 +2,12 @@
 # run.sh - run every test of pam_portal and count the results.
 #
 #   unit tests       build/tests/unit_*  and  build/san/tests/unit_*
-#   end to end       tests/test_*.py with BUILD=build and BUILD=build/san
+#   end to end       tests/test_*.py with BUILD=build and BUILD=build/san;
+#                    tests/test_e2e_*.py (real sshd, login, su) with build
+#                    only: an ASan module cannot load into those programs
 #   valgrind         one whole pending flow, pamconv (and so the module)
 #                    under valgrind, with the normal build
+#   fuzz smoke       each libFuzzer target of fuzz/ for FUZZ_SMOKE seconds (3)
 #
 # Every test program prints "PASS name" / "FAIL name: why" lines.  A
 # program that exits non-zero without a FAIL line (a crash, a sanitizer
@@ -68,6 +71,7 @@ done
 suites=()
 for build in build build/san; do
 	for t in tests/test_*.py; do
+		[[ $build == build/san && $t == tests/test_e2e_* ]] && continue
 		suites+=("$build $t")
 	done
 done
@@ -101,6 +105,11 @@ if command -v valgrind >/dev/null; then
 else
 	echo "FAIL valgrind: not installed (make deps)" | tee -a "$OUT/results"
 fi
+
+# ---- fuzz smoke ----------------------------------------------------------------
+# Each libFuzzer target a few seconds from its seed corpus (make fuzz runs
+# them longer); build/fuzz is built by make check.
+run_one "fuzz smoke" bash fuzz/run.sh build/fuzz "${FUZZ_SMOKE:-3}" "$OUT/fuzz"
 
 # ---- summary -------------------------------------------------------------------
 passed=$(grep -c '^PASS ' "$OUT/results" 2>/dev/null)

@@ -205,6 +205,13 @@ static void access_rules(void)
 	CHECK("user may not ask for another user", ask(&alice_peer, REQ_STATUS, "bob") == R_DENIED);
 	CHECK("user may not send codes for another user",
 	      send_code(&alice_peer, "bob", "b@example.org") == R_DENIED);
+	CHECK("user may not ask for a code, even her own",
+	      send_code(&alice_peer, "alice", "a@example.org") == R_DENIED);
+	begin(REQ_VERIFY_CODE, "alice");
+	proto_put_str(&req, F_CODE, "123456");
+	CHECK("user may not try codes, even her own", call(&alice_peer) == R_DENIED);
+	CHECK("user may not set a password with a ticket",
+	      set_password(&alice_peer, "alice", (const uint8_t *)"t", 1, "x") == R_DENIED);
 	CHECK("caller without a login name refused", ask(&nameless, REQ_STATUS, "alice") == R_DENIED);
 	CHECK("user may ask for herself (unmanaged: state only)",
 	      ask(&alice_peer, REQ_STATUS, "alice") == R_OK &&
@@ -241,14 +248,14 @@ static void sending(void)
 	uint64_t expires = 0;
 
 	CHECK("code to an address not on file: same answer",
-	      send_code(&alice_peer, "alice", "mallory@example.org") == R_OK &&
+	      send_code(&root, "alice", "mallory@example.org") == R_OK &&
 	      u64_of(F_TTL) == d.cfg.code_ttl);
 	CHECK("... and no mail", pending_mail() == mail);
 	CHECK("... but a code that can be tried", show("alice") &&
 	      proto_get_u64(&ent, F_CODE_EXPIRES, &expires) && expires > (uint64_t)time(NULL));
 	load("alice", &before);
 	CHECK("code to the address on file (any case)",
-	      send_code(&alice_peer, "alice", "Alice@Example.ORG") == R_OK);
+	      send_code(&root, "alice", "Alice@Example.ORG") == R_OK);
 	CHECK("... is mailed", pending_mail() == mail + 1);
 	load("alice", &after);
 	CHECK("a new code replaces the old one",
@@ -339,29 +346,29 @@ static void creating(void)
 	CHECK("ticket for alice", get_ticket("alice", t));
 	randombytes_buf(other, sizeof other);
 	CHECK("unknown ticket refused",
-	      set_password(&alice_peer, "alice", other, sizeof other, GOOD_PW) == R_TICKET);
+	      set_password(&root, "alice", other, sizeof other, GOOD_PW) == R_TICKET);
 	CHECK("short ticket refused",
-	      set_password(&alice_peer, "alice", t, sizeof t - 1, GOOD_PW) == R_TICKET);
-	CHECK("too short: said so", set_password(&alice_peer, "alice", t, sizeof t, "short") ==
+	      set_password(&root, "alice", t, sizeof t - 1, GOOD_PW) == R_TICKET);
+	CHECK("too short: said so", set_password(&root, "alice", t, sizeof t, "short") ==
 	      R_POLICY && u32_of(&out, F_REASON) == PW_TOO_SHORT);
 	CHECK("user name inside: said so",
-	      set_password(&alice_peer, "alice", t, sizeof t, "my name is alice, hi") ==
+	      set_password(&root, "alice", t, sizeof t, "my name is alice, hi") ==
 	      R_POLICY && u32_of(&out, F_REASON) == PW_HAS_USER);
-	CHECK("common: said so", set_password(&alice_peer, "alice", t, sizeof t,
+	CHECK("common: said so", set_password(&root, "alice", t, sizeof t,
 					      "password12345678") == R_POLICY &&
 	      u32_of(&out, F_REASON) == PW_COMMON);
 	CHECK("three refusals spend the ticket",
-	      set_password(&alice_peer, "alice", t, sizeof t, GOOD_PW) == R_TICKET);
+	      set_password(&root, "alice", t, sizeof t, GOOD_PW) == R_TICKET);
 
 	CHECK("new ticket", get_ticket("alice", t));
 	begin(REQ_SET_PASSWORD, "alice");
 	proto_put_bytes(&req, F_TICKET, t, sizeof t);
 	proto_put_str(&req, F_PASSWORD, GOOD_PW);
 	proto_put_str(&req, F_HOST, "bad\nhost");
-	CHECK("host with a newline refused", call(&alice_peer) == R_INVALID && detail_is("host"));
+	CHECK("host with a newline refused", call(&root) == R_INVALID && detail_is("host"));
 	begin(REQ_SET_PASSWORD, "alice");
 	proto_put_str(&req, F_PASSWORD, GOOD_PW);
-	CHECK("no ticket", call(&alice_peer) == R_BAD_REQUEST && detail_is("ticket"));
+	CHECK("no ticket", call(&root) == R_BAD_REQUEST && detail_is("ticket"));
 
 	mail = pending_mail();
 	begin(REQ_SET_PASSWORD, "alice");
@@ -369,14 +376,14 @@ static void creating(void)
 	proto_put_str(&req, F_PASSWORD, GOOD_PW);
 	proto_put_str(&req, F_HOST, "ssh.example.org");
 	proto_put_str(&req, F_LANG, "en");
-	CHECK("password created", call(&alice_peer) == R_OK);
+	CHECK("password created", call(&root) == R_OK);
 	CHECK("... with a notice to the address on file", pending_mail() == mail + 1);
 	CHECK("... the user is active", ask(&root, REQ_STATUS, "alice") == R_OK &&
 	      u32_of(&out, F_STATE) == ST_ACTIVE &&
 	      u64_of(F_LAST_SIGNIN) + 60 >= (uint64_t)time(NULL));
 	CHECK("... and has a password", show("alice") && u32_of(&ent, F_HAS_PASSWORD) == 1);
 	CHECK("the ticket works once",
-	      set_password(&alice_peer, "alice", t, sizeof t, OTHER_PW) == R_TICKET);
+	      set_password(&root, "alice", t, sizeof t, OTHER_PW) == R_TICKET);
 }
 
 static void signing_in(void)
