@@ -19,6 +19,9 @@ import tempfile
 import threading
 import time
 
+import wire
+from wire import at_eof, frame
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PORTALD = os.environ.get("PORTALD") or os.path.join(
     ROOT, os.environ.get("BUILD", "build"), "portald")
@@ -44,43 +47,14 @@ def report(name, ok, why=""):
     sys.stdout.flush()
 
 
-def frame(ftype, body=b"", version=1, magic=b"PP"):
-    return magic + bytes([version, ftype]) + struct.pack(">I", len(body)) + body
-
-
-def recv_exact(s, n):
-    data = b""
-    while len(data) < n:
-        chunk = s.recv(n - len(data))
-        if not chunk:
-            raise EOFError("connection closed after %d of %d bytes" % (len(data), n))
-        data += chunk
-    return data
-
-
 def read_response(s):
     """(type, {tag: [data...]}) of the next frame on s."""
-    head = recv_exact(s, 8)
-    if head[:3] != b"PP\x01":
-        raise ValueError("bad response header %r" % head)
-    body = recv_exact(s, struct.unpack(">I", head[4:])[0])
-    fields, off = {}, 0
-    while off < len(body):
-        tag, flen = body[off], struct.unpack(">H", body[off + 1:off + 3])[0]
-        fields.setdefault(tag, []).append(body[off + 3:off + 3 + flen])
-        off += 3 + flen
-    return head[3], fields
+    r = wire.read_response(s)
+    return r.type, r.fields
 
 
 def result_of(fields):
     return struct.unpack(">I", fields[F_RESULT][0])[0] if F_RESULT in fields else None
-
-
-def at_eof(s):
-    try:
-        return s.recv(1) == b""
-    except ConnectionResetError:
-        return True
 
 
 class Daemon:
