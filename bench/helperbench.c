@@ -81,11 +81,11 @@ static void build(struct client *c, size_t i)
 static bool ask(struct client *c, int *fd)
 {
 	char err[256];
-	int rc;
+	ssize_t rc;
 
 	if (!c->job->keep)
 		return client_request(c->job->socket, &c->req, c->frame, &c->resp,
-				      err, sizeof err) == 0 && client_result(&c->resp) == R_OK;
+				      err, sizeof err) >= 0 && client_result(&c->resp) == R_OK;
 	if (*fd < 0 && (*fd = client_connect(c->job->socket, err, sizeof err)) < 0)
 		return false;
 	rc = client_call(*fd, &c->req, c->frame, &c->resp, err, sizeof err);
@@ -93,7 +93,7 @@ static bool ask(struct client *c, int *fd)
 		close(*fd);
 		*fd = -1;
 	}
-	return rc == 0 && client_result(&c->resp) == R_OK;
+	return rc >= 0 && client_result(&c->resp) == R_OK;
 }
 
 static void *run(void *arg)

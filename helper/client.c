@@ -87,8 +87,8 @@ int client_connect(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
-int client_call(int fd, struct proto_buf *req, uint8_t *frame, struct proto_msg *resp,
-		char *err, size_t errlen)
+ssize_t client_call(int fd, struct proto_buf *req, uint8_t *frame, struct proto_msg *resp,
+		    char *err, size_t errlen)
 {
 	ssize_t n;
 	int rc;
@@ -115,14 +115,14 @@ int client_call(int fd, struct proto_buf *req, uint8_t *frame, struct proto_msg 
 		snprintf(err, errlen, "malformed answer from the helper");
 		return -1;
 	}
-	return 0;
+	return n;
 }
 
-int client_request(const char *path, struct proto_buf *req, uint8_t *frame,
-		   struct proto_msg *resp, char *err, size_t errlen)
+ssize_t client_request(const char *path, struct proto_buf *req, uint8_t *frame,
+		       struct proto_msg *resp, char *err, size_t errlen)
 {
 	int fd = client_connect(path, err, errlen);
-	int rc;
+	ssize_t rc;
 
 	if (fd < 0) {
 		proto_wipe(req);

@@ -9,6 +9,7 @@
 #define PORTAL_CLIENT_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include "proto.h"
 
 #define CLIENT_TIMEOUT_MS 15000
@@ -17,12 +18,13 @@
 int client_connect(const char *path, char *err, size_t errlen);
 /* Send a built request (finishes it) and read the response into frame
  * (PROTO_MAX_FRAME bytes) parsed as resp.  The request buffer is wiped.
- * 0, or -1 with a reason in err. */
-int client_call(int fd, struct proto_buf *req, uint8_t *frame,
+ * The length of the answer in frame (what to wipe once it is read), or -1
+ * with a reason in err. */
+ssize_t client_call(int fd, struct proto_buf *req, uint8_t *frame,
 		struct proto_msg *resp, char *err, size_t errlen);
 /* connect + call + close. */
-int client_request(const char *path, struct proto_buf *req, uint8_t *frame,
-		   struct proto_msg *resp, char *err, size_t errlen);
+ssize_t client_request(const char *path, struct proto_buf *req, uint8_t *frame,
+		       struct proto_msg *resp, char *err, size_t errlen);
 /* F_RESULT of a response, R_BAD_REQUEST if missing. */
 enum proto_result client_result(const struct proto_msg *resp);
 

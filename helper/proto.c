@@ -11,7 +11,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sodium.h>
 
 static const uint8_t magic[2] = { 'P', 'P' };
 
@@ -104,8 +103,13 @@ bool proto_finish(struct proto_buf *b)
 
 void proto_wipe(struct proto_buf *b)
 {
-	sodium_memzero(b->data, b->len);
+	explicit_bzero(b->data, b->len);
 	b->len = 0;
+}
+
+uint8_t proto_frame_type(const uint8_t h[PROTO_HEADER])
+{
+	return h[3];
 }
 
 size_t proto_frame_size(const uint8_t h[PROTO_HEADER])
@@ -229,24 +233,26 @@ static int wait_fd(int fd, short events, long long deadline)
 	}
 }
 
+/* Each read and write is tried first and waited for only when the socket
+ * is not ready (MSG_DONTWAIT, whether or not the fd blocks): a poll before
+ * every call would double the system calls of an exchange. */
 static int read_exact(int fd, uint8_t *p, size_t n, long long deadline)
 {
 	size_t got = 0;
 
 	while (got < n) {
-		ssize_t r;
+		ssize_t r = recv(fd, p + got, n - got, MSG_DONTWAIT);
 
-		if (wait_fd(fd, POLLIN, deadline) < 0)
-			return -1;
-		r = read(fd, p + got, n - got);
 		if (r == 0) {
 			errno = ECONNRESET;
 			return -1;
 		}
 		if (r < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR)
 				continue;
-			return -1;
+			if (errno != EAGAIN || wait_fd(fd, POLLIN, deadline) < 0)
+				return -1;
+			continue;
 		}
 		got += (size_t)r;
 	}
@@ -258,7 +264,9 @@ ssize_t proto_read_frame(int fd, uint8_t *buf, int timeout_ms)
 	long long deadline = now_ms() + timeout_ms;
 	size_t total;
 
-	if (read_exact(fd, buf, PROTO_HEADER, deadline) < 0)
+	/* The answer is seldom there yet: wait for it, then read it whole. */
+	if (wait_fd(fd, POLLIN, deadline) < 0 ||
+	    read_exact(fd, buf, PROTO_HEADER, deadline) < 0)
 		return -1;
 	total = proto_frame_size(buf);
 	if (total == 0) {
@@ -281,15 +289,14 @@ int proto_write_all(int fd, const uint8_t *p, size_t len, int timeout_ms)
 	size_t sent = 0;
 
 	while (sent < len) {
-		ssize_t w;
+		ssize_t w = send(fd, p + sent, len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
 
-		if (wait_fd(fd, POLLOUT, deadline) < 0)
-			return -1;
-		w = send(fd, p + sent, len - sent, MSG_NOSIGNAL);
 		if (w < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR)
 				continue;
-			return -1;
+			if (errno != EAGAIN || wait_fd(fd, POLLOUT, deadline) < 0)
+				return -1;
+			continue;
 		}
 		sent += (size_t)w;
 	}

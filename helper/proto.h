@@ -31,9 +31,13 @@
 
 #define PROTO_VERSION    1
 #define PROTO_HEADER     8
+#ifndef PROTO_MAX_BODY
 #define PROTO_MAX_BODY   (64 * 1024)
+#endif
 #define PROTO_MAX_FRAME  (PROTO_HEADER + PROTO_MAX_BODY)
+#ifndef PROTO_MAX_FIELDS
 #define PROTO_MAX_FIELDS 600
+#endif
 #define PROTO_PAGE       200   /* entries per list page */
 #define PROTO_IMPORT_BATCH 500 /* users per import request */
 
@@ -199,6 +203,8 @@ struct proto_msg {
 /* Total frame length announced by a header, or 0 if the header is bad
  * (wrong magic, version, or a body over PROTO_MAX_BODY). */
 size_t proto_frame_size(const uint8_t header[PROTO_HEADER]);
+/* The request or response type of a frame whose header was checked. */
+uint8_t proto_frame_type(const uint8_t header[PROTO_HEADER]);
 /* Parse a whole frame; the message points into `frame`. */
 bool proto_parse(const uint8_t *frame, size_t n, struct proto_msg *m);
 /* Parse a bare field body (nested entry or database record). */

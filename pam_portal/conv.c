@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <security/pam_ext.h>
-#include <sodium.h>
 
 /* Long enough for the longest message with an organization name and a
  * date in it; vsnprintf cuts anything longer rather than overflow. */
@@ -53,7 +52,7 @@ static void trim(char *s)
 		start++;
 	memmove(s, s + start, end - start);
 	/* the tail may still hold a copy of a code: zero it, terminating */
-	sodium_memzero(s + (end - start), n - (end - start));
+	explicit_bzero(s + (end - start), n - (end - start));
 }
 
 int conv_ask(struct conv *c, bool echo, char **answer, enum text_id id, ...)
@@ -87,7 +86,7 @@ int conv_ask(struct conv *c, bool echo, char **answer, enum text_id id, ...)
 void conv_drop(char **answer)
 {
 	if (*answer) {
-		sodium_memzero(*answer, strlen(*answer));
+		explicit_bzero(*answer, strlen(*answer));
 		free(*answer);
 		*answer = NULL;
 	}

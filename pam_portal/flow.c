@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sodium.h>
 
 enum step { STEP_INTRO, STEP_EMAIL, STEP_CODE, STEP_CONFIRM, STEP_PASSWORD, STEP_END };
 
@@ -264,7 +263,7 @@ static enum step ask_code(struct flow *f)
 	}
 	conv_drop(&answer);
 	next = verify(f, code);
-	sodium_memzero(code, sizeof code);
+	explicit_bzero(code, sizeof code);
 	return next;
 }
 
@@ -290,7 +289,7 @@ static enum step confirm(struct flow *f)
 			return STEP_PASSWORD;
 		case 'e':
 			/* The ticket is not used: it expires in the helper. */
-			sodium_memzero(f->ticket, sizeof f->ticket);
+			explicit_bzero(f->ticket, sizeof f->ticket);
 			return STEP_EMAIL;
 		case 'q':
 			return cancel(f, STEP_CONFIRM);
@@ -396,6 +395,6 @@ int flow_pending(struct session *s)
 		}
 	}
 	rc = f.rc;
-	sodium_memzero(&f, sizeof f);
+	explicit_bzero(&f, sizeof f);
 	return rc;
 }

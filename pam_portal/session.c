@@ -10,7 +10,6 @@
 #include <syslog.h>
 #include <time.h>
 #include <security/pam_ext.h>
-#include <sodium.h>
 #include "client.h"
 
 bool session_open(struct session *s, pam_handle_t *pamh, enum stage stage, int flags,
@@ -26,14 +25,28 @@ bool session_open(struct session *s, pam_handle_t *pamh, enum stage stage, int f
 	s->conv.pamh = pamh;
 	s->conv.lang = args->lang_set ? args->lang : LANG_FR;
 	snprintf(s->user, sizeof s->user, "%s", user);
-	s->x = calloc(1, sizeof *s->x);
-	return s->x != NULL;
+	s->x = malloc(sizeof *s->x);
+	if (!s->x)
+		return false;
+	s->x->req.len = 0;
+	s->x->frame_len = 0;
+	s->x->resp.nfields = 0;
+	return true;
+}
+
+/* The last answer may have carried a ticket. */
+static void wipe_answer(struct exchange *x)
+{
+	explicit_bzero(x->frame, x->frame_len);
+	x->frame_len = 0;
+	x->resp.nfields = 0;
 }
 
 void session_close(struct session *s)
 {
 	if (s->x) {
-		sodium_memzero(s->x, sizeof *s->x);
+		proto_wipe(&s->x->req);
+		wipe_answer(s->x);
 		free(s->x);
 		s->x = NULL;
 	}
@@ -57,16 +70,18 @@ void session_put_host(struct session *s)
 int session_call(struct session *s, const char *what)
 {
 	char err[256];
+	ssize_t n;
 	int r;
 
-	/* The last answer may have carried a ticket: gone before the next. */
-	sodium_memzero(s->x->frame, sizeof s->x->frame);
-	if (client_request(s->args->socket, &s->x->req, s->x->frame, &s->x->resp,
-			   err, sizeof err) < 0) {
+	wipe_answer(s->x);
+	n = client_request(s->args->socket, &s->x->req, s->x->frame, &s->x->resp,
+			   err, sizeof err);
+	if (n < 0) {
 		pam_syslog(s->pamh, LOG_ERR, "user %s: %s: cannot ask the helper: %s",
 			   s->user, what, err);
 		return -1;
 	}
+	s->x->frame_len = (size_t)n;
 	r = (int)client_result(&s->x->resp);
 	session_debug(s, "user %s: %s: %s", s->user, what, proto_result_name(r));
 	return r;

@@ -3,8 +3,9 @@
  * chauthtok): who it is for, what the helper said about them, and the
  * buffers of the exchanges with the helper.
  *
- * Nothing lasts from one call to the next: sshd runs each stage in its own
- * process, so what a later stage needs is asked of the helper again.
+ * Nothing lasts from one call to the next (sshd may run each stage in its
+ * own process): what a later stage needs is asked of the helper again,
+ * but for the little verdict.h keeps.
  */
 #ifndef PAM_PORTAL_SESSION_H
 #define PAM_PORTAL_SESSION_H
@@ -19,10 +20,13 @@
 #include "proto.h"
 
 /* Too large for the stack of every application thread that may call
- * PAM: allocated once per call, wiped before it is freed. */
+ * PAM: allocated once per call.  Only what an exchange used is written,
+ * and only that is wiped: the module's messages are small, and touching
+ * all of it would cost a page fault per 4 KiB at every sign-in. */
 struct exchange {
 	struct proto_buf req;
 	uint8_t frame[PROTO_MAX_FRAME];
+	size_t frame_len;             /* bytes of the last answer in frame */
 	struct proto_msg resp;
 };
 
