@@ -7,11 +7,13 @@
  * stderr instead of syslog.
  *
  * Threads: the main thread owns every connection while it is waiting for a
- * request.  It reads without blocking until a whole frame is in, then hands
- * the connection to a worker through the work queue; the worker answers
- * (dispatch may hash a password, which takes a while) and gives the
- * connection back through the done queue and an eventfd.  So a client that
- * sends slowly, or never, costs a slot and nothing else.
+ * request.  It reads without blocking until a whole frame is in.  A quick
+ * request (dispatch_quick: the status look-up every sign-in makes) it
+ * answers itself; any other it hands to a worker through the work queue;
+ * the worker answers (dispatch may hash a password, which takes a while)
+ * and gives the connection back through the done queue and an eventfd.
+ * So a client that sends slowly, or never, costs a slot and nothing else,
+ * and the look-ups do not queue behind the password checks.
  *
  * Privileges: portald needs root only to open what root owns (the socket's
  * directory, the database, the key file, the SMTP password file).  Started
@@ -44,7 +46,10 @@
 #include <sodium.h>
 #include "log.h"
 
-#define MAX_CONNS          256
+/* 200 people signing in at the same second hold a connection each while
+ * their password waits for a hash slot, and the one of their status
+ * look-up may not be closed yet: room for twice that. */
+#define MAX_CONNS          512
 #define MAX_CONNS_PER_UID  32     /* for callers other than root */
 #define FRAME_TIMEOUT_MS   10000  /* a frame must be in 10 s after its first byte */
 #define IDLE_TIMEOUT_MS    30000
@@ -110,9 +115,11 @@ struct server {
 	long long paused_until;      /* listener paused while short of fds; 0 = not */
 	struct conn *slot[MAX_CONNS];
 	unsigned nconns;
+	unsigned top;                /* slots at or past this one are all free */
 	unsigned long refused;
 	long long refused_logged;
-	struct proto_buf *reply;     /* the main thread's own short answers */
+	struct proto_buf *reply;     /* the main thread's own answers */
+	struct proto_msg *msg;       /* the main thread's request being answered */
 
 	pthread_mutex_t work_mu;
 	pthread_cond_t work_cv;
@@ -184,13 +191,43 @@ static void answer_now(struct server *s, int fd, enum proto_result r)
 	(void)!send(fd, s->reply->data, s->reply->len, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
+/* The answer to c's request, in resp.  False when the request was
+ * malformed: answered, but the stream can no longer be trusted, so the
+ * connection is not kept. */
+static bool respond(struct portald *d, struct conn *c, struct proto_msg *msg,
+		    struct proto_buf *resp)
+{
+	c->keep = true;
+	if (!proto_parse(c->frame, c->size, msg)) {
+		log_msg(LOG_NOTICE, "malformed request from uid %u pid %ld",
+			(unsigned)c->peer.uid, (long)c->peer.pid);
+		build_result(resp, R_BAD_REQUEST);
+		c->keep = false;
+		return false;
+	}
+	dispatch(d, &c->peer, msg, resp);
+	return true;
+}
+
+/* The answer is sent: both the request and the answer may have carried a
+ * password, a code or a reset ticket. */
+static void conn_answered(struct conn *c, struct proto_buf *resp)
+{
+	proto_wipe(resp);
+	sodium_memzero(c->frame, c->size);
+	free(c->frame);
+	c->frame = NULL;
+	c->size = 0;
+	c->got = 0;
+}
+
 /* ---- connections (main thread) ------------------------------------------- */
 
 static unsigned conns_of_uid(const struct server *s, uid_t uid)
 {
 	unsigned n = 0;
 
-	for (unsigned i = 0; i < MAX_CONNS; i++)
+	for (unsigned i = 0; i < s->top; i++)
 		if (s->slot[i] && s->slot[i]->peer.uid == uid)
 			n++;
 	return n;
@@ -205,6 +242,8 @@ static void conn_close(struct server *s, struct conn *c)
 	}
 	s->slot[c->slot] = NULL;
 	s->nconns--;
+	while (s->top > 0 && !s->slot[s->top - 1])
+		s->top--;
 	free(c);
 }
 
@@ -235,6 +274,8 @@ static void refuse_busy(struct server *s, int fd, uid_t uid)
 		s->refused_logged = now;
 	}
 }
+
+static void conn_read(struct server *s, struct conn *c);
 
 static void conn_open(struct server *s, int fd)
 {
@@ -269,10 +310,16 @@ static void conn_open(struct server *s, int fd)
 	c->peer.pid = cr.pid;
 	s->slot[i] = c;
 	s->nconns++;
+	if (i >= s->top)
+		s->top = i + 1;
 	if (conn_watch(s, c) < 0) {
 		log_msg(LOG_ERR, "epoll_ctl: %s", strerror(errno));
 		conn_close(s, c);
+		return;
 	}
+	/* A client writes its request as soon as it is connected: it is
+	 * usually there already, a trip through epoll_wait saved. */
+	conn_read(s, c);
 }
 
 /* Out of file descriptors: the listener would wake us for nothing until
@@ -324,6 +371,36 @@ static void conn_submit(struct server *s, struct conn *c)
 	pthread_mutex_unlock(&s->work_mu);
 }
 
+/* Main thread: a quick request answered on the spot.  The answer is a few
+ * hundred bytes into a socket whose buffer is empty unless the client
+ * leaves its answers unread, so one send that never waits; a client it
+ * does not fit is closed rather than allowed to stall the loop.  The
+ * connection stays watched for its next request. */
+static void answer_here(struct server *s, struct conn *c)
+{
+	ssize_t w;
+
+	respond(s->d, c, s->msg, s->reply);
+	w = send(c->fd, s->reply->data, s->reply->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (w < 0 || (size_t)w != s->reply->len)
+		c->keep = false;
+	conn_answered(c, s->reply);
+	if (c->keep)
+		c->deadline = now_ms() + IDLE_TIMEOUT_MS;
+	else
+		conn_close(s, c);
+}
+
+/* A whole request is in.  A caller other than root is named first, and
+ * naming may wait on NSS (LDAP, say): a worker does that, once. */
+static void conn_ready(struct server *s, struct conn *c)
+{
+	if ((c->peer.uid == 0 || c->named) && dispatch_quick(proto_frame_type(c->frame)))
+		answer_here(s, c);
+	else
+		conn_submit(s, c);
+}
+
 /* The header is in: check it and make room for the frame.  False when the
  * connection was closed. */
 static bool conn_sized(struct server *s, struct conn *c)
@@ -359,7 +436,7 @@ static void conn_read(struct server *s, struct conn *c)
 		ssize_t r;
 
 		if (c->size && want == 0) {
-			conn_submit(s, c);
+			conn_ready(s, c);
 			return;
 		}
 		r = read(c->fd, dst + c->got, want);
@@ -387,7 +464,7 @@ static int expire(struct server *s)
 		resume_listener(s);
 		next = 0;
 	}
-	for (unsigned i = 0; i < MAX_CONNS; i++) {
+	for (unsigned i = 0; i < s->top; i++) {
 		struct conn *c = s->slot[i];
 
 		if (!c || c->state != CONN_READING)
@@ -492,30 +569,14 @@ static bool serve(struct worker *w, struct conn *c)
 		peer_name(&c->peer);
 		c->named = true;
 	}
-	c->keep = true;
-	if (!proto_parse(c->frame, c->size, w->msg)) {
-		log_msg(LOG_NOTICE, "malformed request from uid %u pid %ld",
-			(unsigned)c->peer.uid, (long)c->peer.pid);
-		build_result(resp, R_BAD_REQUEST);
-		c->keep = false;
-	} else {
-		dispatch(w->srv->d, &c->peer, w->msg, resp);
-		if (w->msg->type == REQ_SEND_CODE) {
-			held = hold(w->srv, c, resp, begun + EVEN_ANSWER_MS);
-			if (!held)
-				wait_until(begun + EVEN_ANSWER_MS);
-		}
+	if (respond(w->srv->d, c, w->msg, resp) && w->msg->type == REQ_SEND_CODE) {
+		held = hold(w->srv, c, resp, begun + EVEN_ANSWER_MS);
+		if (!held)
+			wait_until(begun + EVEN_ANSWER_MS);
 	}
 	if (!held && proto_write_frame(c->fd, resp, WRITE_TIMEOUT_MS) < 0)
 		c->keep = false;
-
-	/* Both may have carried a password, a code or a reset ticket. */
-	proto_wipe(resp);
-	sodium_memzero(c->frame, c->size);
-	free(c->frame);
-	c->frame = NULL;
-	c->size = 0;
-	c->got = 0;
+	conn_answered(c, resp);
 	return held;
 }
 
@@ -862,6 +923,7 @@ static int loop_run(struct server *s)
 
 	for (;;) {
 		int n = epoll_wait(s->epfd, ev, 64, expire(s));
+		bool incoming = false;
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -869,11 +931,13 @@ static int loop_run(struct server *s)
 			log_msg(LOG_CRIT, "epoll_wait: %s", strerror(errno));
 			return -1;
 		}
+		/* New connections last: the ones that ended meanwhile are closed
+		 * first, so they are not counted against the cap. */
 		for (int i = 0; i < n; i++) {
 			void *src = ev[i].data.ptr;
 
 			if (src == &s->lfd)
-				accept_some(s);
+				incoming = true;
 			else if (src == &s->wakefd)
 				take_back(s);
 			else if (src == &s->sigfd) {
@@ -882,6 +946,8 @@ static int loop_run(struct server *s)
 			} else
 				conn_read(s, src);
 		}
+		if (incoming)
+			accept_some(s);
 	}
 }
 
@@ -1011,9 +1077,10 @@ static int server_start(struct server *s, char *err, size_t errlen)
 	d->started = time(NULL);
 
 	s->reply = malloc(sizeof *s->reply);
+	s->msg = malloc(sizeof *s->msg);
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	s->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!s->reply || s->epfd < 0 || s->wakefd < 0 ||
+	if (!s->reply || !s->msg || s->epfd < 0 || s->wakefd < 0 ||
 	    loop_add(s, &s->lfd) < 0 || loop_add(s, &s->sigfd) < 0 || loop_add(s, &s->wakefd) < 0) {
 		snprintf(err, errlen, "event loop: %s", strerror(errno));
 		return -1;
@@ -1049,6 +1116,7 @@ static void server_stop(struct server *s)
 		if (s->slot[i])
 			conn_close(s, s->slot[i]);
 	free(s->reply);
+	free(s->msg);
 	if (s->epfd >= 0)
 		close(s->epfd);
 	if (s->wakefd >= 0)

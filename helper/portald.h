@@ -9,6 +9,8 @@
 #define PORTAL_PORTALD_H
 
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <semaphore.h>
 #include <sys/types.h>
 #include <time.h>
@@ -44,5 +46,10 @@ void portald_config(struct portald *d, struct portal_config *out);
  * in resp (wiped and rebuilt by the caller for every request). */
 void dispatch(struct portald *d, const struct peer *peer,
 	      const struct proto_msg *req, struct proto_buf *resp);
+/* True for a request of this type that dispatch answers from the database
+ * alone, in microseconds: no password hash, no write, no sync.  The event
+ * loop answers those itself (every sign-in asks REQ_STATUS), sparing the
+ * hand-off to a worker and back. */
+bool dispatch_quick(uint8_t type);
 
 #endif

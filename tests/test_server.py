@@ -30,7 +30,7 @@ PROTO_RESPONSE = 1
 REQ_DAEMON_STATUS = 38
 F_RESULT = 1
 R_OK, R_BAD_REQUEST, R_BUSY = 0, 1, 16
-MAX_CONNS = 256
+MAX_CONNS = 512
 MAX_CONNS_PER_UID = 32
 NOBODY = 65534
 START_TIMEOUT = 20
@@ -214,7 +214,7 @@ def test_second_instance(d):
 
 
 def test_connection_cap(tmp):
-    """A fresh daemon, so no other connection is open.  255 idle or half-sent
+    """A fresh daemon, so no other connection is open.  511 idle or half-sent
     connections do not stall a request; past the cap, R_BUSY and close."""
     d = Daemon(tmp, "cap")
     if not d.start():
@@ -233,9 +233,10 @@ def test_connection_cap(tmp):
             res = result_of(d.request(s)[1])
             report("request answered beside %d idle connections" % len(idle),
                    res == R_OK and time.monotonic() - t0 < 5, "result %r" % res)
-            # The cap is full now (255 + this one): more are refused.
+            # The cap is full now (511 + this one): more are refused.
             busy = 0
-            for _ in range(300 - MAX_CONNS):
+            past = 44
+            for _ in range(past):
                 with d.connect() as extra:
                     try:
                         if result_of(read_response(extra)[1]) == R_BUSY and at_eof(extra):
@@ -243,7 +244,7 @@ def test_connection_cap(tmp):
                     except (EOFError, OSError, ValueError):
                         pass
             report("connections past the cap get R_BUSY and are closed",
-                   busy == 300 - MAX_CONNS, "%d of %d" % (busy, 300 - MAX_CONNS))
+                   busy == past, "%d of %d" % (busy, past))
         res = result_of(d.request(idle[1])[1])
         report("an idle connection is still served after the refusals", res == R_OK)
     finally:
