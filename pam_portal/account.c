@@ -18,12 +18,20 @@
 
 #include <syslog.h>
 #include <security/pam_ext.h>
+#include "verdict.h"
 
 int account(struct session *s, int flags)
 {
-	int rc = session_managed(s);
+	enum portal_state known;
+	int rc;
 
 	(void)flags;  /* PAM_SILENT is in s */
+	if (verdict_find(s->pamh, s->user, &known)) {
+		session_debug(s, "user %s: %s, as auth found just now", s->user,
+			      known == ST_ACTIVE ? "active" : "not managed, ignored");
+		return known == ST_ACTIVE ? PAM_SUCCESS : PAM_IGNORE;
+	}
+	rc = session_managed(s);
 	if (rc != PAM_SUCCESS)
 		return rc;
 	if (s->state == ST_ACTIVE) {

@@ -6,9 +6,10 @@
  * service module"), which every control flag but an explicit
  * `service_err=ignore` treats as a failure.
  *
- * auth, account and password each start afresh from the helper's word on
- * the user: sshd runs them in different processes, so nothing could be
- * handed from one to the next with pam_set_data.
+ * auth, account and password each start from the helper's word on the
+ * user: sshd may run them in different processes.  The one exception is
+ * verdict.h: when account follows auth in the same process, an outcome
+ * that auth has just established is not asked again.
  */
 #include <string.h>
 #include <syslog.h>
@@ -21,6 +22,7 @@
 #include "flow.h"
 #include "session.h"
 #include "signin.h"
+#include "verdict.h"
 
 /* What the helper says of the user decides what is asked.  `again` after
  * an active user's password met R_STATE: the state changed in between
@@ -44,8 +46,15 @@ static int by_state(struct session *s, bool again)
 
 static int authenticate(struct session *s, int flags)
 {
+	int rc;
+
 	(void)flags;
-	return by_state(s, false);
+	verdict_forget(s->pamh);
+	rc = by_state(s, false);
+	if ((rc == PAM_IGNORE && s->state == ST_UNMANAGED) ||
+	    (rc == PAM_SUCCESS && s->state == ST_ACTIVE))
+		verdict_keep(s->pamh, s->user, s->state);
+	return rc;
 }
 
 /* The options, the user, a session for one stage: then `run`. */

@@ -9,6 +9,7 @@ and su instead call pam_chauthtok(PAM_CHANGE_EXPIRED_AUTHTOK) in the same
 handle (pamconv -k -e).
 """
 import os
+import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -161,6 +162,45 @@ def after_reset_continue_does_not_loop():
              acct, "PAM_SUCCESS")
     check("continue: no second verification", not any("verify" in t for _, t in before),
           before)
+    p.stop_checked()
+
+
+@test
+def account_after_auth_in_one_handle():
+    """login, su and sshd's password sign-in run account right after auth,
+    in one process: what auth has just established (not managed; active
+    and the password right) is not asked of the helper again.  A pam_exec
+    line stops portald (SIGSTOP) between the two stages: the account stage
+    still ends at once, where asking would have waited for its time-out."""
+    p = Portal()
+    p.add_user("hugo", "hugo@example.org")
+    full_flow(p, p.service("flow"), "hugo", "hugo@example.org")
+    freeze = os.path.join(p.dir, "freeze.sh")
+    with open(freeze, "w") as f:
+        f.write("#!/bin/sh\nkill -STOP %d\n" % p.proc.pid)
+    os.chmod(freeze, 0o755)
+    svc = p.stack("frozen", "auth [success=ok ignore=ignore default=die] {module} socket={socket}\n"
+                  "auth optional pam_exec.so quiet %s\n"
+                  "auth required pam_permit.so\n"
+                  "account required {module} socket={socket}\n"
+                  "account required pam_permit.so\n" % freeze)
+    try:
+        for user, answers, what in (("nobody-here", [], "not managed"),
+                                    ("hugo", [STRONG], "active, right password")):
+            d = p.dialog(svc, user)
+            for a in answers:
+                d.expect("ECHO_OFF")
+                d.answer(a)
+            auth, acct, _ = d.result()
+            check_eq("auth then account, one handle, %s: account not asked again "
+                     "(portald stopped in between)" % what, (auth, acct),
+                     ("PAM_SUCCESS", "PAM_SUCCESS"))
+            os.kill(p.proc.pid, signal.SIGCONT)
+    finally:
+        os.kill(p.proc.pid, signal.SIGCONT)
+    # In its own process (sshd after a key) account does ask.
+    d = key_sign_in(p, svc, "hugo")
+    check_eq("account alone still asks the helper (active)", d.result()[1], "PAM_SUCCESS")
     p.stop_checked()
 
 
