@@ -7,7 +7,10 @@
  * without leaving half an answer behind.  Handlers marked H_LOCKED run with
  * the store lock held; the two that hash passwords take it in short turns
  * themselves, because Argon2id takes far too long to hold up everyone.
- * Nothing is acknowledged before store_sync has returned.
+ * Nothing is acknowledged before the write is synced.  The fsync is made
+ * without the store lock (store_sync_released): the write is in place for
+ * the next request already, which need not wait for the disk, nor need the
+ * event loop's look-ups (dispatch_quick).
  */
 #include "portald.h"
 
@@ -37,6 +40,7 @@ struct req {
 	char user[PORTAL_USER_MAX + 1];  /* "" when the request names nobody */
 	enum proto_result result;
 	char note[NOTE_MAX];             /* for the log: never a secret */
+	bool mail_queued;                /* the sender is to be woken: see dispatch() */
 };
 
 /* Without H_SELF a request is root's (or the daemon's own uid's) alone. */
@@ -45,7 +49,7 @@ enum handler_flags {
 	H_USER = 2,      /* carries F_USER, checked before the handler runs */
 	H_LOCKED = 4,    /* runs with the store lock held */
 	H_QUIET = 8,     /* changes nothing: no log line when it succeeds */
-	H_QUICK = 16,    /* a read of the database and nothing else: see dispatch_quick */
+	H_QUICK = 16,    /* a read of the database, nothing else (dispatch_quick); implies H_LOCKED */
 };
 
 struct handler {
@@ -179,7 +183,7 @@ static int load_user(struct req *r, struct user *u)
 /* Make the record durable; false after answering R_STORAGE. */
 static bool commit(struct req *r, const struct user *u)
 {
-	if (user_save(r->d->store, u) == 0 && store_sync(r->d->store) == 0)
+	if (user_save(r->d->store, u) == 0 && store_sync_released(r->d->store) == 0)
 		return true;
 	reply(r, R_STORAGE);
 	return false;
@@ -222,9 +226,12 @@ static void h_status(struct req *r)
 }
 
 /* A code is made and stored whether or not the address typed is the one on
- * file; only the mail depends on it.  The answer, its timing and what later
- * requests see are the same both ways, so nobody learns an address by
- * guessing it. */
+ * file, and its mail built, encrypted and written alike: for the address on
+ * file it is queued, for any other it is withheld (outbox.h), with the
+ * same steps and the same number of bytes written and synced.  The answer,
+ * its timing and what later requests see are the same both ways, so
+ * nobody learns an address by guessing it; and no mail ever goes to an
+ * address that is not on file. */
 static void h_send_code(struct req *r)
 {
 	char email[PORTAL_EMAIL_MAX + 1], code[PORTAL_CODE_MAX + 1];
@@ -256,16 +263,15 @@ static void h_send_code(struct req *r)
 	u.code_tries = r->cfg.code_attempts;
 	on_file = email_equal(email, u.email);
 	ok = user_save(r->d->store, &u) == 0 &&
-	     (!on_file || outbox_queue_code(ob, u.name, u.email, lang, code,
-					    (time_t)u.code_expires) == 0) &&
-	     store_sync(r->d->store) == 0;
+	     outbox_queue_code(ob, u.name, u.email, lang, code, (time_t)u.code_expires,
+			       on_file) == 0 &&
+	     store_sync_released(r->d->store) == 0;
 	sodium_memzero(code, sizeof code);
 	if (!ok) {
 		reply(r, R_STORAGE);
 		goto out;
 	}
-	if (on_file)
-		outbox_kick(ob);
+	r->mail_queued = true;     /* withheld or not: the same either way */
 	reply(r, R_OK);
 	proto_put_u64(r->resp, F_TTL, r->cfg.code_ttl);
 	note(r, on_file ? "address on file, mail queued" : "address not on file, no mail");
@@ -381,11 +387,11 @@ static void accept_password(struct req *r, struct user *u, const char *hash, enu
 	user_clear_ticket(u);
 	if (user_save(st, u) != 0 ||
 	    outbox_queue_notice(r->d->outbox, u->name, u->email, lang, r->now, host) != 0 ||
-	    store_sync(st) != 0) {
+	    store_sync_released(st) != 0) {
 		reply(r, R_STORAGE);
 		return;
 	}
-	outbox_kick(r->d->outbox);
+	r->mail_queued = true;
 	reply(r, R_OK);
 	note(r, "password created");
 }
@@ -658,7 +664,7 @@ static void h_user_del(struct req *r)
 
 	if (rc == 1)
 		reply(r, R_NOT_FOUND);
-	else if (rc < 0 || store_sync(r->d->store) != 0)
+	else if (rc < 0 || store_sync_released(r->d->store) != 0)
 		reply(r, R_STORAGE);
 	else
 		reply(r, R_OK);
@@ -1028,13 +1034,6 @@ static void log_outcome(const struct req *r, const struct handler *h)
 			(unsigned)r->peer->uid, (long)r->peer->pid);
 }
 
-bool dispatch_quick(uint8_t type)
-{
-	const struct handler *h = find_handler(type);
-
-	return h && (h->flags & H_QUICK);
-}
-
 void portald_config(struct portald *d, struct portal_config *out)
 {
 	pthread_rwlock_rdlock(&d->cfg_lock);
@@ -1042,23 +1041,37 @@ void portald_config(struct portald *d, struct portal_config *out)
 	pthread_rwlock_unlock(&d->cfg_lock);
 }
 
-void dispatch(struct portald *d, const struct peer *peer,
+static void req_begin(struct req *r, struct portald *d, const struct peer *peer,
+		      const struct proto_msg *req, struct proto_buf *resp)
+{
+	memset(r, 0, sizeof *r);
+	r->d = d;
+	r->peer = peer;
+	r->msg = req;
+	r->resp = resp;
+	r->now = time(NULL);
+	r->privileged = peer->uid == 0 || peer->uid == geteuid();
+	portald_config(d, &r->cfg);
+	/* What the client sees if a handler failed to answer. */
+	reply(r, R_INTERNAL);
+}
+
+static void req_end(struct req *r, const struct handler *h)
+{
+	if (!proto_finish(r->resp)) {
+		reply_detail(r, R_INTERNAL, "the answer did not fit in a message");
+		proto_finish(r->resp);
+	}
+	log_outcome(r, h);
+}
+
+bool dispatch(struct portald *d, const struct peer *peer,
 	      const struct proto_msg *req, struct proto_buf *resp)
 {
 	const struct handler *h = find_handler(req->type);
 	struct req r;
 
-	memset(&r, 0, sizeof r);
-	r.d = d;
-	r.peer = peer;
-	r.msg = req;
-	r.resp = resp;
-	r.now = time(NULL);
-	r.privileged = peer->uid == 0 || peer->uid == geteuid();
-	portald_config(d, &r.cfg);
-
-	/* What the client sees if a handler failed to answer. */
-	reply(&r, R_INTERNAL);
+	req_begin(&r, d, peer, req, resp);
 	if (!h) {
 		reply_detail(&r, R_BAD_REQUEST, "unknown request");
 	} else if (allowed(&r, h)) {
@@ -1068,9 +1081,22 @@ void dispatch(struct portald *d, const struct peer *peer,
 		if (h->flags & H_LOCKED)
 			store_unlock(d->store);
 	}
-	if (!proto_finish(resp)) {
-		reply_detail(&r, R_INTERNAL, "the answer did not fit in a message");
-		proto_finish(resp);
-	}
-	log_outcome(&r, h);
+	req_end(&r, h);
+	return r.mail_queued;
+}
+
+bool dispatch_quick(struct portald *d, const struct peer *peer,
+		    const struct proto_msg *req, struct proto_buf *resp)
+{
+	const struct handler *h = find_handler(req->type);
+	struct req r;
+
+	if (!h || !(h->flags & H_QUICK) || !store_trylock(d->store))
+		return false;
+	req_begin(&r, d, peer, req, resp);
+	if (allowed(&r, h))
+		h->run(&r);
+	store_unlock(d->store);
+	req_end(&r, h);
+	return true;
 }

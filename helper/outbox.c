@@ -43,6 +43,7 @@
 #define RETRY_FIRST  30
 #define RETRY_MAX    600
 #define IDLE_WAKE    60            /* look again at least this often */
+#define KICK_DELAY_MS 50           /* from a kick to the pass: see wait_for_work */
 #define ID_LEN       24
 #define BIND_MAX     (ID_LEN + PORTAL_EMAIL_MAX + 3)   /* "<id>\n<to>\n" and a NUL */
 #define PASSWORD_FILE_MAX 1024
@@ -64,7 +65,7 @@ enum {
 };
 
 enum ob_kind { KIND_CODE, KIND_NOTICE };
-enum ob_status { OB_QUEUED, OB_SENT, OB_FAILED, OB_EXPIRED, OB_GAVE_UP };
+enum ob_status { OB_QUEUED, OB_SENT, OB_FAILED, OB_EXPIRED, OB_GAVE_UP, OB_WITHHELD };
 
 static const char *const kind_names[] = { "code", "notice" };
 static const char *const status_names[] = {
@@ -73,6 +74,7 @@ static const char *const status_names[] = {
 	[OB_FAILED] = "failed",
 	[OB_EXPIRED] = "expired",
 	[OB_GAVE_UP] = "gave-up",
+	[OB_WITHHELD] = "withheld",
 };
 
 struct record {
@@ -171,7 +173,7 @@ static int record_load(struct outbox *ob, const char *id, struct record *r)
 	    !proto_get_u32(m, OB_KIND, &r->kind) || r->kind > KIND_NOTICE ||
 	    !proto_get_str(m, OB_USER, r->user, sizeof r->user) ||
 	    !proto_get_str(m, OB_TO, r->to, sizeof r->to) ||
-	    !proto_get_u32(m, OB_STATUS, &r->status) || r->status > OB_GAVE_UP ||
+	    !proto_get_u32(m, OB_STATUS, &r->status) || r->status > OB_WITHHELD ||
 	    !proto_get_u32(m, OB_ATTEMPTS, &r->attempts) ||
 	    !proto_get_u64(m, OB_NEXT_TRY, &r->next_try) ||
 	    !proto_get_u64(m, OB_EXPIRES, &r->expires) ||
@@ -487,13 +489,17 @@ static void head_of(struct outbox *ob, struct mail_head *h, char *from, char *or
 	h->date = time(NULL);
 }
 
-/* Write a new queued entry whose plaintext (binding line and message) is
- * plain[0..len). */
+/* Write a new entry whose plaintext (binding line and message) is
+ * plain[0..len): queued, or withheld (send false).  A withheld entry is
+ * made by the same steps and written at the same size, so that the two
+ * take the same time, but what it keeps in place of the box is random
+ * bytes: it holds no message, and is over as soon as it is written. */
 static int store_new(struct outbox *ob, const char *id, enum ob_kind kind, const char *user,
-		     const char *to, time_t expires, const char *plain, size_t len)
+		     const char *to, time_t expires, const char *plain, size_t len, bool send)
 {
+	time_t now = time(NULL);
 	struct record r = {
-		.kind = kind, .status = OB_QUEUED, .next_try = (uint64_t)time(NULL),
+		.kind = kind, .status = OB_QUEUED, .next_try = (uint64_t)now,
 		.expires = (uint64_t)expires, .boxlen = len + crypto_secretbox_MACBYTES,
 	};
 	uint8_t *box = malloc(r.boxlen);
@@ -505,6 +511,12 @@ static int store_new(struct outbox *ob, const char *id, enum ob_kind kind, const
 	if (box) {
 		randombytes_buf(r.nonce, sizeof r.nonce);
 		crypto_secretbox_easy(box, (const uint8_t *)plain, len, r.nonce, ob->keys->outbox);
+		if (!send) {
+			randombytes_buf(box, r.boxlen);
+			r.status = OB_WITHHELD;
+			r.done = (uint64_t)now;
+			snprintf(r.detail, sizeof r.detail, "the address typed is not the one on file");
+		}
 		r.box = box;
 		rc = record_save(ob, &r) == 0 && index_add(ob, &r) == 0 ? 0 : -1;
 		free(box);
@@ -540,7 +552,7 @@ static int supersede(struct outbox *ob, const char *user)
 }
 
 int outbox_queue_code(struct outbox *ob, const char *user, const char *to,
-		      enum lang lang, const char *code, time_t expires)
+		      enum lang lang, const char *code, time_t expires, bool send)
 {
 	char id[ID_LEN + 1], from[sizeof ob->set.srv.from], org[sizeof ob->set.organization];
 	char *plain = sodium_malloc(BIND_MAX + MAIL_TEXT_MAX);
@@ -559,7 +571,8 @@ int outbox_queue_code(struct outbox *ob, const char *user, const char *to,
 	if (len < 0)
 		log_msg(LOG_ERR, "outbox: the code mail for %s could not be written", user);
 	else if (supersede(ob, user) == 0)
-		rc = store_new(ob, id, KIND_CODE, user, to, expires, plain, (size_t)(bind + len));
+		rc = store_new(ob, id, KIND_CODE, user, to, expires, plain, (size_t)(bind + len),
+			       send);
 	sodium_free(plain);
 	return rc;
 }
@@ -584,7 +597,7 @@ int outbox_queue_notice(struct outbox *ob, const char *user, const char *to,
 		log_msg(LOG_ERR, "outbox: the password notice for %s could not be written", user);
 	else
 		rc = store_new(ob, id, KIND_NOTICE, user, to, h.date + NOTICE_TTL, plain,
-			       (size_t)(bind + len));
+			       (size_t)(bind + len), true);
 	sodium_free(plain);
 	return rc;
 }
@@ -865,23 +878,42 @@ static time_t pass(struct outbox *ob, struct batch *b)
 	return retry < wake ? retry : wake;
 }
 
-/* Sleep until `wake` (unix time), a kick or the stop; false to stop. */
+/* Wait on ob->wake (ob->mu held) until the monotonic time `until`, the
+ * stop, or, with `kick`, a kick.  The monotonic clock: a change of the
+ * date neither wakes us early nor makes us sleep for ever. */
+static void wait_until(struct outbox *ob, const struct timespec *until, bool kick)
+{
+	int rc = 0;
+
+	while (!ob->stop && !(kick && ob->kicked) && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&ob->wake, &ob->mu, until);
+}
+
+/* Sleep until `wake` (unix time), a kick or the stop; false to stop.  A
+ * kick is followed by KICK_DELAY_MS more: the answer to the request that
+ * queued the mail is out by then, so the sender's work (a session, often
+ * a TLS handshake) does not compete with it.  That answer must take the
+ * same time whether the code mail was queued or withheld (dispatch.c's
+ * h_send_code).  Mail queued meanwhile goes in the same session. */
 static bool wait_for_work(struct outbox *ob, time_t wake)
 {
+	struct timespec until;
 	bool go;
 
 	pthread_mutex_lock(&ob->mu);
 	if (!ob->stop && !ob->kicked && wake > time(NULL)) {
 		time_t secs = wake - time(NULL);
-		struct timespec until;
-		int rc = 0;
 
-		/* The monotonic clock: a change of the date neither wakes us
-		 * early nor makes us sleep for ever. */
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += secs < IDLE_WAKE ? secs : IDLE_WAKE;
-		while (!ob->stop && !ob->kicked && rc != ETIMEDOUT)
-			rc = pthread_cond_timedwait(&ob->wake, &ob->mu, &until);
+		wait_until(ob, &until, true);
+	}
+	if (ob->kicked) {
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += KICK_DELAY_MS * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		wait_until(ob, &until, false);
 	}
 	ob->kicked = false;
 	go = !ob->stop;

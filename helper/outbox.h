@@ -13,6 +13,7 @@
 #ifndef PORTAL_OUTBOX_H
 #define PORTAL_OUTBOX_H
 
+#include <stdbool.h>
 #include <time.h>
 #include "config.h"
 #include "i18n.h"
@@ -29,10 +30,14 @@ void outbox_stop(struct outbox *ob);
 int outbox_reconfigure(struct outbox *ob, const struct portal_config *cfg,
 		       char *err, size_t errlen);
 
-/* Queue the code mail.  Store lock held; the caller syncs, then kicks.
- * 0 or -1 (storage error). */
+/* Queue the code mail, which ends any older code mail of the user still
+ * waiting.  With send false (the address typed is not the one on file)
+ * the entry is withheld instead: every step is the same, the same number
+ * of bytes is written, but nothing is kept that could be sent, and the
+ * entry is listed as "withheld".  Store lock held; the caller syncs, then
+ * kicks.  0 or -1 (storage error). */
 int outbox_queue_code(struct outbox *ob, const char *user, const char *to,
-		      enum lang lang, const char *code, time_t expires);
+		      enum lang lang, const char *code, time_t expires, bool send);
 /* Queue the "your password was created" notice (valid for a day). */
 int outbox_queue_notice(struct outbox *ob, const char *user, const char *to,
 			enum lang lang, time_t when, const char *host);

@@ -58,13 +58,6 @@
 #define ACCEPT_BURST       64     /* accepts per wake-up, so the rest gets a turn */
 #define PAUSE_MS           1000   /* stop accepting this long when out of fds */
 #define REFUSED_LOG_MS     60000  /* at most one "refused" line a minute */
-/* A code request is answered the same whether or not the address typed is
- * the one on file, but only the one on file queues a mail: a write and a
- * sync the other does not make.  So its answer leaves no sooner than this
- * after the request came in, well above the time either takes.  The answer
- * waits with the holder thread, not in a worker: a worker asleep would be
- * one less for every other caller (see hold()). */
-#define EVEN_ANSWER_MS     100
 
 enum conn_state { CONN_READING, CONN_WORKING };
 
@@ -80,9 +73,6 @@ struct conn {
 	size_t got;              /* bytes of head, then of frame, read so far */
 	long long deadline;      /* monotonic ms: idle limit, or frame limit once begun */
 	bool keep;               /* worker's verdict: serve more, or close */
-	uint8_t *answer;         /* a held answer (frame bytes), sent at `due` */
-	size_t answer_len;
-	long long due;           /* monotonic ms */
 	struct conn *next;       /* queue link */
 };
 
@@ -128,15 +118,6 @@ struct server {
 
 	pthread_mutex_t done_mu;
 	struct queue done;
-
-	/* Answers held until their time: all held for the same span, so the
-	 * queue is in the order they fall due. */
-	pthread_mutex_t held_mu;
-	pthread_cond_t held_cv;
-	struct queue held;
-	bool held_stop;
-	pthread_t holder;
-	bool holder_started;
 
 	struct worker *workers;
 	unsigned nworkers, nstarted;
@@ -189,24 +170,6 @@ static void answer_now(struct server *s, int fd, enum proto_result r)
 {
 	build_result(s->reply, r);
 	(void)!send(fd, s->reply->data, s->reply->len, MSG_DONTWAIT | MSG_NOSIGNAL);
-}
-
-/* The answer to c's request, in resp.  False when the request was
- * malformed: answered, but the stream can no longer be trusted, so the
- * connection is not kept. */
-static bool respond(struct portald *d, struct conn *c, struct proto_msg *msg,
-		    struct proto_buf *resp)
-{
-	c->keep = true;
-	if (!proto_parse(c->frame, c->size, msg)) {
-		log_msg(LOG_NOTICE, "malformed request from uid %u pid %ld",
-			(unsigned)c->peer.uid, (long)c->peer.pid);
-		build_result(resp, R_BAD_REQUEST);
-		c->keep = false;
-		return false;
-	}
-	dispatch(d, &c->peer, msg, resp);
-	return true;
 }
 
 /* The answer is sent: both the request and the answer may have carried a
@@ -371,33 +334,36 @@ static void conn_submit(struct server *s, struct conn *c)
 	pthread_mutex_unlock(&s->work_mu);
 }
 
-/* Main thread: a quick request answered on the spot.  The answer is a few
- * hundred bytes into a socket whose buffer is empty unless the client
- * leaves its answers unread, so one send that never waits; a client it
- * does not fit is closed rather than allowed to stall the loop.  The
- * connection stays watched for its next request. */
-static void answer_here(struct server *s, struct conn *c)
+/* Main thread: a quick request answered on the spot (dispatch_quick);
+ * false when it is a worker's to answer.  The answer is a few hundred
+ * bytes into a socket whose buffer is empty unless the client leaves its
+ * answers unread, so one send that never waits; a client it does not fit
+ * is closed rather than allowed to stall the loop.  The connection stays
+ * watched for its next request. */
+static bool answer_here(struct server *s, struct conn *c)
 {
 	ssize_t w;
+	bool sent;
 
-	respond(s->d, c, s->msg, s->reply);
+	/* A malformed one is answered and logged by a worker, as any other. */
+	if (!proto_parse(c->frame, c->size, s->msg) ||
+	    !dispatch_quick(s->d, &c->peer, s->msg, s->reply))
+		return false;
 	w = send(c->fd, s->reply->data, s->reply->len, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (w < 0 || (size_t)w != s->reply->len)
-		c->keep = false;
+	sent = w >= 0 && (size_t)w == s->reply->len;
 	conn_answered(c, s->reply);
-	if (c->keep)
+	if (sent)
 		c->deadline = now_ms() + IDLE_TIMEOUT_MS;
 	else
 		conn_close(s, c);
+	return true;
 }
 
 /* A whole request is in.  A caller other than root is named first, and
  * naming may wait on NSS (LDAP, say): a worker does that, once. */
 static void conn_ready(struct server *s, struct conn *c)
 {
-	if ((c->peer.uid == 0 || c->named) && dispatch_quick(proto_frame_type(c->frame)))
-		answer_here(s, c);
-	else
+	if ((c->peer.uid != 0 && !c->named) || !answer_here(s, c))
 		conn_submit(s, c);
 }
 
@@ -528,39 +494,11 @@ static void peer_name(struct peer *p)
 	free(buf);
 }
 
-/* Sleep until the monotonic time `until` (ms). */
-static void wait_until(long long until)
-{
-	struct timespec ts = { .tv_sec = until / 1000, .tv_nsec = (until % 1000) * 1000000 };
-
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-		;
-}
-
-/* Keep the finished answer in resp for the holder to send at `due`;
- * false when out of memory (the caller then waits itself). */
-static bool hold(struct server *s, struct conn *c, const struct proto_buf *resp, long long due)
-{
-	c->answer = malloc(resp->len);
-	if (!c->answer)
-		return false;
-	memcpy(c->answer, resp->data, resp->len);
-	c->answer_len = resp->len;
-	c->due = due;
-	pthread_mutex_lock(&s->held_mu);
-	queue_push(&s->held, c);
-	pthread_cond_signal(&s->held_cv);
-	pthread_mutex_unlock(&s->held_mu);
-	return true;
-}
-
-/* Answer c; true when the answer was handed to the holder, which then
- * gives the connection back itself. */
-static bool serve(struct worker *w, struct conn *c)
+/* Answer c. */
+static void serve(struct worker *w, struct conn *c)
 {
 	struct proto_buf *resp = w->resp;
-	long long begun = now_ms();
-	bool held = false;
+	bool mail = false;
 
 	/* Root (sshd, login, portalctl) may act for anyone, so its name is
 	 * never compared: no NSS look-up, which costs every sign-in several
@@ -569,15 +507,20 @@ static bool serve(struct worker *w, struct conn *c)
 		peer_name(&c->peer);
 		c->named = true;
 	}
-	if (respond(w->srv->d, c, w->msg, resp) && w->msg->type == REQ_SEND_CODE) {
-		held = hold(w->srv, c, resp, begun + EVEN_ANSWER_MS);
-		if (!held)
-			wait_until(begun + EVEN_ANSWER_MS);
+	c->keep = true;
+	if (!proto_parse(c->frame, c->size, w->msg)) {
+		log_msg(LOG_NOTICE, "malformed request from uid %u pid %ld",
+			(unsigned)c->peer.uid, (long)c->peer.pid);
+		build_result(resp, R_BAD_REQUEST);
+		c->keep = false;     /* the stream can no longer be trusted */
+	} else {
+		mail = dispatch(w->srv->d, &c->peer, w->msg, resp);
 	}
-	if (!held && proto_write_frame(c->fd, resp, WRITE_TIMEOUT_MS) < 0)
+	if (proto_write_frame(c->fd, resp, WRITE_TIMEOUT_MS) < 0)
 		c->keep = false;
 	conn_answered(c, resp);
-	return held;
+	if (mail)
+		outbox_kick(w->srv->d->outbox);
 }
 
 /* Hand a connection back to the main thread. */
@@ -589,30 +532,6 @@ static void give_back(struct server *s, struct conn *c)
 	queue_push(&s->done, c);
 	pthread_mutex_unlock(&s->done_mu);
 	(void)!write(s->wakefd, &one, sizeof one);
-}
-
-static void *holder_main(void *arg)
-{
-	struct server *s = arg;
-
-	for (;;) {
-		struct conn *c;
-
-		pthread_mutex_lock(&s->held_mu);
-		while (!s->held.head && !s->held_stop)
-			pthread_cond_wait(&s->held_cv, &s->held_mu);
-		c = queue_pop(&s->held);
-		pthread_mutex_unlock(&s->held_mu);
-		if (!c)
-			return NULL;     /* stopping, and every held answer sent */
-		wait_until(c->due);
-		if (proto_write_all(c->fd, c->answer, c->answer_len, WRITE_TIMEOUT_MS) < 0)
-			c->keep = false;
-		sodium_memzero(c->answer, c->answer_len);
-		free(c->answer);
-		c->answer = NULL;
-		give_back(s, c);
-	}
 }
 
 static void *worker_main(void *arg)
@@ -630,8 +549,8 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&s->work_mu);
 		if (!c)
 			return NULL;     /* stopping, and nothing left to answer */
-		if (!serve(w, c))
-			give_back(s, c);
+		serve(w, c);
+		give_back(s, c);
 	}
 }
 
@@ -649,13 +568,8 @@ static unsigned cpu_count(void)
 
 static int workers_start(struct server *s, unsigned n, char *err, size_t errlen)
 {
-	int e = pthread_create(&s->holder, NULL, holder_main, s);
+	int e;
 
-	if (e) {
-		snprintf(err, errlen, "pthread_create: %s", strerror(e));
-		return -1;
-	}
-	s->holder_started = true;
 	s->workers = calloc(n, sizeof *s->workers);
 	if (!s->workers) {
 		snprintf(err, errlen, "out of memory");
@@ -692,15 +606,6 @@ static void workers_stop(struct server *s)
 	pthread_mutex_unlock(&s->work_mu);
 	for (unsigned i = 0; i < s->nstarted; i++)
 		pthread_join(s->workers[i].tid, NULL);
-	/* The workers hold nothing more: let the holder send what it has. */
-	if (s->holder_started) {
-		pthread_mutex_lock(&s->held_mu);
-		s->held_stop = true;
-		pthread_cond_signal(&s->held_cv);
-		pthread_mutex_unlock(&s->held_mu);
-		pthread_join(s->holder, NULL);
-		s->holder_started = false;
-	}
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		free(s->workers[i].resp);
 		free(s->workers[i].msg);
@@ -1102,7 +1007,7 @@ static void server_stop(struct server *s)
 	for (unsigned i = 0; i < MAX_CONNS; i++)
 		if (s->slot[i] && s->slot[i]->state == CONN_READING)
 			conn_close(s, s->slot[i]);
-	if (s->workers || s->holder_started) {
+	if (s->workers) {
 		workers_stop(s);
 		take_back(s);
 	}
@@ -1142,9 +1047,7 @@ int main(int argc, char **argv)
 	static struct server s = { .d = &d, .epfd = -1, .lfd = -1, .sigfd = -1, .wakefd = -1,
 				   .work_mu = PTHREAD_MUTEX_INITIALIZER,
 				   .work_cv = PTHREAD_COND_INITIALIZER,
-				   .done_mu = PTHREAD_MUTEX_INITIALIZER,
-				   .held_mu = PTHREAD_MUTEX_INITIALIZER,
-				   .held_cv = PTHREAD_COND_INITIALIZER };
+				   .done_mu = PTHREAD_MUTEX_INITIALIZER };
 	bool foreground = false;
 	char err[512];
 	int opt, rc;

@@ -10,7 +10,6 @@
 
 #include <pthread.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <semaphore.h>
 #include <sys/types.h>
 #include <time.h>
@@ -43,13 +42,20 @@ struct peer {
 void portald_config(struct portald *d, struct portal_config *out);
 
 /* Handle one parsed request; always leaves a finished PROTO_RESPONSE frame
- * in resp (wiped and rebuilt by the caller for every request). */
-void dispatch(struct portald *d, const struct peer *peer,
+ * in resp (wiped and rebuilt by the caller for every request).  True when
+ * it queued mail (or withheld a code mail): the caller then wakes the
+ * outbox's sender, once the answer is sent, so that the sender's work
+ * does not compete with it (a code mail queued would otherwise answer
+ * more slowly than one withheld). */
+bool dispatch(struct portald *d, const struct peer *peer,
 	      const struct proto_msg *req, struct proto_buf *resp);
-/* True for a request of this type that dispatch answers from the database
- * alone, in microseconds: no password hash, no write, no sync.  The event
- * loop answers those itself (every sign-in asks REQ_STATUS), sparing the
- * hand-off to a worker and back. */
-bool dispatch_quick(uint8_t type);
+/* dispatch() for a request answered from the database alone, in
+ * microseconds (no password hash, no write, no sync): the event loop
+ * answers those itself (every sign-in asks REQ_STATUS), sparing the
+ * hand-off to a worker and back.  False, with nothing done, for any other
+ * request, or when the store lock is taken: the loop must never wait (a
+ * worker may hold the lock through a write), so a worker answers then. */
+bool dispatch_quick(struct portald *d, const struct peer *peer,
+		    const struct proto_msg *req, struct proto_buf *resp);
 
 #endif

@@ -107,11 +107,6 @@ void proto_wipe(struct proto_buf *b)
 	b->len = 0;
 }
 
-uint8_t proto_frame_type(const uint8_t h[PROTO_HEADER])
-{
-	return h[3];
-}
-
 size_t proto_frame_size(const uint8_t h[PROTO_HEADER])
 {
 	uint32_t body;

@@ -203,8 +203,6 @@ struct proto_msg {
 /* Total frame length announced by a header, or 0 if the header is bad
  * (wrong magic, version, or a body over PROTO_MAX_BODY). */
 size_t proto_frame_size(const uint8_t header[PROTO_HEADER]);
-/* The request or response type of a frame whose header was checked. */
-uint8_t proto_frame_type(const uint8_t header[PROTO_HEADER]);
 /* Parse a whole frame; the message points into `frame`. */
 bool proto_parse(const uint8_t *frame, size_t n, struct proto_msg *m);
 /* Parse a bare field body (nested entry or database record). */

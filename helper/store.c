@@ -187,6 +187,11 @@ void store_lock(struct store *s)
 	pthread_mutex_lock(&s->mu);
 }
 
+bool store_trylock(struct store *s)
+{
+	return pthread_mutex_trylock(&s->mu) == 0;
+}
+
 void store_unlock(struct store *s)
 {
 	pthread_mutex_unlock(&s->mu);

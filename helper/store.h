@@ -35,6 +35,8 @@ int store_open_owned(struct store **s, const char *path, uid_t owner, gid_t grou
 void store_close(struct store *s);
 
 void store_lock(struct store *s);
+/* store_lock when nobody holds the lock: true; false at once otherwise. */
+bool store_trylock(struct store *s);
 void store_unlock(struct store *s);
 
 /* 0 found (body copied into out as a bare body), 1 absent, -1 error. */

@@ -21,14 +21,15 @@ of milliseconds) stays far above it.  Where every step is portald's own (the
 code request), the two must also be indistinguishable: how often one case
 is slower than the other must be within four standard errors of 50% (a
 false alarm about once in 15000 runs).  An extra mail queued for one case
-only (send-code before portald answered it at an even time: slower in
-72-81% of pairs, over six standard errors) or a password hashed for one
-case only fails.
+only (send-code before the other address got a withheld entry of the same
+size: slower in 72-81% of pairs, over six standard errors) or a password
+hashed for one case only fails.
 """
 import bisect
 import math
 import os
 import random
+import re
 import statistics
 import sys
 import time
@@ -112,11 +113,12 @@ def address_on_file_or_not_same_answer_same_time():
 
 
 @test
-def held_answers_hold_up_nobody_else():
-    """The even answer to a code request waits outside the workers: 16 code
-    requests at once (more than portald has workers) must not hold up a
-    status look-up made meanwhile, which would otherwise wait out a whole
-    EVEN_ANSWER span (100 ms) behind them."""
+def code_requests_answered_without_a_wait():
+    """No floor under the answer to a code request: both cases do the same
+    work (a mail written, queued or withheld, and synced), so the answer
+    leaves as soon as that is on disk.  16 at once (more than portald has
+    workers) are all answered, and a status look-up made meanwhile is not
+    held up behind them."""
     import threading
     p = Portal(smtp=False, resend_interval="0", codes_per_hour="100")
     users = ["h%02d" % i for i in range(16)]
@@ -126,12 +128,15 @@ def held_answers_hold_up_nobody_else():
     go = threading.Barrier(len(users) + 1)
     done = []
 
-    def ask_code(s, u):
+    def ask_code(s, u, addr):
         go.wait()
-        s.sendall(wire.request(wire.REQ_SEND_CODE, (wire.F_USER, u),
-                               (wire.F_EMAIL, u + "@example.org")))
-        done.append((time.perf_counter(), wire.read_response(s).result))
-    threads = [threading.Thread(target=ask_code, args=a) for a in zip(conns, users)]
+        t = time.perf_counter()
+        s.sendall(wire.request(wire.REQ_SEND_CODE, (wire.F_USER, u), (wire.F_EMAIL, addr)))
+        r = wire.read_response(s).result
+        done.append((time.perf_counter() - t, r))
+    threads = [threading.Thread(target=ask_code, args=(s, u, u + "@example.org" if i % 2
+                                                        else "other@example.org"))
+               for i, (s, u) in enumerate(zip(conns, users))]
     for t in threads:
         t.start()
     go.wait()
@@ -142,14 +147,18 @@ def held_answers_hold_up_nobody_else():
         t.join()
     for s in conns:
         s.close()
-    check_eq("held answers: every code request answered OK", [r for _, r in done],
+    check_eq("16 code requests at once: every one answered OK", [r for _, r in done],
              [wire.R_OK] * len(users))
-    check("held answers: all 16 code answers left together, not four by four",
-          max(t for t, _ in done) - min(t for t, _ in done) < 0.09,
-          "spread %.0f ms" % ((max(t for t, _ in done) - min(t for t, _ in done)) * 1e3))
-    check("held answers: a status look-up meanwhile is not held up (%.1f ms)"
-          % ((t_status - t0) * 1e3), status.result == wire.R_OK and t_status - t0 < 0.08,
+    slowest = max(t for t, _ in done)
+    check("16 code requests at once: all answered within 80 ms (slowest %.1f ms)"
+          % (slowest * 1e3), slowest < 0.08, "slowest %.1f ms" % (slowest * 1e3))
+    check("a status look-up meanwhile is not held up (%.1f ms)" % ((t_status - t0) * 1e3),
+          status.result == wire.R_OK and t_status - t0 < 0.08,
           "status took %.1f ms" % ((t_status - t0) * 1e3))
+    out = p.ctl("outbox")[1]
+    check("8 queued and 8 withheld entries in the outbox",
+          out.count("withheld") == 8 and len(re.findall(r"(?m)^.*\bh\d\d\b.*\b(queued|sent|"
+                                                        r"failed)\b", out)) == 8, out)
     p.stop_checked()
 
 

@@ -28,6 +28,7 @@ PORTALD = os.environ.get("PORTALD") or os.path.join(
 
 PROTO_RESPONSE = 1
 REQ_DAEMON_STATUS = 38
+REQ_STATUS = 10
 F_RESULT = 1
 R_OK, R_BAD_REQUEST, R_BUSY = 0, 1, 16
 MAX_CONNS = 512
@@ -184,6 +185,21 @@ def test_basics(d):
         s.sendall(frame(REQ_DAEMON_STATUS) * 2)
         ok = all(result_of(read_response(s)[1]) == R_OK for _ in range(2))
         report("pipelined requests both answered", ok)
+
+    # Status look-ups are answered by the event loop itself, not a worker:
+    # the same, on a connection kept for several, and mixed with others.
+    status = frame(REQ_STATUS, wire.field(wire.F_USER, b"nobody-here"))
+    with d.connect() as s:
+        got = []
+        for data in (status, status, frame(REQ_DAEMON_STATUS), status):
+            s.sendall(data)
+            ftype, fields = read_response(s)
+            got.append(result_of(fields))
+        report("status look-ups, one connection, one after another: all answered",
+               got == [R_OK] * 4, repr(got))
+        s.sendall(status * 3)
+        got = [result_of(read_response(s)[1]) for _ in range(3)]
+        report("pipelined status look-ups all answered", got == [R_OK] * 3, repr(got))
 
     for name, data in [("garbage header", b"GARBAGE!"),
                        ("wrong version", frame(REQ_DAEMON_STATUS, version=9)),

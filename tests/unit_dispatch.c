@@ -53,7 +53,8 @@ static uint32_t call(const struct peer *p)
 	if (!proto_parse(req.data, req.len, &reqmsg))
 		return 1000;
 	proto_begin(&resp, PROTO_RESPONSE);
-	dispatch(&d, p, &reqmsg, &resp);
+	if (dispatch(&d, p, &reqmsg, &resp))
+		outbox_kick(d.outbox);
 	if (proto_frame_size(resp.data) != resp.len || !proto_parse(resp.data, resp.len, &out))
 		return 1001;
 	return proto_get_u32(&out, F_RESULT, &r) ? r : 1002;

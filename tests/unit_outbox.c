@@ -279,19 +279,24 @@ static unsigned long pending(void)
 	return n;
 }
 
-static int queue_code(const char *user, const char *code, time_t expires)
+static int queue_code_to(const char *user, const char *code, time_t expires, bool send)
 {
 	char to[128];
 	int rc;
 
 	snprintf(to, sizeof to, "%s@example.org", user);
 	store_lock(st);
-	rc = outbox_queue_code(ob, user, to, LANG_FR, code, expires);
+	rc = outbox_queue_code(ob, user, to, LANG_FR, code, expires, send);
 	if (rc == 0)
 		rc = store_sync(st);
 	store_unlock(st);
 	outbox_kick(ob);
 	return rc;
+}
+
+static int queue_code(const char *user, const char *code, time_t expires)
+{
+	return queue_code_to(user, code, expires, true);
 }
 
 static int queue_notice(const char *user, enum lang lang)
@@ -366,6 +371,36 @@ static void delivered(struct sink *a)
 	CHECK("notice: the outbox says sent", starts(wait_entry("bob", "sent", 1).status, "sent"));
 }
 
+/* A code asked for with an address that is not the one on file: the entry
+ * is written like a queued one, but withheld: nothing to send, nothing
+ * kept that could be, and an older code mail still waiting is closed. */
+static void withheld(struct sink *a)
+{
+	struct info all[4] = { 0 }, in;
+	size_t longest;
+	int n, before = mails(a);
+
+	/* Queued with the server away: it waits for a retry. */
+	CHECK("withheld: setup, a code mail waiting", reconfigure_port(1) == 0 &&
+	      queue_code("ida", "515151", time(NULL) + 600) == 0 && pending() == 1);
+	CHECK("withheld: written", queue_code_to("ida", "626262", time(NULL) + 600, false) == 0);
+	n = entries_of("ida", all, 4);
+	in = all[n > 0 ? n - 1 : 0];
+	CHECK("withheld: listed as withheld, and why",
+	      n == 2 && starts(in.status, "withheld: the address typed is not the one on file"));
+	CHECK("withheld: the older code mail is closed unsent",
+	      n == 2 && starts(all[0].status, "expired: replaced"));
+	CHECK("withheld: nothing waits to be sent", pending() == 0);
+	CHECK("withheld: written at the size of a message", longest_field(in.id) > 1000);
+	CHECK("withheld: but holding no message (no headers, no code in the clear)",
+	      !record_has(in.id, &longest, "626262") && !record_has(in.id, &longest, "Subject:"));
+	CHECK("withheld: the server comes back", reconfigure_port(a->port) == 0);
+	CHECK("back: a notice goes out", queue_notice("jules", LANG_EN) == 0 &&
+	      starts(wait_entry("jules", "sent", 1).status, "sent"));
+	CHECK("withheld: and nothing was mailed for ida",
+	      mails(a) == before + 1 && rcpts(a, "ida@example.org") == 0);
+}
+
 static void refused(void)
 {
 	struct sink r = { 0 };
@@ -422,8 +457,8 @@ static void retried(void)
 	/* Only the newest code is worth sending.  Both are queued under one
 	 * hold of the lock, so the sender cannot try the first in between. */
 	store_lock(st);
-	n = outbox_queue_code(ob, "gina", "gina@example.org", LANG_EN, "333444", time(NULL) + 600) +
-	    outbox_queue_code(ob, "gina", "gina@example.org", LANG_EN, "444555", time(NULL) + 600) +
+	n = outbox_queue_code(ob, "gina", "gina@example.org", LANG_EN, "333444", time(NULL) + 600, true) +
+	    outbox_queue_code(ob, "gina", "gina@example.org", LANG_EN, "444555", time(NULL) + 600, true) +
 	    store_sync(st);
 	store_unlock(st);
 	outbox_kick(ob);
@@ -670,6 +705,7 @@ int main(void)
 		fprintf(stderr, "outbox_start: %s\n", err);
 	if (st && ob && a.pid) {
 		delivered(&a);
+		withheld(&a);
 		refused();
 		retried();
 		restart(keys);
