@@ -152,7 +152,14 @@ soak: deps
 
 # Figures of speed (bench/bench.py says what and how); a few minutes, as
 # root: it may install the comparison modules and makes a throwaway user.
-BENCH_PROGRAMS := $(BUILD)/bench/pambench $(BUILD)/bench/helperbench
+BENCH_PROGRAMS := $(BUILD)/bench/pambench $(BUILD)/bench/helperbench $(BUILD)/bench/sockfloor \
+                  $(BUILD)/bench/pam_nothing.so
+$(BUILD)/bench/sockfloor: $(OBJ)/bench/sockfloor.o
+	@mkdir -p $(dir $@)
+	$(CC) -pie $(LDFLAGS) -o $@ $^ -lpthread
+$(BUILD)/bench/pam_nothing.so: $(PIC)/bench/pam_nothing.o
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LIBS_PAM)
 $(BUILD)/bench/pambench: $(OBJ)/bench/pambench.o
 	@mkdir -p $(dir $@)
 	$(CC) -pie $(LDFLAGS) -o $@ $^ $(LIBS_PAM)

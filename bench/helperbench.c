@@ -49,6 +49,7 @@ struct client {
 	unsigned *lat;             /* µs, one per answered request */
 	size_t n;
 	unsigned long errors;
+	char why[256];             /* the first error, for stderr */
 	/* the module's buffers: too large for a thread's stack */
 	struct proto_buf req;
 	uint8_t frame[PROTO_MAX_FRAME];
@@ -80,20 +81,24 @@ static void build(struct client *c, size_t i)
 /* One request: a connection of its own, or the kept one (-1: none yet). */
 static bool ask(struct client *c, int *fd)
 {
-	char err[256];
-	ssize_t rc;
+	char err[256] = "";
+	ssize_t rc = -1;
 
-	if (!c->job->keep)
-		return client_request(c->job->socket, &c->req, c->frame, &c->resp,
-				      err, sizeof err) >= 0 && client_result(&c->resp) == R_OK;
-	if (*fd < 0 && (*fd = client_connect(c->job->socket, err, sizeof err)) < 0)
-		return false;
-	rc = client_call(*fd, &c->req, c->frame, &c->resp, err, sizeof err);
-	if (rc < 0) {
-		close(*fd);
-		*fd = -1;
+	if (!c->job->keep) {
+		rc = client_request(c->job->socket, &c->req, c->frame, &c->resp, err, sizeof err);
+	} else if (*fd >= 0 || (*fd = client_connect(c->job->socket, err, sizeof err)) >= 0) {
+		rc = client_call(*fd, &c->req, c->frame, &c->resp, err, sizeof err);
+		if (rc < 0) {
+			close(*fd);
+			*fd = -1;
+		}
 	}
-	return rc >= 0 && client_result(&c->resp) == R_OK;
+	if (rc >= 0 && client_result(&c->resp) == R_OK)
+		return true;
+	if (!c->why[0])
+		snprintf(c->why, sizeof c->why, "%s", rc < 0 ? err :
+			 proto_result_name(client_result(&c->resp)));
+	return false;
 }
 
 static void *run(void *arg)
@@ -208,6 +213,9 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < nclients; i++) {
 		total += clients[i].n;
 		errors += clients[i].errors;
+		if (clients[i].why[0])
+			fprintf(stderr, "helperbench: client %u: %lu errors, the first: %s\n", i,
+				clients[i].errors, clients[i].why);
 		lo = clients[i].n < lo ? clients[i].n : lo;
 		hi = clients[i].n > hi ? clients[i].n : hi;
 	}
