@@ -53,8 +53,8 @@ bool dispatch(struct portald *d, const struct peer *peer,
  * microseconds (no password hash, no write, no sync): the event loop
  * answers those itself (every sign-in asks REQ_STATUS), sparing the
  * hand-off to a worker and back.  False, with nothing done, for any other
- * request, or when the store lock is taken: the loop must never wait (a
- * worker may hold the lock through a write), so a worker answers then. */
+ * request, or when the store lock cannot be had within a couple of
+ * milliseconds (the loop must not wait long): a worker answers then. */
 bool dispatch_quick(struct portald *d, const struct peer *peer,
 		    const struct proto_msg *req, struct proto_buf *resp);
 

@@ -35,8 +35,9 @@ int store_open_owned(struct store **s, const char *path, uid_t owner, gid_t grou
 void store_close(struct store *s);
 
 void store_lock(struct store *s);
-/* store_lock when nobody holds the lock: true; false at once otherwise. */
-bool store_trylock(struct store *s);
+/* store_lock, waiting at most ms milliseconds: false when the lock was
+ * not had in that time. */
+bool store_lock_within(struct store *s, unsigned ms);
 void store_unlock(struct store *s);
 
 /* 0 found (body copied into out as a bare body), 1 absent, -1 error. */
