@@ -115,6 +115,9 @@ struct outbox {
 	struct settings set;
 
 	/* guarded by the store lock */
+	char *compose;          /* the message being queued: BIND_MAX + MAIL_TEXT_MAX,
+				 * sodium_malloc'ed once (locked in memory, never
+				 * swapped out), wiped after each message */
 	struct entry *index;    /* sorted by id */
 	size_t count, cap;
 	uint64_t last_ms;       /* time part of the newest id */
@@ -123,11 +126,15 @@ struct outbox {
 	struct proto_msg msg;
 };
 
-/* The messages of one batch, decrypted (sodium_malloc'ed). */
+/* The messages of one batch, decrypted into `text`: BATCH_MAX slots of
+ * TEXT_SLOT bytes, sodium_malloc'ed once (locked in memory; a mapping
+ * made and unmade for each message would cost every thread of portald a
+ * TLB flush), wiped after each session. */
+#define TEXT_SLOT (BIND_MAX + MAIL_TEXT_MAX + 1)
 struct batch {
 	struct outbox *ob;
 	struct record rec[BATCH_MAX];
-	char *plain[BATCH_MAX];
+	char *text;
 	struct mail_item item[BATCH_MAX];
 	bool written[BATCH_MAX];    /* its outcome is in the database */
 	size_t n;
@@ -551,55 +558,63 @@ static int supersede(struct outbox *ob, const char *user)
 	return 0;
 }
 
+/* A message being queued: its head, its id, and its binding line
+ * ("<id>\n<to>\n") already in ob->compose, the text to follow. */
+struct draft {
+	char id[ID_LEN + 1];
+	char from[sizeof ((struct settings *)0)->srv.from];
+	char org[sizeof ((struct settings *)0)->organization];
+	struct mail_head h;
+	int bind;
+};
+
+static bool draft_begin(struct outbox *ob, struct draft *d, const char *to, enum lang lang)
+{
+	head_of(ob, &d->h, d->from, d->org, to, lang);
+	new_id(ob, d->id);
+	d->bind = snprintf(ob->compose, BIND_MAX, "%s\n%s\n", d->id, to);
+	return d->bind > 0 && d->bind < BIND_MAX;
+}
+
+/* Store the draft, whose text is len bytes after the binding line (-1:
+ * it could not be written), then wipe it: it may hold a code.  A new code
+ * mail ends any older one still waiting. */
+static int draft_store(struct outbox *ob, struct draft *d, ssize_t len, enum ob_kind kind,
+		       const char *user, const char *to, time_t expires, bool send)
+{
+	int rc = -1;
+
+	if (len < 0)
+		log_msg(LOG_ERR, "outbox: the %s mail for %s could not be written",
+			kind_names[kind], user);
+	else if (kind != KIND_CODE || supersede(ob, user) == 0)
+		rc = store_new(ob, d->id, kind, user, to, expires, ob->compose,
+			       (size_t)(d->bind + len), send);
+	sodium_memzero(ob->compose, BIND_MAX + MAIL_TEXT_MAX);
+	return rc;
+}
+
 int outbox_queue_code(struct outbox *ob, const char *user, const char *to,
 		      enum lang lang, const char *code, time_t expires, bool send)
 {
-	char id[ID_LEN + 1], from[sizeof ob->set.srv.from], org[sizeof ob->set.organization];
-	char *plain = sodium_malloc(BIND_MAX + MAIL_TEXT_MAX);
-	struct mail_head h;
+	struct draft d;
 	ssize_t len = -1;
-	int bind, rc = -1;
 
-	if (!plain)
-		return -1;
-	head_of(ob, &h, from, org, to, lang);
-	new_id(ob, id);
-	bind = snprintf(plain, BIND_MAX, "%s\n%s\n", id, to);
-	if (bind > 0 && bind < BIND_MAX && expires > h.date)
-		len = mailtext_code(&h, user, code, (unsigned long long)(expires - h.date),
-				    plain + bind, MAIL_TEXT_MAX);
-	if (len < 0)
-		log_msg(LOG_ERR, "outbox: the code mail for %s could not be written", user);
-	else if (supersede(ob, user) == 0)
-		rc = store_new(ob, id, KIND_CODE, user, to, expires, plain, (size_t)(bind + len),
-			       send);
-	sodium_free(plain);
-	return rc;
+	if (draft_begin(ob, &d, to, lang) && expires > d.h.date)
+		len = mailtext_code(&d.h, user, code, (unsigned long long)(expires - d.h.date),
+				    ob->compose + d.bind, MAIL_TEXT_MAX);
+	return draft_store(ob, &d, len, KIND_CODE, user, to, expires, send);
 }
 
 int outbox_queue_notice(struct outbox *ob, const char *user, const char *to,
 			enum lang lang, time_t when, const char *host)
 {
-	char id[ID_LEN + 1], from[sizeof ob->set.srv.from], org[sizeof ob->set.organization];
-	char *plain = sodium_malloc(BIND_MAX + MAIL_TEXT_MAX);
-	struct mail_head h;
+	struct draft d;
 	ssize_t len = -1;
-	int bind, rc = -1;
 
-	if (!plain)
-		return -1;
-	head_of(ob, &h, from, org, to, lang);
-	new_id(ob, id);
-	bind = snprintf(plain, BIND_MAX, "%s\n%s\n", id, to);
-	if (bind > 0 && bind < BIND_MAX)
-		len = mailtext_notice(&h, user, when, host, plain + bind, MAIL_TEXT_MAX);
-	if (len < 0)
-		log_msg(LOG_ERR, "outbox: the password notice for %s could not be written", user);
-	else
-		rc = store_new(ob, id, KIND_NOTICE, user, to, h.date + NOTICE_TTL, plain,
-			       (size_t)(bind + len), true);
-	sodium_free(plain);
-	return rc;
+	if (draft_begin(ob, &d, to, lang))
+		len = mailtext_notice(&d.h, user, when, host, ob->compose + d.bind, MAIL_TEXT_MAX);
+	return draft_store(ob, &d, len, KIND_NOTICE, user, to, d.h.date + NOTICE_TTL, true);
 }
 
 void outbox_kick(struct outbox *ob)
@@ -631,10 +646,12 @@ static bool take(struct outbox *ob, struct batch *b, struct record *r, time_t no
 	size_t len = r->boxlen - crypto_secretbox_MACBYTES;
 	char head[BIND_MAX + 1];
 	int bind = snprintf(head, sizeof head, "%s\n%s\n", r->id, r->to);
-	char *plain = sodium_malloc(len + 1);
+	char *plain = b->text + b->n * TEXT_SLOT;
 
-	if (!plain || crypto_secretbox_open_easy((uint8_t *)plain, r->box, r->boxlen,
-						 r->nonce, ob->keys->outbox) != 0) {
+	/* record_load keeps no box longer than a slot holds. */
+	if (len >= TEXT_SLOT ||
+	    crypto_secretbox_open_easy((uint8_t *)plain, r->box, r->boxlen,
+				       r->nonce, ob->keys->outbox) != 0) {
 		close_entry(ob, r, OB_FAILED, "the queued message could not be decrypted",
 			    now, LOG_ERR);
 	} else if (len < (size_t)bind || memcmp(plain, head, (size_t)bind) != 0) {
@@ -644,13 +661,11 @@ static bool take(struct outbox *ob, struct batch *b, struct record *r, time_t no
 		plain[len] = '\0';
 		b->rec[b->n] = *r;
 		b->rec[b->n].box = NULL;
-		b->plain[b->n] = plain;
 		b->item[b->n] = (struct mail_item){ .to = b->rec[b->n].to, .text = plain + bind };
 		b->n++;
 		return false;
 	}
-	if (plain)
-		sodium_free(plain);
+	sodium_memzero(plain, TEXT_SLOT);
 	return true;
 }
 
@@ -866,11 +881,9 @@ static time_t pass(struct outbox *ob, struct batch *b)
 	}
 	if (password)
 		sodium_free(password);
-	for (size_t i = 0; i < b->n; i++) {
-		sodium_free(b->plain[i]);
-		b->plain[i] = NULL;
+	sodium_memzero(b->text, b->n * TEXT_SLOT);
+	for (size_t i = 0; i < b->n; i++)
 		b->item[i].text = NULL;
-	}
 	store_lock(ob->st);
 	retry = record_outcomes(ob, b, time(NULL));
 	store_unlock(ob->st);
@@ -927,13 +940,17 @@ static void *sender(void *arg)
 	struct batch *b = calloc(1, sizeof *b);
 	time_t wake = 0;        /* at once: mail may be left from before a restart */
 
-	if (!b) {
+	if (b)
+		b->text = sodium_malloc(BATCH_MAX * TEXT_SLOT);
+	if (!b || !b->text) {
 		log_msg(LOG_CRIT, "outbox: out of memory: no mail will be sent");
+		free(b);
 		return NULL;
 	}
 	b->ob = ob;
 	while (wait_for_work(ob, wake))
 		wake = pass(ob, b);
+	sodium_free(b->text);
 	free(b);
 	return NULL;
 }
@@ -942,6 +959,8 @@ static void *sender(void *arg)
 
 static void outbox_free(struct outbox *ob)
 {
+	if (ob->compose)
+		sodium_free(ob->compose);
 	settings_free(&ob->set);
 	free(ob->index);
 	pthread_cond_destroy(&ob->wake);
@@ -967,6 +986,12 @@ struct outbox *outbox_start(struct store *st, const struct portal_keys *k,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&ob->wake, &ca);
 	pthread_condattr_destroy(&ca);
+	ob->compose = sodium_malloc(BIND_MAX + MAIL_TEXT_MAX);
+	if (!ob->compose) {
+		snprintf(err, errlen, "outbox: out of memory");
+		outbox_free(ob);
+		return NULL;
+	}
 	if (settings_make(&ob->set, cfg, err, errlen) < 0 || index_load(ob, err, errlen) < 0) {
 		outbox_free(ob);
 		return NULL;
