@@ -177,6 +177,12 @@ def argon2_params():
     return ops, int(mem.group(1))
 
 
+def import_batch():
+    """PROTO_IMPORT_BATCH, read from the product's source."""
+    with open(os.path.join(ROOT, "helper", "proto.h")) as f:
+        return int(re.search(r"#define PROTO_IMPORT_BATCH\s+(\d+)", f.read()).group(1))
+
+
 def time_argon2(ops, mib, n=20):
     """One Argon2id check with the product's parameters, by libsodium's
     crypto_pwhash_str_verify, as policy_verify calls it; also the string."""
@@ -472,8 +478,8 @@ def import_scale():
     rows.append(["the machine's floor: a bare socket round trip, 1 client, a connection "
                  "per request (bench/sockfloor)",
                  "%d us (p99 %d us), %.0f/s" % (pct(lat, 50), pct(lat, 99), rate), ""])
-    table("4. Scale: a million users (one import command, batches of 500 users, "
-          "each acknowledged once on disk)", ["what", "figure", "target"], rows)
+    table("4. Scale: a million users (one import command, batches of %d users, "
+          "each acknowledged once on disk)" % import_batch(), ["what", "figure", "target"], rows)
     p.stop()
 
 

@@ -874,6 +874,14 @@ static size_t import_entries(struct req *r, const struct proto_field *out[PROTO_
 	return n;
 }
 
+/* An answer refusing every line of a batch: per line a nested entry of
+ * F_LINE (u64), F_RESULT (u32) and F_DETAIL (the longest detail above),
+ * each field with its 3-byte tag and length; then F_RESULT and F_COUNT. */
+#define IMPORT_DETAIL_MAX (sizeof "the existing record could not be read" - 1)
+_Static_assert(PROTO_IMPORT_BATCH * (3 + (3 + 8) + (3 + 4) + (3 + IMPORT_DETAIL_MAX)) +
+	       (3 + 4) + (3 + 8) <= PROTO_MAX_BODY,
+	       "an import answer refusing a whole batch must fit in one message");
+
 static void import_answer(struct req *r, uint64_t added, const struct refusal *refused,
 			  size_t nrefused)
 {
