@@ -592,16 +592,21 @@ def wait_code(portal, addr, n):
     return m.code
 
 
-def enter_code_and_password(d, code, password=STRONG, words=EN):
-    """At the code prompt: the right code, continue, the password twice."""
-    d.answer(code)
-    d.expect("INFO", words["verified"])
-    d.expect("ECHO_ON", words["continue"])
+def create_password(d, password=STRONG, words=EN):
+    """At the continue prompt after the code: Enter, the password twice."""
     d.answer("")
     d.expect("ECHO_OFF", words["new_password"])
     d.answer(password)
     d.expect("ECHO_OFF", words["again"])
     d.answer(password)
+
+
+def enter_code_and_password(d, code, password=STRONG, words=EN):
+    """At the code prompt: the right code, continue, the password twice."""
+    d.answer(code)
+    d.expect("INFO", words["verified"])
+    d.expect("ECHO_ON", words["continue"])
+    create_password(d, password, words)
 
 
 def full_flow(portal, service, user, addr, password=STRONG, words=EN):

@@ -8,8 +8,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portaltest import (EN, STRONG, Portal, ask_code, check, check_eq, check_match, run_tests,
-                        sign_in, test, wait_code, wait_for)
+from portaltest import (EN, STRONG, Portal, ask_code, check, check_eq, check_match,
+                        enter_code_and_password, run_tests, sign_in, test, wait_code, wait_for)
 
 
 def wrong(code):
@@ -122,14 +122,7 @@ def resend_after_the_interval():
     d.answer(old)
     check_match("r: the old code is dead", r"not right.*4 tries left", d.expect("ERROR"))
     d.expect("ECHO_ON", EN["code"])
-    d.answer(new)
-    d.expect("INFO", EN["verified"])
-    d.expect("ECHO_ON", EN["continue"])
-    d.answer("")
-    d.expect("ECHO_OFF", EN["new_password"])
-    d.answer(STRONG)
-    d.expect("ECHO_OFF", EN["again"])
-    d.answer(STRONG)
+    enter_code_and_password(d, new)
     d.expect("INFO", EN["created"])
     check_eq("r: the new code works to the end", d.result()[0], "PAM_AUTH_ERR")
     check_eq("r: sign-in with the password", sign_in(p, svc, "carol", STRONG)[0], "PAM_SUCCESS")

@@ -14,7 +14,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from portaltest import (EN, STRONG, Portal, ask_code, check, check_eq, check_match,
-                        code_mails, full_flow, run_tests, sign_in, test, wait_code)
+                        code_mails, create_password, full_flow, run_tests, sign_in, test,
+                        wait_code)
 import wire
 
 
@@ -65,11 +66,7 @@ def newest_code_wins():
     a.expect("ECHO_ON", EN["code"])
     a.answer("q")
     check_eq("terminal 1: cancelled", a.result()[0], "PAM_AUTH_ERR")
-    b.answer("")
-    b.expect("ECHO_OFF", EN["new_password"])
-    b.answer(STRONG)
-    b.expect("ECHO_OFF", EN["again"])
-    b.answer(STRONG)
+    create_password(b)
     b.expect("INFO", EN["created"])
     check_eq("terminal 2: the password is created", b.result()[0], "PAM_AUTH_ERR")
     check_eq("and works", sign_in(p, svc, "alice", STRONG)[0], "PAM_SUCCESS")
