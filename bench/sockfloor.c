@@ -41,7 +41,8 @@ static long long now_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Answer what is there on fd; false at the end of the connection. */
+/* Answer what is there on fd: 0, or -1 at the end of the connection or
+ * on an error (the caller closes it). */
 static int answer(int fd)
 {
 	char buf[256] = { 0 };

@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sodium.h>
+#include "clock.h"
 #include "log.h"
 #include "mail.h"
 #include "mailtext.h"
@@ -917,15 +918,11 @@ static bool wait_for_work(struct outbox *ob, time_t wake)
 	if (!ob->stop && !ob->kicked && wake > time(NULL)) {
 		time_t secs = wake - time(NULL);
 
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += secs < IDLE_WAKE ? secs : IDLE_WAKE;
+		until = clock_after(CLOCK_MONOTONIC, 1000LL * (secs < IDLE_WAKE ? secs : IDLE_WAKE));
 		wait_until(ob, &until, true);
 	}
 	if (ob->kicked) {
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += KICK_DELAY_MS * 1000000L;
-		until.tv_sec += until.tv_nsec / 1000000000L;
-		until.tv_nsec %= 1000000000L;
+		until = clock_after(CLOCK_MONOTONIC, KICK_DELAY_MS);
 		wait_until(ob, &until, false);
 	}
 	ob->kicked = false;

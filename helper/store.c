@@ -19,10 +19,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <time.h>
 #include <unistd.h>
 #include <gdbm.h>
 #include <sodium.h>
+#include "clock.h"
 #include "log.h"
 
 #define STORE_MODE 0600
@@ -190,16 +190,10 @@ void store_lock(struct store *s)
 
 bool store_lock_within(struct store *s, unsigned ms)
 {
-	struct timespec until;
-
-	if (pthread_mutex_trylock(&s->mu) == 0)
-		return true;
 	/* pthread_mutex_timedlock measures on the realtime clock: a change of
 	 * the date at this instant makes the wait shorter or longer, once. */
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += (long)ms * 1000000L;
-	until.tv_sec += until.tv_nsec / 1000000000L;
-	until.tv_nsec %= 1000000000L;
+	struct timespec until = clock_after(CLOCK_REALTIME, ms);
+
 	return pthread_mutex_timedlock(&s->mu, &until) == 0;
 }
 
