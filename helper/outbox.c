@@ -77,6 +77,11 @@ static const char *const status_names[] = {
 	[OB_GAVE_UP] = "gave-up",
 	[OB_WITHHELD] = "withheld",
 };
+/* What an entry of that status says when its record keeps no detail: a
+ * withheld one keeps none, to be the size of a queued one (store_new). */
+static const char *const status_notes[] = {
+	[OB_WITHHELD] = "the address typed is not the one on file",
+};
 
 struct record {
 	char id[ID_LEN + 1];
@@ -498,18 +503,23 @@ static void head_of(struct outbox *ob, struct mail_head *h, char *from, char *or
 }
 
 /* Write a new entry whose plaintext (binding line and message) is
- * plain[0..len): queued, or withheld (send false).  A withheld entry is
- * made by the same steps and written at the same size, so that the two
- * take the same time, but what it keeps in place of the box is random
- * bytes: it holds no message, and is over as soon as it is written. */
+ * plain[0..len): queued, or withheld (send false).  The two are made by
+ * the same steps into records of the same size: a record of another size
+ * fits the database's free space differently, so that the file grows more
+ * often for one than for the other, and the fsync that follows shows it.
+ * A withheld box is sealed with a key drawn for it and forgotten at once:
+ * it holds no message anyone can open.  It keeps no detail either (the
+ * listing says why from its status), and is over as soon as written. */
 static int store_new(struct outbox *ob, const char *id, enum ob_kind kind, const char *user,
 		     const char *to, time_t expires, const char *plain, size_t len, bool send)
 {
 	time_t now = time(NULL);
 	struct record r = {
-		.kind = kind, .status = OB_QUEUED, .next_try = (uint64_t)now,
+		.kind = kind, .status = send ? OB_QUEUED : OB_WITHHELD,
+		.next_try = (uint64_t)now, .done = send ? 0 : (uint64_t)now,
 		.expires = (uint64_t)expires, .boxlen = len + crypto_secretbox_MACBYTES,
 	};
+	uint8_t drawn[sizeof r.nonce + crypto_secretbox_KEYBYTES];
 	uint8_t *box = malloc(r.boxlen);
 	int rc = -1;
 
@@ -517,14 +527,11 @@ static int store_new(struct outbox *ob, const char *id, enum ob_kind kind, const
 	snprintf(r.user, sizeof r.user, "%s", user);
 	snprintf(r.to, sizeof r.to, "%s", to);
 	if (box) {
-		randombytes_buf(r.nonce, sizeof r.nonce);
-		crypto_secretbox_easy(box, (const uint8_t *)plain, len, r.nonce, ob->keys->outbox);
-		if (!send) {
-			randombytes_buf(box, r.boxlen);
-			r.status = OB_WITHHELD;
-			r.done = (uint64_t)now;
-			snprintf(r.detail, sizeof r.detail, "the address typed is not the one on file");
-		}
+		randombytes_buf(drawn, sizeof drawn);
+		memcpy(r.nonce, drawn, sizeof r.nonce);
+		crypto_secretbox_easy(box, (const uint8_t *)plain, len, r.nonce,
+				      send ? ob->keys->outbox : drawn + sizeof r.nonce);
+		sodium_memzero(drawn, sizeof drawn);
 		r.box = box;
 		rc = record_save(ob, &r) == 0 && index_add(ob, &r) == 0 ? 0 : -1;
 		free(box);
@@ -1018,10 +1025,11 @@ void outbox_stop(struct outbox *ob)
 static void list_entry(struct outbox *ob, const struct record *r)
 {
 	struct proto_buf *e = &ob->rec;
+	const char *why = r->detail[0] ? r->detail : status_notes[r->status];
 	char status[MAIL_DETAIL_MAX + 16];
 
 	snprintf(status, sizeof status, "%s%s%s", status_names[r->status],
-		 r->detail[0] ? ": " : "", r->detail);
+		 why ? ": " : "", why ? why : "");
 	proto_begin_body(e);
 	proto_put_str(e, F_ID, r->id);
 	proto_put_str(e, F_USER, r->user);
