@@ -316,13 +316,21 @@ uninstall:
 deb:
 	@bash tools/make-deb.sh $(BUILD)/deb
 
-# The package in a clean Debian root (debootstrap, kept in build/deb), then
-# a member's whole sign-in through it: tests/check_deb_root.py.
+# The package in a clean Debian root (tools/minbase.sh, kept in
+# $(BUILD)/minbase.tar), then a member's whole sign-in through it, by the
+# common-* files pam-auth-update writes: tests/check_deb_root.py.
 .PHONY: deb-test
 deb-test: deb
 	@$(MAKE) --no-print-directory $(BUILD)/tests/pamconv
 	@bash tests/install-deps.sh debootstrap
 	@BUILD=$(BUILD) python3 tests/check_deb_root.py $(BUILD)/deb
+
+# make demo, then make check, as a newcomer types them in a clean Debian 12
+# root (debootstrap minbase, cached in $(BUILD)/minbase.tar) with a clone of
+# HEAD: root and the Debian mirror needed.  Not part of make check.
+.PHONY: fresh-test
+fresh-test:
+	@BUILD=$(BUILD) bash tests/fresh-test.sh
 
 clean:
 	rm -rf build
@@ -339,6 +347,7 @@ help:
 	@echo "make uninstall  remove what make install put in place (an edited portald.conf stays)"
 	@echo "make deb        build a Debian package (libpam-portal) into build/deb/, with its lintian report"
 	@echo "make deb-test   make deb, install it in a clean Debian root (debootstrap) and sign a member in there"
+	@echo "make fresh-test make demo then make check in a clean Debian 12 root, from a clone (root; long)"
 	@echo "make pot        list the messages of the code in po/pam_portal.pot, update po/*.po (msgmerge)"
 	@echo "make clean      remove build/"
 
