@@ -84,14 +84,16 @@ def without_the_libraries_make_names_the_packages():
     check_eq("pkg-config missing: nothing was compiled", objects(d), [])
 
 
+# pkg-config as it is, but the module's library left out of --libs.
+WITHOUT_LIBPAM = '#!/bin/sh\npkg-config "$@" | sed "s/-lpam\\b//"\n'
+
+
 @test
 def changed_link_flags_relink():
     d = scratch()
     fake = os.path.join(d, "pkg-config-without-libpam")
-    with open(fake, "w") as f:
-        # pkg-config as it is, but the module's library left out of --libs.
-        f.write('#!/bin/sh\npkg-config "$@" | sed "s/-lpam\\b//"\n')
-    os.chmod(fake, 0o755)
+    with open(os.open(fake, os.O_WRONLY | os.O_CREAT, 0o755), "w") as f:
+        f.write(WITHOUT_LIBPAM)
     module = os.path.join(d, "pam_portal.so")
     rc, out, err = make(d, module, "PKG_CONFIG=" + fake)
     if not check_eq("the module builds with a pkg-config that gives no -lpam", rc, 0):
