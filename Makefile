@@ -13,11 +13,12 @@ PKG_DEBS := pam:libpam0g-dev libsodium:libsodium-dev libesmtp-1.0:libesmtp-dev \
             openssl:libssl-dev pwquality:libpwquality-dev
 PKGS     := $(foreach p,$(PKG_DEBS),$(firstword $(subst :, ,$(p))))
 
-# The flags are asked of pkg-config once, when make reads this file.  The
-# targets that install the libraries first (demo, check, soak, bench, fuzz,
-# deb-test) therefore build in a make of their own started after `deps`,
-# which reads them again: a make started before the libraries were there
-# would have read them empty.  Every build also checks that what it needs
+# The flags are asked of pkg-config once, when make reads this file, not
+# in every command (hundreds of times a build).  So the targets that
+# install the libraries first (demo, check, soak, bench, fuzz, deb-test)
+# build in a make of their own started after `deps`, which reads them
+# again: the make that ran `deps` read them before the libraries were
+# there, empty on a fresh machine.  Every build also checks that what it needs
 # is there before it compiles anything (`libraries`, below), and every
 # object and program depends on a file holding the flags it was made with,
 # so that one made with other flags is made again.
@@ -337,6 +338,7 @@ clean:
 
 help:
 	@echo "make            build $(PROGRAMS)"
+	@echo "make deps       install the Debian packages building and testing need (as root)"
 	@echo "make demo       install what is missing, build, run the whole flow locally"
 	@echo "make check      install what is missing, build, run every test (also under ASan/UBSan)"
 	@echo "make fuzz       run each libFuzzer target FUZZ_TIME seconds (default 60); finds go to fuzz-out/"
