@@ -37,6 +37,7 @@ cleanup() {
 		kill -KILL "$NS_PID" 2>/dev/null || true
 		wait "$NS_PID" 2>/dev/null || true
 	fi
+	[[ -z ${TAIL_PID:-} ]] || kill "$TAIL_PID" 2>/dev/null || true
 	# The mounts were the namespace's: none is left here to cross.
 	rm -rf --one-file-system "$ROOTFS"
 }
@@ -81,11 +82,15 @@ echo "fresh-test: a clean Debian root in $ROOTFS, the repository at $head; log: 
 unshare --mount --propagation private --pid --fork --kill-child -- \
 	/bin/sh -ec "$MOUNTS" fresh-test "$ROOTFS" "$NEWCOMER" >"$LOG" 2>&1 </dev/null &
 NS_PID=$!
-# Shown as it comes; tail reads the log to its end once the namespace is gone.
-tail -n +1 -f --pid="$NS_PID" "$LOG"
+# Shown as it comes; tail reads the log to its end once the namespace is
+# gone.  Both waited for by `wait`, which a signal interrupts (a command in
+# the foreground would hold its trap back until it ended).
+tail -n +1 -f --pid="$NS_PID" "$LOG" &
+TAIL_PID=$!
 status=0
 wait "$NS_PID" || status=$?
 NS_PID=
+wait "$TAIL_PID" || true
 
 last=$(tail -n 1 "$LOG")
 if ((status == 0)) && [[ $last =~ ^[0-9]+\ passed,\ 0\ failed$ ]]; then
