@@ -5,9 +5,24 @@ DESTDIR  ?=
 BUILD    ?= build
 SAN      ?=
 
-CC       ?= cc
-PKGS     := pam libsodium libesmtp-1.0 pwquality
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+# The libraries that ship a .pc, each with the Debian package that ships it
+# (libesmtp's .pc requires openssl's).  GDBM has none: -lgdbm, gdbm.h.
+PKG_DEBS := pam:libpam0g-dev libsodium:libsodium-dev libesmtp-1.0:libesmtp-dev \
+            openssl:libssl-dev pwquality:libpwquality-dev
+PKGS     := $(foreach p,$(PKG_DEBS),$(firstword $(subst :, ,$(p))))
+
+# The flags are asked of pkg-config once, when make reads this file, not
+# in every command (hundreds of times a build).  So the targets that
+# install the libraries first (demo, check, soak, bench, fuzz, deb-test)
+# build in a make of their own started after `deps`, which reads them
+# again: the make that ran `deps` read them before the libraries were
+# there, empty on a fresh machine.  Every build also checks that what it needs
+# is there before it compiles anything (`libraries`, below), and every
+# object and program depends on a file holding the flags it was made with,
+# so that one made with other flags is made again.
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wshadow \
             -fstack-protector-strong -D_FORTIFY_SOURCE=2 -Ihelper $(PKG_CFLAGS)
@@ -18,10 +33,10 @@ CFLAGS   := $(filter-out -D_FORTIFY_SOURCE=2,$(CFLAGS))
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
-LIBS_PAM     := $(shell pkg-config --libs pam 2>/dev/null)
-LIBS_SODIUM  := $(shell pkg-config --libs libsodium 2>/dev/null)
-LIBS_ESMTP   := $(shell pkg-config --libs libesmtp-1.0 openssl 2>/dev/null)
-LIBS_PWQ     := $(shell pkg-config --libs pwquality 2>/dev/null)
+LIBS_PAM     := $(shell $(PKG_CONFIG) --libs pam 2>/dev/null)
+LIBS_SODIUM  := $(shell $(PKG_CONFIG) --libs libsodium 2>/dev/null)
+LIBS_ESMTP   := $(shell $(PKG_CONFIG) --libs libesmtp-1.0 openssl 2>/dev/null)
+LIBS_PWQ     := $(shell $(PKG_CONFIG) --libs pwquality 2>/dev/null)
 LIBS_GDBM    := -lgdbm
 
 # The translations: po/LL.po made into C tables at build time (catalog.h).
@@ -53,38 +68,81 @@ pic    = $(patsubst %.c,$(PIC)/%.o,$(patsubst $(BUILD)/%,%,$(1)))
 
 PROGRAMS := $(BUILD)/pam_portal.so $(BUILD)/portald $(BUILD)/portalctl
 
-.PHONY: all check demo bench install uninstall deb clean help deps test-programs
+.PHONY: all check demo bench install uninstall deb clean help deps test-programs libraries
 all: $(PROGRAMS)
 
-$(OBJ)/%.o: %.c
+# ---- what the build needs, and the flags it was made with ------------------
+# Before anything is compiled: the compiler, python3 (the catalog),
+# pkg-config and each library, or the Debian packages that are missing and
+# how to get them, instead of a screen of undefined references.
+libraries:
+	@missing=; \
+	if command -v $(firstword $(CC)) >/dev/null; then \
+		printf '#include <gdbm.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 || \
+			missing=" libgdbm-dev"; \
+	else missing=" build-essential libgdbm-dev"; fi; \
+	command -v python3 >/dev/null || missing="$$missing python3"; \
+	command -v $(PKG_CONFIG) >/dev/null || missing="$$missing pkg-config"; \
+	for pd in $(PKG_DEBS); do \
+		$(PKG_CONFIG) --exists $${pd%%:*} 2>/dev/null || missing="$$missing $${pd#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "make: cannot build: missing Debian packages:$$missing" >&2; \
+		echo "make: \`make deps' (as root) installs them, with what the tests need;" \
+			"or: apt-get install$$missing" >&2; \
+		exit 1; \
+	fi
+
+# $(BUILD)/cflags holds what objects are compiled with, $(BUILD)/ldflags
+# what programs are linked with; each is rewritten only when that changes,
+# which makes what depends on it again.
+COMPILE_FLAGS = $(CC) $(CFLAGS) $(MODULE_DEFS) $(FUZZ_CC) $(FUZZ_CFLAGS)
+LINK_FLAGS    = $(LDFLAGS) $(MODULE_LDFLAGS) $(LIBS_PAM) $(LIBS_SODIUM) $(LIBS_ESMTP) \
+                $(LIBS_PWQ) $(LIBS_GDBM)
+define write-if-changed
+	@mkdir -p $(dir $@)
+	@printf '%s\n' '$(subst ','\'',$(strip $(1)))' >$@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi
+endef
+$(BUILD)/cflags: libraries
+	$(call write-if-changed,$(COMPILE_FLAGS))
+$(BUILD)/ldflags: libraries
+	$(call write-if-changed,$(LINK_FLAGS))
+
+# Linked from the objects of their prerequisites ($(LINK_OBJS)), with the
+# flags of $(BUILD)/ldflags.
+LINK_OBJS = $(filter %.o,$^)
+
+$(OBJ)/%.o: %.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIE -MMD -MP -c $< -o $@
 
-$(PIC)/%.o: %.c
+$(PIC)/%.o: %.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(MODULE_DEFS) -fPIC -MMD -MP -c $< -o $@
 
-$(OBJ)/gen/%.o: $(BUILD)/gen/%.c
+$(OBJ)/gen/%.o: $(BUILD)/gen/%.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIE -MMD -MP -c $< -o $@
 
-$(PIC)/gen/%.o: $(BUILD)/gen/%.c
+$(PIC)/gen/%.o: $(BUILD)/gen/%.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(MODULE_DEFS) -fPIC -MMD -MP -c $< -o $@
 
-$(CATALOG): $(PO) tools/po2c.py
+$(CATALOG): $(PO) tools/po2c.py | libraries
 	@mkdir -p $(dir $@)
 	python3 tools/po2c.py -o $@ $(PO)
 
-$(BUILD)/pam_portal.so: $(call pic,$(MODULE_SRC))
+$(BUILD)/pam_portal.so: $(call pic,$(MODULE_SRC)) $(BUILD)/ldflags
 	$(CC) -shared $(LDFLAGS) $(MODULE_LDFLAGS) -Wl,--version-script=pam_portal/pam_portal.map \
-		-o $@ $^ $(LIBS_PAM)
+		-o $@ $(LINK_OBJS) $(LIBS_PAM)
 
-$(BUILD)/portald: $(call obj,$(PORTALD_SRC))
-	$(CC) -pie $(LDFLAGS) -o $@ $^ $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_PWQ) $(LIBS_GDBM) -lpthread
+$(BUILD)/portald: $(call obj,$(PORTALD_SRC)) $(BUILD)/ldflags
+	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_PWQ) \
+		$(LIBS_GDBM) -lpthread
 
-$(BUILD)/portalctl: $(call obj,$(CTL_SRC))
-	$(CC) -pie $(LDFLAGS) -o $@ $^ $(LIBS_SODIUM)
+$(BUILD)/portalctl: $(call obj,$(CTL_SRC)) $(BUILD)/ldflags
+	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM)
 
 # ---- tests ---------------------------------------------------------------
 UNIT_TESTS := $(patsubst tests/unit_%.c,$(BUILD)/tests/unit_%,$(wildcard tests/unit_*.c))
@@ -92,17 +150,17 @@ TEST_TOOLS := $(BUILD)/tests/pamconv $(BUILD)/tests/locker
 
 # Unit tests link the unit under test and whatever it needs from portald.
 UNIT_DEPS := $(filter-out helper/portald.c,$(PORTALD_SRC)) helper/client.c helper/csv.c
-$(BUILD)/tests/unit_%: $(OBJ)/tests/unit_%.o $(call obj,$(UNIT_DEPS))
+$(BUILD)/tests/unit_%: $(OBJ)/tests/unit_%.o $(call obj,$(UNIT_DEPS)) $(BUILD)/ldflags
 	@mkdir -p $(dir $@)
-	$(CC) -pie $(LDFLAGS) -o $@ $^ $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_PWQ) $(LIBS_GDBM) -lpthread
+	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_PWQ) $(LIBS_GDBM) -lpthread
 # The module's message table is not part of portald.
 $(BUILD)/tests/unit_text: $(OBJ)/pam_portal/text.o
 
 # PAM applications of the tests: pamconv drives the module, locker checks
 # its own user's password as a screen locker does (tests/test_e2e_locker.py).
-$(TEST_TOOLS): $(BUILD)/tests/%: $(OBJ)/tests/%.o
+$(TEST_TOOLS): $(BUILD)/tests/%: $(OBJ)/tests/%.o $(BUILD)/ldflags
 	@mkdir -p $(dir $@)
-	$(CC) -pie $(LDFLAGS) -o $@ $^ $(LIBS_PAM)
+	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_PAM)
 
 test-programs: $(PROGRAMS) $(UNIT_TESTS) $(TEST_TOOLS)
 
@@ -124,7 +182,8 @@ fuzz_src_mailtext := helper/mailtext.c helper/valid.c helper/i18n.c $(CATALOG)
 
 .PHONY: fuzz fuzzers
 .SECONDEXPANSION:
-$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $$(fuzz_src_$$*) $$(wildcard helper/*.h)
+$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $$(fuzz_src_$$*) $$(wildcard helper/*.h) \
+		$(BUILD)/cflags $(BUILD)/ldflags
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(fuzz_src_$*) $(LIBS_SODIUM)
 
@@ -154,24 +213,26 @@ soak: deps
 # root: it may install the comparison modules and makes a throwaway user.
 BENCH_PROGRAMS := $(BUILD)/bench/pambench $(BUILD)/bench/helperbench $(BUILD)/bench/sockfloor \
                   $(BUILD)/bench/pam_nothing.so
-$(BUILD)/bench/sockfloor: $(OBJ)/bench/sockfloor.o
+$(BUILD)/bench/sockfloor: $(OBJ)/bench/sockfloor.o $(BUILD)/ldflags
 	@mkdir -p $(dir $@)
-	$(CC) -pie $(LDFLAGS) -o $@ $^ -lpthread
-$(BUILD)/bench/pam_nothing.so: $(PIC)/bench/pam_nothing.o
+	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) -lpthread
+$(BUILD)/bench/pam_nothing.so: $(PIC)/bench/pam_nothing.o $(BUILD)/ldflags
 	@mkdir -p $(dir $@)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LIBS_PAM)
-$(BUILD)/bench/pambench: $(OBJ)/bench/pambench.o
+	$(CC) -shared $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_PAM)
+$(BUILD)/bench/pambench: $(OBJ)/bench/pambench.o $(BUILD)/ldflags
 	@mkdir -p $(dir $@)
-	$(CC) -pie $(LDFLAGS) -o $@ $^ $(LIBS_PAM)
-$(BUILD)/bench/helperbench: $(call obj,bench/helperbench.c helper/client.c helper/proto.c)
+	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_PAM)
+$(BUILD)/bench/helperbench: $(call obj,bench/helperbench.c helper/client.c helper/proto.c) \
+		$(BUILD)/ldflags
 	@mkdir -p $(dir $@)
-	$(CC) -pie $(LDFLAGS) -o $@ $^ $(LIBS_SODIUM) -lpthread
+	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) -lpthread
 
 bench: deps
 	@$(MAKE) --no-print-directory test-programs $(BENCH_PROGRAMS)
 	@BUILD=$(BUILD) /usr/bin/python3 bench/bench.py
 
-demo: deps all $(TEST_TOOLS)
+demo: deps
+	@$(MAKE) --no-print-directory all $(TEST_TOOLS)
 	@bash tests/demo.sh
 
 # ---- translations -----------------------------------------------------------
@@ -206,7 +267,7 @@ SBINDIR     ?= $(PREFIX)/sbin
 MANDIR      ?= $(PREFIX)/share/man
 DOCDIR      ?= $(PREFIX)/share/doc/pam_portal
 CONFDIR     ?= /etc/portald
-pkgvar       = $(shell pkg-config --variable=$(1) $(2) 2>/dev/null)
+pkgvar       = $(shell $(PKG_CONFIG) --variable=$(1) $(2) 2>/dev/null)
 PAMDIR      ?= $(or $(call pkgvar,securedir,pam),$(call pkgvar,libdir,pam)/security)
 UNITDIR     ?= $(or $(call pkgvar,systemdsystemunitdir,systemd),/lib/systemd/system)
 SYSUSERSDIR ?= $(or $(call pkgvar,sysusersdir,systemd),/usr/lib/sysusers.d)
@@ -256,18 +317,28 @@ uninstall:
 deb:
 	@bash tools/make-deb.sh $(BUILD)/deb
 
-# The package in a clean Debian root (debootstrap, kept in build/deb), then
-# a member's whole sign-in through it: tests/check_deb_root.py.
+# The package in a clean Debian root (tools/minbase.sh, kept in
+# $(BUILD)/minbase.tar), then a member's whole sign-in through it, by the
+# common-* files pam-auth-update writes: tests/check_deb_root.py.
 .PHONY: deb-test
-deb-test: deb $(BUILD)/tests/pamconv
+deb-test: deb
+	@$(MAKE) --no-print-directory $(BUILD)/tests/pamconv
 	@bash tests/install-deps.sh debootstrap
 	@BUILD=$(BUILD) python3 tests/check_deb_root.py $(BUILD)/deb
+
+# make demo, then make check, as a newcomer types them in a clean Debian 12
+# root (debootstrap minbase, cached in $(BUILD)/minbase.tar) with a clone of
+# HEAD: root and the Debian mirror needed.  Not part of make check.
+.PHONY: fresh-test
+fresh-test:
+	@BUILD=$(BUILD) bash tests/fresh-test.sh
 
 clean:
 	rm -rf build
 
 help:
 	@echo "make            build $(PROGRAMS)"
+	@echo "make deps       install the Debian packages building and testing need (as root)"
 	@echo "make demo       install what is missing, build, run the whole flow locally"
 	@echo "make check      install what is missing, build, run every test (also under ASan/UBSan)"
 	@echo "make fuzz       run each libFuzzer target FUZZ_TIME seconds (default 60); finds go to fuzz-out/"
@@ -278,6 +349,7 @@ help:
 	@echo "make uninstall  remove what make install put in place (an edited portald.conf stays)"
 	@echo "make deb        build a Debian package (libpam-portal) into build/deb/, with its lintian report"
 	@echo "make deb-test   make deb, install it in a clean Debian root (debootstrap) and sign a member in there"
+	@echo "make fresh-test make demo then make check in a clean Debian 12 root, from a clone (root; long)"
 	@echo "make pot        list the messages of the code in po/pam_portal.pot, update po/*.po (msgmerge)"
 	@echo "make clean      remove build/"
 

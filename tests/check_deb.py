@@ -55,6 +55,7 @@ def the_package_holds_what_make_install_puts():
         "/usr/sbin/portald", "/usr/sbin/portalctl",
         "/lib/systemd/system/portald.service", "/usr/lib/sysusers.d/portald.conf",
         "/etc/portald/portald.conf",
+        "/usr/share/pam-configs/portal",
         "/usr/share/doc/libpam-portal/examples/portald.conf",
         "/usr/share/doc/libpam-portal/README.md.gz",
         "/usr/share/doc/libpam-portal/changelog.gz",
@@ -67,6 +68,19 @@ def the_package_holds_what_make_install_puts():
                           check=True).stdout
     check("the packaged unit starts /usr/sbin/portald",
           b"ExecStart=/usr/sbin/portald -c /etc/portald/portald.conf" in unit)
+
+
+@test
+def the_package_ships_the_pam_auth_update_profile():
+    if not DEBS:
+        return
+    with tempfile.TemporaryDirectory(prefix="portal-deb-") as d:
+        subprocess.run(["dpkg-deb", "-x", DEBS[0], d], check=True)
+        path = os.path.join(d, "usr/share/pam-configs/portal")
+        shipped = open(path).read() if os.path.exists(path) else None
+    with open(os.path.join(ROOT, "config", "pam-configs-portal")) as f:
+        check_eq("/usr/share/pam-configs/portal is config/pam-configs-portal", shipped, f.read())
+    check_match("the profile is not enabled by installing it", r"(?m)^Default: no$", shipped)
 
 
 @test
@@ -107,6 +121,12 @@ def the_postinst_makes_the_account_then_starts_the_service():
           0 <= account < enable and account < start)
     postrm = control(DEBS[0], "postrm") or ""
     check("postrm purge removes the database", "rm -rf /var/lib/portald" in postrm)
+    check_match("postinst configure tells pam-auth-update of the profile",
+                r'if \[ "\$1" = configure \]; then\n(?:[^\n]*\n)*?\tpam-auth-update --package\nfi',
+                postinst)
+    check_match("prerm remove takes the profile out of the common-* files",
+                r'if \[ "\$1" = remove \]; then\n\tpam-auth-update --package --remove portal\n',
+                control(DEBS[0], "prerm"))
 
 
 @test

@@ -14,8 +14,10 @@ PACKAGES=(build-essential pkg-config libpam0g-dev libsodium-dev libesmtp-dev
           libgdbm-dev libpwquality-dev cracklib-runtime python3 python3-aiosmtpd
           valgrind libpam-pwquality clang libclang-rt-14-dev
           openssh-server openssh-client python3-pexpect)
-# groff-base, gettext and systemd: the man page, translation and unit checks.
-PACKAGES+=(groff-base gettext systemd "$@")
+# groff-base, gettext and systemd: the man page, translation and unit checks
+# (man-db: systemd-analyze verify runs man for the unit's Documentation=);
+# openssl: unit_outbox makes its test certificate with it.
+PACKAGES+=(groff-base gettext systemd man-db openssl "$@")
 DICT=/var/cache/cracklib/cracklib_dict.pwd
 
 missing=()

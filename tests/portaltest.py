@@ -35,12 +35,18 @@ import threading
 import time
 import traceback
 
+from reachable import build_for_everyone
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
-PORTALD = os.path.join(BUILD, "portald")
-PORTALCTL = os.path.join(BUILD, "portalctl")
-MODULE = os.path.join(BUILD, "pam_portal.so")
-PAMCONV = os.path.join(BUILD, "tests", "pamconv")
+# The programs, where the throwaway accounts of some tests can run them
+# too, wherever the checkout is (tests/reachable.py).
+PROGRAMS = build_for_everyone(BUILD, ["portald", "portalctl", "pam_portal.so",
+                                      "tests/pamconv", "tests/locker"])
+PORTALD = os.path.join(PROGRAMS, "portald")
+PORTALCTL = os.path.join(PROGRAMS, "portalctl")
+MODULE = os.path.join(PROGRAMS, "pam_portal.so")
+PAMCONV = os.path.join(PROGRAMS, "tests", "pamconv")
 SMTPD = os.path.join(ROOT, "tests", "smtpd.py")
 PYTHON = "/usr/bin/python3"
 SANITIZED = os.path.realpath(BUILD) != os.path.realpath(os.path.join(ROOT, "build"))

@@ -4,7 +4,8 @@
 #   unit tests       build/tests/unit_*  and  build/san/tests/unit_*
 #   end to end       tests/test_*.py with BUILD=build and BUILD=build/san;
 #                    tests/test_e2e_*.py (real sshd, login, su) with build
-#                    only: an ASan module cannot load into those programs
+#                    only: an ASan module cannot load into those programs;
+#                    tests/test_makefile.py once (it builds on its own)
 #   valgrind         one whole pending flow, pamconv (and so the module)
 #                    under valgrind, with the normal build
 #   fuzz smoke       each libFuzzer target of fuzz/ for FUZZ_SMOKE seconds (3)
@@ -72,6 +73,8 @@ suites=()
 for build in build build/san; do
 	for t in tests/test_*.py; do
 		[[ $build == build/san && $t == tests/test_e2e_* ]] && continue
+		# It builds in a folder of its own: the same whatever $BUILD is.
+		[[ $build == build/san && $t == tests/test_makefile.py ]] && continue
 		suites+=("$build $t")
 	done
 done

@@ -46,7 +46,7 @@ from portaltest import Cleanup, TestError, wait_for
 
 SSHD = "/usr/sbin/sshd"
 CONFIG = os.path.join(pt.ROOT, "config")
-LOCKER = os.path.join(pt.BUILD, "tests", "locker")
+LOCKER = os.path.join(pt.PROGRAMS, "tests", "locker")
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # What a session runs once signed in: the account's own shell prints who it is.

@@ -322,21 +322,40 @@ def debian_postinst_makes_the_account():
     check_eq("postinst: sh -n", subprocess.run(["sh", "-n", script]).returncode, 0)
     check("postinst leaves room for debhelper's part (#DEBHELPER#)",
           "\n#DEBHELPER#\n" in read(script))
-    rc, calls = stub_run(script, ["configure", ""],
-                         {"adduser": 0, "dpkg-statoverride": 1, "chown": 0, "chmod": 0})
-    check_eq("postinst configure: makes the account, then its folder the account's own",
+    commands = {"adduser": 0, "dpkg-statoverride": 1, "chown": 0, "chmod": 0,
+                "pam-auth-update": 0}
+    rc, calls = stub_run(script, ["configure", ""], commands)
+    check_eq("postinst configure: makes the account, then its folder the account's own, "
+             "then tells pam-auth-update of the profile",
              (rc, calls), (0, ["adduser --system --group --quiet --home /var/lib/portald portald",
                                "dpkg-statoverride --list /var/lib/portald",
                                "chown portald:portald /var/lib/portald",
-                               "chmod 0700 /var/lib/portald"]))
-    rc, calls = stub_run(script, ["configure", ""],
-                         {"adduser": 0, "dpkg-statoverride": 0, "chown": 0, "chmod": 0})
+                               "chmod 0700 /var/lib/portald",
+                               "pam-auth-update --package"]))
+    rc, calls = stub_run(script, ["configure", ""], dict(commands, **{"dpkg-statoverride": 0}))
     check_eq("postinst configure: a dpkg-statoverride of the folder is respected",
-             (rc, [c.split()[0] for c in calls]), (0, ["adduser", "dpkg-statoverride"]))
+             (rc, [c.split()[0] for c in calls]),
+             (0, ["adduser", "dpkg-statoverride", "pam-auth-update"]))
+    rc, calls = stub_run(script, ["configure", ""], dict(commands, **{"pam-auth-update": 1}))
+    check("postinst fails when pam-auth-update fails", rc != 0, calls)
     rc, calls = stub_run(script, ["configure", ""], {"adduser": 1})
     check("postinst fails when the account cannot be made", rc != 0 and len(calls) == 1, calls)
     rc, calls = stub_run(script, ["abort-upgrade"], {"adduser": 0})
     check_eq("postinst abort-upgrade: nothing to do", (rc, calls), (0, []))
+
+
+@test
+def debian_prerm_takes_the_profile_out_on_remove_only():
+    script = os.path.join(DEBIAN, "libpam-portal.prerm")
+    check_eq("prerm: sh -n", subprocess.run(["sh", "-n", script]).returncode, 0)
+    rc, calls = stub_run(script, ["remove"], {"pam-auth-update": 0})
+    check_eq("prerm remove: pam_portal leaves the common-* files before the module goes",
+             (rc, calls), (0, ["pam-auth-update --package --remove portal"]))
+    for args in (["upgrade", "0.1.1"], ["deconfigure", "in-favour", "other", "1.0"],
+                 ["failed-upgrade", "0.1.0"]):
+        rc, calls = stub_run(script, args, {"pam-auth-update": 0})
+        check_eq("prerm %s: the profile and the administrator's choice stay" % args[0],
+                 (rc, calls), (0, []))
 
 
 @test

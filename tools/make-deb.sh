@@ -17,7 +17,7 @@ dpkg-checkbuilddeps
 
 version=$(dpkg-parsechangelog -S Version)
 src=$OUT/src/libpam-portal-$version
-# What an earlier run made, but not the root check_deb_root.py keeps here.
+# What an earlier run made.
 rm -rf "$OUT/src" "$OUT"/*.deb "$OUT"/*.changes "$OUT"/*.buildinfo "$OUT"/*.txt "$OUT"/*.log
 mkdir -p "$src"
 tar --exclude=./.git --exclude=./build --exclude='./build-*' --exclude=./fuzz-out \
