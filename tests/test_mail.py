@@ -86,7 +86,8 @@ def code_mail_english():
     enter_code_and_password(d, code)
     d.expect("INFO", EN["created"])
     d.result()
-    mails = p.smtpd.wait(2, "alice@example.org")
+    mails = p.mails("alice@example.org")
+    check_eq("en: the code mail, then the notice", [x.code is None for x in mails], [False, True])
     n = mails[-1]
     headers_ok("en notice", n, "alice@example.org", "portal@test.example")
     check("en notice: no code in it", n.code is None, n.body)
@@ -120,7 +121,9 @@ def code_mail_french():
     enter_code_and_password(d, code, words=FR)
     d.expect("INFO", FR["created"])
     d.result()
-    n = p.smtpd.wait(2, "benoit@example.org")[-1]
+    mails = p.mails("benoit@example.org")
+    check_eq("fr: the code mail, then the notice", [x.code is None for x in mails], [False, True])
+    n = mails[-1]
     headers_ok("fr notice", n, "benoit@example.org", "portail@test.example")
     check_match("fr notice: in French", r"mot de passe", n.body)
     check_match("fr notice: the remote host", r"client\.example\.net", n.body)
