@@ -245,7 +245,19 @@ class Smtpd:
                         timeout or MAIL_TIMEOUT)
 
 
-# ---- the outbox ------------------------------------------------------------
+# ---- portalctl and the outbox ----------------------------------------------
+
+def portalctl(conf_path, *args, input=None):
+    """Run portalctl with that configuration (None: its default), in
+    English; (exit status, stdout, stderr).  A crash fails the test."""
+    argv = [PORTALCTL] + (["-c", conf_path] if conf_path else []) + list(args)
+    p = subprocess.run(argv, input=input, capture_output=True, text=True,
+                       env=CHILD_ENV, timeout=STEP_TIMEOUT)
+    if p.returncode < 0 or "Sanitizer" in p.stderr or "runtime error" in p.stderr:
+        raise TestError("portalctl %s crashed (%s): %s" % (" ".join(args), p.returncode,
+                                                           p.stderr[-1500:]))
+    return p.returncode, p.stdout, p.stderr
+
 
 def mails_waiting(status_out):
     """The "mails waiting" count of `portalctl status` (in English), or
@@ -405,13 +417,7 @@ class Portal:
 
     def ctl(self, *args, input=None, conf=True):
         """Run portalctl; (exit status, stdout, stderr)."""
-        argv = [PORTALCTL] + (["-c", self.conf_path] if conf else []) + list(args)
-        p = subprocess.run(argv, input=input, capture_output=True, text=True,
-                           env=CHILD_ENV, timeout=STEP_TIMEOUT)
-        if p.returncode < 0 or "Sanitizer" in p.stderr or "runtime error" in p.stderr:
-            raise TestError("portalctl %s crashed (%s): %s" % (" ".join(args), p.returncode,
-                                                               p.stderr[-1500:]))
-        return p.returncode, p.stdout, p.stderr
+        return portalctl(self.conf_path if conf else None, *args, input=input)
 
     def wait_outbox_idle(self, timeout=None):
         """See wait_outbox_idle(): portald has nothing left to send."""
