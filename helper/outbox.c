@@ -100,9 +100,10 @@ struct entry {
 };
 
 struct settings {
-	struct mail_server srv;
+	struct mail_server srv;   /* srv.from: mail_from's address */
+	char from_name[128];      /* mail_from's display name, or "" */
 	char organization[256];
-	char *password;         /* sodium_malloc'ed; srv.password points here */
+	char *password;           /* sodium_malloc'ed; srv.password points here */
 };
 
 struct outbox {
@@ -415,6 +416,7 @@ static int settings_make(struct settings *s, const struct portal_config *cfg,
 	struct mail_head h = {
 		.from = cfg->mail_from, .organization = cfg->organization,
 		.to = cfg->mail_from, .lang = cfg->language, .date = time(NULL),
+		.from_name = cfg->mail_from_name,
 	};
 	char probe[MAIL_TEXT_MAX];
 	const char *why = mail_host_problem(cfg->smtp_host);
@@ -437,6 +439,7 @@ static int settings_make(struct settings *s, const struct portal_config *cfg,
 	s->srv.port = cfg->smtp_port;
 	s->srv.tls = cfg->smtp_tls;
 	snprintf(s->srv.from, sizeof s->srv.from, "%s", cfg->mail_from);
+	snprintf(s->from_name, sizeof s->from_name, "%s", cfg->mail_from_name);
 	snprintf(s->srv.user, sizeof s->srv.user, "%s", cfg->smtp_user);
 	snprintf(s->organization, sizeof s->organization, "%s", cfg->organization);
 	if (cfg->smtp_user[0]) {
@@ -480,21 +483,6 @@ static void new_id(struct outbox *ob, char *id)
 	ob->last_ms = ms > ob->last_ms ? ms : ob->last_ms + 1;
 	snprintf(id, ID_LEN + 1, "%016llx%08x", (unsigned long long)ob->last_ms,
 		 (unsigned)randombytes_random());
-}
-
-/* The From and organization in force, for a message built now. */
-static void head_of(struct outbox *ob, struct mail_head *h, char *from, char *org,
-		    const char *to, enum lang lang)
-{
-	pthread_mutex_lock(&ob->mu);
-	memcpy(from, ob->set.srv.from, sizeof ob->set.srv.from);
-	memcpy(org, ob->set.organization, sizeof ob->set.organization);
-	pthread_mutex_unlock(&ob->mu);
-	h->from = from;
-	h->organization = org;
-	h->to = to;
-	h->lang = lang;
-	h->date = time(NULL);
 }
 
 /* Write a new entry whose plaintext (binding line and message) is
@@ -564,14 +552,29 @@ static int supersede(struct outbox *ob, const char *user)
 struct draft {
 	char id[ID_LEN + 1];
 	char from[sizeof ((struct settings *)0)->srv.from];
+	char from_name[sizeof ((struct settings *)0)->from_name];
 	char org[sizeof ((struct settings *)0)->organization];
 	struct mail_head h;
 	int bind;
 };
 
+/* The From and organization in force, for a message built now. */
+static void draft_head(struct outbox *ob, struct draft *d, const char *to, enum lang lang)
+{
+	pthread_mutex_lock(&ob->mu);
+	memcpy(d->from, ob->set.srv.from, sizeof d->from);
+	memcpy(d->from_name, ob->set.from_name, sizeof d->from_name);
+	memcpy(d->org, ob->set.organization, sizeof d->org);
+	pthread_mutex_unlock(&ob->mu);
+	d->h = (struct mail_head){
+		.from = d->from, .from_name = d->from_name, .organization = d->org,
+		.to = to, .lang = lang, .date = time(NULL),
+	};
+}
+
 static bool draft_begin(struct outbox *ob, struct draft *d, const char *to, enum lang lang)
 {
-	head_of(ob, &d->h, d->from, d->org, to, lang);
+	draft_head(ob, d, to, lang);
 	new_id(ob, d->id);
 	d->bind = snprintf(ob->compose, BIND_MAX, "%s\n%s\n", d->id, to);
 	return d->bind > 0 && d->bind < BIND_MAX;

@@ -142,5 +142,29 @@ def mail_language_follows_the_pam_line():
     p.stop_checked()
 
 
+@test
+def mail_from_with_a_display_name():
+    """mail_from as administrators write a From: the name is the display
+    name (RFC 2047 words when it is not ASCII, a quoted string when it has
+    punctuation), the envelope sender the address alone."""
+    for conf, shown, raw in (
+            ("Collège Exemple <portail@test.example>", "Collège Exemple", r"^=\?UTF-8\?B\?"),
+            ('"Doe, Jane" <portail@test.example>', "Doe, Jane", r'^"Doe, Jane" <')):
+        p = Portal(organization="Test College", mail_from=conf)
+        p.add_user("dora", "dora@example.org")
+        d, code, m = through_code(p, p.service("login"), "dora", "dora@example.org", EN)
+        d.answer("q")
+        d.result()
+        headers_ok("mail_from %r" % conf, m, "dora@example.org", "portail@test.example")
+        check_eq("mail_from %r: the From received" % conf,
+                 email.utils.parseaddr(m.header("From")), (shown, "portail@test.example"))
+        check_match("mail_from %r: the From as written" % conf, raw, m.raw_header("From"))
+        check_eq("mail_from %r: the envelope sender is the address alone" % conf,
+                 m.envelope["mail_from"], "portail@test.example")
+        check_match("mail_from %r: the organization is still the one in the text" % conf,
+                    r"Organization: Test College", m.body)
+        p.stop_checked()
+
+
 if __name__ == "__main__":
     sys.exit(run_tests())
