@@ -115,6 +115,7 @@ struct outbox {
 	pthread_cond_t wake;
 	bool stop, kicked;
 	struct settings set;
+	uid_t owner;            /* the account portald runs as */
 
 	/* guarded by the store lock */
 	char *compose;          /* the message being queued: BIND_MAX + MAIL_TEXT_MAX,
@@ -351,8 +352,9 @@ static void settings_free(struct settings *s)
 }
 
 /* The SMTP password: the first line of a regular file that only its
- * owner (root or portald's user) can read. */
-static char *read_password(const char *path, char *err, size_t errlen)
+ * owner can read: root, or the account portald runs as (`owner`, which is
+ * the effective uid once portald has become it). */
+static char *read_password(const char *path, uid_t owner, char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	const char *why = NULL;
@@ -370,7 +372,7 @@ static char *read_password(const char *path, char *err, size_t errlen)
 		why = "not a regular file";
 	else if (st.st_mode & (S_IRGRP | S_IROTH))
 		why = "group or others can read it (chmod 600)";
-	else if (st.st_uid != 0 && st.st_uid != geteuid())
+	else if (st.st_uid != 0 && st.st_uid != owner && st.st_uid != geteuid())
 		why = "it must belong to root or to portald's user";
 	else if (!(pw = sodium_malloc(PASSWORD_FILE_MAX + 2)))
 		why = "out of memory";
@@ -410,7 +412,7 @@ static char *read_password(const char *path, char *err, size_t errlen)
 
 /* Settings from a configuration, checked: a mail that cannot be built or
  * a server libesmtp cannot reach is refused now, not at the first code. */
-static int settings_make(struct settings *s, const struct portal_config *cfg,
+static int settings_make(struct settings *s, const struct portal_config *cfg, uid_t owner,
 			 char *err, size_t errlen)
 {
 	struct mail_head h = {
@@ -443,7 +445,7 @@ static int settings_make(struct settings *s, const struct portal_config *cfg,
 	snprintf(s->srv.user, sizeof s->srv.user, "%s", cfg->smtp_user);
 	snprintf(s->organization, sizeof s->organization, "%s", cfg->organization);
 	if (cfg->smtp_user[0]) {
-		s->password = read_password(cfg->smtp_password_file, err, errlen);
+		s->password = read_password(cfg->smtp_password_file, owner, err, errlen);
 		if (!s->password)
 			return -1;
 		s->srv.password = s->password;
@@ -456,7 +458,7 @@ int outbox_reconfigure(struct outbox *ob, const struct portal_config *cfg,
 {
 	struct settings fresh, old;
 
-	if (settings_make(&fresh, cfg, err, errlen) < 0)
+	if (settings_make(&fresh, cfg, ob->owner, err, errlen) < 0)
 		return -1;
 	pthread_mutex_lock(&ob->mu);
 	old = ob->set;
@@ -467,6 +469,15 @@ int outbox_reconfigure(struct outbox *ob, const struct portal_config *cfg,
 	pthread_mutex_unlock(&ob->mu);
 	settings_free(&old);
 	return 0;
+}
+
+int outbox_check(const struct portal_config *cfg, uid_t owner, char *err, size_t errlen)
+{
+	struct settings s;
+	int rc = settings_make(&s, cfg, owner, err, errlen);
+
+	settings_free(&s);
+	return rc;
 }
 
 /* ---- queueing (store lock held by the caller) ------------------------------ */
@@ -969,7 +980,7 @@ static void outbox_free(struct outbox *ob)
 }
 
 struct outbox *outbox_start(struct store *st, const struct portal_keys *k,
-			    const struct portal_config *cfg, char *err, size_t errlen)
+			    const struct portal_config *cfg, uid_t owner, char *err, size_t errlen)
 {
 	struct outbox *ob = calloc(1, sizeof *ob);
 	pthread_condattr_t ca;
@@ -981,6 +992,7 @@ struct outbox *outbox_start(struct store *st, const struct portal_keys *k,
 	}
 	ob->st = st;
 	ob->keys = k;
+	ob->owner = owner;
 	pthread_mutex_init(&ob->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -992,7 +1004,8 @@ struct outbox *outbox_start(struct store *st, const struct portal_keys *k,
 		outbox_free(ob);
 		return NULL;
 	}
-	if (settings_make(&ob->set, cfg, err, errlen) < 0 || index_load(ob, err, errlen) < 0) {
+	if (settings_make(&ob->set, cfg, owner, err, errlen) < 0 ||
+	    index_load(ob, err, errlen) < 0) {
 		outbox_free(ob);
 		return NULL;
 	}

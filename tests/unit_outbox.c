@@ -516,7 +516,7 @@ static void restart(const struct portal_keys *keys)
 
 	outbox_stop(ob);
 	CHECK("stop: prompt, even in the middle of a wait", now_ms() - t < 2000);
-	ob = outbox_start(st, keys, &cfg, err, sizeof err);
+	ob = outbox_start(st, keys, &cfg, geteuid(), err, sizeof err);
 	CHECK("restart: started again", ob != NULL);
 	if (!ob)
 		return;
@@ -751,7 +751,7 @@ int main(void)
 	cfg.smtp_tls = TLS_NONE;
 	snprintf(cfg.mail_from, sizeof cfg.mail_from, "portail@test.example");
 	snprintf(cfg.organization, sizeof cfg.organization, "Collège Test");
-	ob = outbox_start(st, keys, &cfg, err, sizeof err);
+	ob = outbox_start(st, keys, &cfg, geteuid(), err, sizeof err);
 	CHECK("start", ob != NULL);
 	if (!ob)
 		fprintf(stderr, "outbox_start: %s\n", err);
