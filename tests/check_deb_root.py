@@ -187,6 +187,10 @@ def the_package_installs_and_a_member_signs_in():
     os.chmod(wrapper, 0o755)
     portaltest.PAMCONV = wrapper
 
+    def ctl(*args):
+        r = root.run("portalctl", *args)
+        return r.returncode, r.stdout, r.stderr
+
     class Installed:
         """What full_flow needs of a Portal: PAM services and the mail."""
         def __init__(self):
@@ -195,13 +199,18 @@ def the_package_installs_and_a_member_signs_in():
         def dialog(self, service, user):
             return portaltest.Dialog("/etc/pam.d", service, user)
 
+        def mails(self, to=None):
+            """The mail sent, once the packaged portald has none waiting."""
+            portaltest.wait_outbox_idle(lambda: ctl("status"), lambda: ctl("outbox"))
+            return smtpd.mails(to)
+
     site = Installed()
     auth, d = full_flow(site, "pptest-portal", "alice", "alice@example.org", words=FR)
     check_eq("the whole conversation in French, then sign in again (after_reset=relogin)",
              auth, "PAM_AUTH_ERR")
     auth, acct, d = sign_in(site, "pptest-portal", "alice", STRONG, words=FR)
     check_eq("alice signs in with her new password", (auth, acct), ("PAM_SUCCESS", "PAM_SUCCESS"))
-    notices = [m for m in smtpd.mails("alice@example.org") if not m.code]
+    notices = [m for m in site.mails("alice@example.org") if not m.code]
     check("the notice of the new password went to alice", notices)
     stop()
 
