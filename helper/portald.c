@@ -982,12 +982,10 @@ static int files_check(const struct portal_config *cfg, const struct runas *as, 
 		return -1;
 	}
 	if (db == 0 && key == 1)
-		log_msg(LOG_WARNING, "%s has no key file beside it: the start would make a new "
-			"key, and the live codes and queued mail in the database could no longer "
-			"be read", cfg->database);
+		log_msg(LOG_WARNING, "%s has no key file beside it: with a new key, the live "
+			"codes and queued mail in the database cannot be read", cfg->database);
 	return 0;
 }
-
 
 static int harden(char *err, size_t errlen)
 {
@@ -1115,7 +1113,7 @@ static int socket_check(const char *path, char *err, size_t errlen)
 		why = folder_problem(dir);
 	} else {
 		snprintf(parent, sizeof parent, "%s", dir);
-		why = stat(dirname(parent), &st) < 0 || !S_ISDIR(st.st_mode) ? strerror(ENOENT) :
+		why = (stat(dirname(parent), &st) < 0 || !S_ISDIR(st.st_mode)) ? strerror(ENOENT) :
 		      NULL;
 	}
 	if (why) {
