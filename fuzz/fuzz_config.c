@@ -28,7 +28,7 @@ static void check_config(const struct portal_config *c)
 	FUZZ_CHECK(c->password_min_length >= 8);
 	FUZZ_CHECK(c->code_attempts >= 1 && c->codes_per_hour >= 1 && c->lockout >= 1);
 	FUZZ_CHECK(c->smtp_port >= 1 && c->smtp_port <= 65535);
-	FUZZ_CHECK(valid_email(c->mail_from));
+	FUZZ_CHECK(valid_email(c->mail_from) && valid_text(c->mail_from_name));
 	FUZZ_CHECK(c->user[0] == '\0' || valid_user(c->user));
 	FUZZ_CHECK(strlen(c->cutover_str) == 10);
 	FUZZ_CHECK(no_control(c->organization) && no_control(c->smtp_user) &&

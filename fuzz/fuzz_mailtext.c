@@ -1,7 +1,7 @@
 /*
  * fuzz_mailtext.c - building the mails (helper/mailtext.c) from values a
  * person or an administrator chose: the organization, the addresses, the
- * user name, the remote host.  Whatever they hold: no crash, and a mail
+ * display name of From, the user name, the remote host.  Whatever they hold: no crash, and a mail
  * that is built has exactly the headers portald writes, each once, lines
  * ending in CRLF and no longer than 998 characters, a body of printable
  * ASCII (quoted-printable), and the code in it.
@@ -50,18 +50,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char out[MAIL_TEXT_MAX];
 	char *buf = malloc(size + 1);
-	const char *p[6];
+	const char *p[7];
 	struct mail_head h;
 	ssize_t n;
 
 	if (!buf)
 		return 0;
-	fuzz_split(data, size, buf, p, 6);
+	fuzz_split(data, size, buf, p, 7);
 	h.organization = p[0];
 	h.from = p[1];
 	h.to = p[2];
 	h.lang = size && (data[0] & 1) ? LANG_EN : LANG_FR;
 	h.date = (time_t)(size > 1 ? data[1] : 0) * 86400 * 30;
+	h.from_name = p[6];
 
 	n = mailtext_code(&h, p[3], p[4], size > 2 ? data[2] * 60ull : 600, out, sizeof out);
 	if (n >= 0)

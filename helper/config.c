@@ -15,10 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "proto.h"
 #include "valid.h"
 
 #define LINE_MAX_LEN 1024
-#define WHY_MAX 96
+#define WHY_MAX 256
 
 struct key {
 	const char *name;
@@ -204,12 +205,23 @@ static const char *parse_server(struct portal_config *c, const char *v, const st
 	return NULL;
 }
 
+/* An address, or a display name and an address: see valid_mailbox. */
 static const char *parse_from(struct portal_config *c, const char *v, const struct key *k,
 				char *why)
 {
-	if (!valid_email(v))
-		return "must be an e-mail address";
-	return parse_text(c, v, k, why);
+	char name[sizeof c->mail_from_name], addr[PORTAL_EMAIL_MAX + 1];
+	const char *wrong = valid_mailbox(v, name, sizeof name, addr);
+
+	(void)k;
+	if (wrong) {
+		snprintf(why, WHY_MAX, "%s; accepted: noreply@example.org, "
+			 "Example College <noreply@example.org> or "
+			 "\"Doe, Jane\" <noreply@example.org>", wrong);
+		return why;
+	}
+	snprintf(c->mail_from, sizeof c->mail_from, "%s", addr);
+	snprintf(c->mail_from_name, sizeof c->mail_from_name, "%s", name);
+	return NULL;
 }
 
 static const char *parse_user(struct portal_config *c, const char *v, const struct key *k,
@@ -238,7 +250,7 @@ static const struct key keys[] = {
 	{ "smtp_tls", parse_tls, 0, 0, 0, 0 },
 	{ "smtp_user", parse_text, STR(smtp_user), 0, 0 },
 	{ "smtp_password_file", parse_path, STR(smtp_password_file), 0, 0 },
-	{ "mail_from", parse_from, STR(mail_from), 0, 0 },
+	{ "mail_from", parse_from, 0, 0, 0, 0 },
 	{ "user", parse_user, STR(user), 0, 0 },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])

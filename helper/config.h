@@ -39,7 +39,8 @@ struct portal_config {
 	enum smtp_tls smtp_tls;
 	char smtp_user[256];
 	char smtp_password_file[PATH_MAX];
-	char mail_from[256];
+	char mail_from[256];          /* mail_from's address: the envelope sender */
+	char mail_from_name[128];     /* mail_from's display name; "" for organization */
 	char user[65];                /* account to run as once root's work is done; "" = portald if it exists */
 };
 

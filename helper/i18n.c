@@ -38,6 +38,27 @@ bool lang_parse(const char *s, enum lang *l)
 	return true;
 }
 
+const struct i18n_text i18n_unknown_option = I18N(
+	"unknown option: %s");
+const struct i18n_text i18n_missing_value = I18N(
+	"option %s needs a value");
+
+/* In the order POSIX gives the variables precedence.  The C library's
+ * locale is not used: the fr_FR locale need not be installed for the
+ * administrator to want French. */
+enum lang lang_of_environment(void)
+{
+	static const char *const vars[] = { "LC_ALL", "LC_MESSAGES", "LANG" };
+
+	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+		const char *v = getenv(vars[i]);
+
+		if (v && *v)
+			return strncmp(v, "fr", 2) == 0 ? LANG_FR : LANG_EN;
+	}
+	return LANG_EN;
+}
+
 const char *lang_name(enum lang l)
 {
 	return l == LANG_EN ? "en" : "fr";

@@ -28,6 +28,13 @@ const char *i18n(enum lang l, const struct i18n_text *t);
 
 /* "fr" or "en"; anything else is refused. */
 bool lang_parse(const char *s, enum lang *l);
+/* The language of whoever runs a command (portalctl, portald -h, -t):
+ * French when LC_ALL, LC_MESSAGES or LANG, the first one set, starts with
+ * "fr"; English otherwise. */
+enum lang lang_of_environment(void);
+/* What portald's and portalctl's command lines say of a bad option (its
+ * one argument: the option as typed). */
+extern const struct i18n_text i18n_unknown_option, i18n_missing_value;
 const char *lang_name(enum lang l);
 
 /* Format a calendar date for people: "30 October 2023" / "30 octobre 2023". */

@@ -20,11 +20,13 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sodium.h>
+#include "store.h"
 
 #define KEY_SUFFIX   ".key"
 #define KEY_MODE     0600
@@ -110,35 +112,39 @@ static int create_key(const char *path, uid_t owner, gid_t group,
 	return -1;
 }
 
-/* The key file must belong to the account portald runs as (`owner`) or,
- * while it is still root, to root: it is then handed over. */
+/* The key file, as the database is: see store_open_private.  O_NONBLOCK:
+ * a FIFO planted there must not hang the start. */
+static int open_key(const char *path, char *err, size_t errlen)
+{
+	return store_open_private(path, "the key file", O_RDONLY | O_NONBLOCK, err, errlen);
+}
+
+/* The key file open on fd is private as the database is, and holds a key.
+ * st is filled. */
+static bool key_file_ok(int fd, const char *path, uid_t owner, struct stat *st, char *err,
+			size_t errlen)
+{
+	if (!store_private_ok(fd, path, "the key file", owner, st, err, errlen))
+		return false;
+	if (st->st_size == crypto_kdf_KEYBYTES)
+		return true;
+	snprintf(err, errlen, "%s: the key file holds %lld bytes, not %d "
+		 "(an interrupted first start? removing it loses queued mail and live codes)",
+		 path, (long long)st->st_size, crypto_kdf_KEYBYTES);
+	return false;
+}
+
 static int read_key(const char *path, uid_t owner, gid_t group,
 		    uint8_t master[crypto_kdf_KEYBYTES], char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	int fd = open_key(path, err, errlen);
 	struct stat st;
 	ssize_t got;
 
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot open the key file: %s%s", path, strerror(errno),
-			 errno == ELOOP ? " (it is a symbolic link)" : "");
+	if (fd < 0)
 		return -1;
-	}
-	if (fstat(fd, &st) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-	} else if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: the key file is not a regular file", path);
-	} else if (st.st_uid != owner && st.st_uid != geteuid()) {
-		snprintf(err, errlen, "%s: the key file must be owned by uid %u, not %u",
-			 path, (unsigned)owner, (unsigned)st.st_uid);
-	} else if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		snprintf(err, errlen, "%s: the key file is open to group or others (mode %04o); "
-			 "it must be 0600, and the key may have leaked", path,
-			 (unsigned)(st.st_mode & 07777));
-	} else if (st.st_size != crypto_kdf_KEYBYTES) {
-		snprintf(err, errlen, "%s: the key file holds %lld bytes, not %d "
-			 "(an interrupted first start? removing it loses queued mail and live codes)",
-			 path, (long long)st.st_size, crypto_kdf_KEYBYTES);
+	if (!key_file_ok(fd, path, owner, &st, err, errlen)) {
+		/* err says why */
 	} else if (st.st_uid == owner || give_key(fd, path, owner, group, err, errlen) == 0) {
 		do
 			got = read(fd, master, crypto_kdf_KEYBYTES);
@@ -191,6 +197,25 @@ struct portal_keys *keys_load_owned(const char *db_path, uid_t owner, gid_t grou
 	}
 	sodium_memzero(master, sizeof master);
 	return k;
+}
+
+int keys_check(const char *db_path, uid_t owner, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	bool ok;
+	int fd;
+
+	if (key_path(db_path, path, sizeof path) < 0) {
+		snprintf(err, errlen, "%s: path too long for the key file", db_path);
+		return -1;
+	}
+	fd = open_key(path, err, errlen);
+	if (fd < 0)
+		return errno == ENOENT ? 1 : -1;
+	ok = key_file_ok(fd, path, owner, &st, err, errlen);
+	close(fd);
+	return ok ? 0 : -1;
 }
 
 void keys_free(struct portal_keys *k)

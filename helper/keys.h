@@ -24,6 +24,10 @@ struct portal_keys *keys_load(const char *db_path, char *err, size_t errlen);
  * file must belong to owner (or root, and is then given to owner). */
 struct portal_keys *keys_load_owned(const char *db_path, uid_t owner, gid_t group,
 				    char *err, size_t errlen);
+/* What keys_load_owned would find wrong with the key file, without making
+ * or changing it: 0 it is fine, 1 there is none yet (the first start
+ * makes it), -1 with err saying why portald would refuse it. */
+int keys_check(const char *db_path, uid_t owner, char *err, size_t errlen);
 void keys_free(struct portal_keys *k);
 
 #endif

@@ -13,6 +13,7 @@
  *             must not stop the mail);
  *   required  TLS with a certificate that verifies against the system's
  *             CAs and names smtp_server, or nothing is sent.
+ * TLS is version 1.2: see tls_context for why not 1.3.
  * The AUTH password goes out in the clear only with smtp_tls = none (the
  * administrator's explicit choice); otherwise only over verified TLS.
  *
@@ -208,12 +209,23 @@ const char *mail_host_problem(const char *host)
 	return host[0] ? NULL : "no host";
 }
 
-/* TLS 1.2 or later, the server checked against the system's CAs. */
+/* TLS 1.2, the server checked against the system's CAs.
+ *
+ * Not 1.3: a TLS 1.3 server sends its session tickets after the handshake,
+ * and libesmtp 1.1 cannot take data it did not ask for.  Its loop sees the
+ * socket readable before it has sent the EHLO that follows STARTTLS, reads
+ * first (OpenSSL consumes the tickets and finds no SMTP reply) and waits
+ * for that reply without ever flushing the EHLO: the session hangs until
+ * the step timeout and the mail is put off.  Whether the tickets win that
+ * race depends on how fast the server is, so a local MTA (smtp_server's
+ * default) lost it often.  TLS 1.2 hands its ticket over inside the
+ * handshake, and nothing comes unasked after it. */
 static SSL_CTX *tls_context(void)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
 	if (ctx && (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
+		    !SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION) ||
 		    !SSL_CTX_set_default_verify_paths(ctx))) {
 		SSL_CTX_free(ctx);
 		ctx = NULL;

@@ -11,7 +11,6 @@
 #include "mailtext.h"
 
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -113,51 +112,7 @@ static void put_str(struct out *o, const char *s)
 	put(o, s, strlen(s));
 }
 
-/* ---- what a header may carry ------------------------------------------- */
-
-/* Length of the UTF-8 sequence at s, or 0 when it is not valid (overlong
- * forms, surrogates and code points above U+10FFFF included). */
-static size_t utf8_seq(const unsigned char *s)
-{
-	uint32_t cp;
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
-}
-
-/* Text that may go into a header or the body: valid UTF-8, no control
- * character (CR and LF above all, DEL, the C1 controls U+0080-U+009F). */
-static bool text_ok(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		size_t n = utf8_seq(p);
-
-		if (n == 0 || *p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] < 0xa0))
-			return false;
-		p += n;
-	}
-	return true;
-}
+/* ---- what a header may carry (valid_text: valid.c) ---------------------- */
 
 static bool printable_ascii(const char *s)
 {
@@ -190,7 +145,7 @@ static void put_encoded(struct out *o, size_t *col, const char *s)
 		char b64[EW_MAX];
 
 		while (take < left) {
-			size_t n = utf8_seq(p + take);
+			size_t n = valid_utf8_seq(p + take);
 
 			if (n == 0 || take + n > room)
 				break;
@@ -232,7 +187,7 @@ static void put_header(struct out *o, const char *name, const char *value)
 {
 	size_t col = strlen(name) + 2;
 
-	if (!valid_name(name) || !text_ok(value)) {
+	if (!valid_name(name) || !valid_text(value)) {
 		o->full = true;
 		return;
 	}
@@ -261,24 +216,25 @@ static bool phrase_char(char c)
 	       (c != '\0' && strchr(" !#$%&'*+-/=?^_`{|}~", c));
 }
 
-/* From: the organization as display name (a phrase, quoted when it needs
- * to be, encoded words when not ASCII), then the address. */
-static void put_from(struct out *o, const char *org, const char *addr)
+/* From: the display name (RFC 5322 3.2.5 phrase: its words as they are
+ * when they are atoms, else one quoted string, else, when it is not ASCII
+ * or too long for the line, RFC 2047 encoded words), then the address. */
+static void put_from(struct out *o, const char *name, const char *addr)
 {
 	size_t col = 6;
 
 	put_str(o, "From: ");
-	if (org[0] && printable_ascii(org)) {
+	if (name[0] && printable_ascii(name)) {
 		char phrase[2 * ORG_MAX + 3];
 		struct out q;
 		bool plain = true;
 
-		for (const char *c = org; *c; c++)
+		for (const char *c = name; *c; c++)
 			plain = plain && phrase_char(*c);
 		out_init(&q, phrase, sizeof phrase);
 		if (!plain)
 			put_str(&q, "\"");
-		for (const char *c = org; *c; c++) {
+		for (const char *c = name; *c; c++) {
 			if (!plain && (*c == '"' || *c == '\\'))
 				put_str(&q, "\\");
 			put(&q, c, 1);
@@ -289,12 +245,12 @@ static void put_from(struct out *o, const char *org, const char *addr)
 			put_str(o, phrase);
 			col += q.len;
 		} else {
-			put_encoded(o, &col, org);
+			put_encoded(o, &col, name);
 		}
-	} else if (org[0]) {
-		put_encoded(o, &col, org);
+	} else if (name[0]) {
+		put_encoded(o, &col, name);
 	}
-	if (org[0]) {
+	if (name[0]) {
 		if (col + strlen(addr) + 3 > HEADER_LINE)
 			fold(o, &col);
 		else
@@ -487,8 +443,15 @@ ssize_t mailtext_qp(const char *text, size_t n, char *out, size_t cap)
 
 static bool head_ok(const struct mail_head *h)
 {
-	return valid_email(h->from) && valid_email(h->to) && text_ok(h->organization) &&
-	       strlen(h->organization) <= ORG_MAX;
+	return valid_email(h->from) && valid_email(h->to) && valid_text(h->organization) &&
+	       strlen(h->organization) <= ORG_MAX &&
+	       (!h->from_name || (valid_text(h->from_name) && strlen(h->from_name) <= ORG_MAX));
+}
+
+/* From's display name: mail_from's, else the organization. */
+static const char *display_name(const struct mail_head *h)
+{
+	return h->from_name && h->from_name[0] ? h->from_name : h->organization;
 }
 
 /* The whole message: headers, then the text of the template (every value
@@ -509,7 +472,7 @@ static ssize_t build(const struct mail_head *h, const char *host,
 	expand(&p, i18n(h->lang, body), vars, nvars, true);
 	wrap(&w, plain);
 
-	put_from(&o, h->organization, h->from);
+	put_from(&o, display_name(h), h->from);
 	put_str(&o, "To: ");
 	put_str(&o, h->to);
 	put_str(&o, "\r\n");
@@ -536,7 +499,7 @@ static ssize_t build(const struct mail_head *h, const char *host,
 static bool all_ok(const struct var *vars, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!text_ok(vars[i].value))
+		if (!valid_text(vars[i].value))
 			return false;
 	return true;
 }

@@ -21,11 +21,13 @@
 
 /* What every message carries in its headers. */
 struct mail_head {
-	const char *from;          /* mail_from: a bare address */
-	const char *organization;  /* display name of From, named in the text */
+	const char *from;          /* mail_from's address */
+	const char *organization;  /* named in the text; From's display name
+				    * unless from_name is given */
 	const char *to;            /* the recipient's address */
 	enum lang lang;
 	time_t date;               /* the Date header: when the mail was queued */
+	const char *from_name;     /* mail_from's display name; NULL or "" for none */
 };
 
 /* The code mail: the code on a line of its own, how long it is valid

@@ -105,9 +105,10 @@ struct entry {
 };
 
 struct settings {
-	struct mail_server srv;
+	struct mail_server srv;   /* srv.from: mail_from's address */
+	char from_name[128];      /* mail_from's display name, or "" */
 	char organization[256];
-	char *password;         /* sodium_malloc'ed; srv.password points here */
+	char *password;           /* sodium_malloc'ed; srv.password points here */
 };
 
 struct outbox {
@@ -119,6 +120,7 @@ struct outbox {
 	pthread_cond_t wake;
 	bool stop, kicked;
 	struct settings set;
+	uid_t owner;            /* the account portald runs as */
 
 	/* guarded by the store lock */
 	char *compose;          /* the message being queued: BIND_MAX + MAIL_TEXT_MAX,
@@ -355,8 +357,9 @@ static void settings_free(struct settings *s)
 }
 
 /* The SMTP password: the first line of a regular file that only its
- * owner (root or portald's user) can read. */
-static char *read_password(const char *path, char *err, size_t errlen)
+ * owner can read: root, or the account portald runs as (`owner`, which is
+ * the effective uid once portald has become it). */
+static char *read_password(const char *path, uid_t owner, char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	const char *why = NULL;
@@ -374,7 +377,7 @@ static char *read_password(const char *path, char *err, size_t errlen)
 		why = "not a regular file";
 	else if (st.st_mode & (S_IRGRP | S_IROTH))
 		why = "group or others can read it (chmod 600)";
-	else if (st.st_uid != 0 && st.st_uid != geteuid())
+	else if (st.st_uid != 0 && st.st_uid != owner && st.st_uid != geteuid())
 		why = "it must belong to root or to portald's user";
 	else if (!(pw = sodium_malloc(PASSWORD_FILE_MAX + 2)))
 		why = "out of memory";
@@ -414,12 +417,13 @@ static char *read_password(const char *path, char *err, size_t errlen)
 
 /* Settings from a configuration, checked: a mail that cannot be built or
  * a server libesmtp cannot reach is refused now, not at the first code. */
-static int settings_make(struct settings *s, const struct portal_config *cfg,
+static int settings_make(struct settings *s, const struct portal_config *cfg, uid_t owner,
 			 char *err, size_t errlen)
 {
 	struct mail_head h = {
 		.from = cfg->mail_from, .organization = cfg->organization,
 		.to = cfg->mail_from, .lang = cfg->language, .date = time(NULL),
+		.from_name = cfg->mail_from_name,
 	};
 	char probe[MAIL_TEXT_MAX];
 	const char *why = mail_host_problem(cfg->smtp_host);
@@ -442,10 +446,11 @@ static int settings_make(struct settings *s, const struct portal_config *cfg,
 	s->srv.port = cfg->smtp_port;
 	s->srv.tls = cfg->smtp_tls;
 	snprintf(s->srv.from, sizeof s->srv.from, "%s", cfg->mail_from);
+	snprintf(s->from_name, sizeof s->from_name, "%s", cfg->mail_from_name);
 	snprintf(s->srv.user, sizeof s->srv.user, "%s", cfg->smtp_user);
 	snprintf(s->organization, sizeof s->organization, "%s", cfg->organization);
 	if (cfg->smtp_user[0]) {
-		s->password = read_password(cfg->smtp_password_file, err, errlen);
+		s->password = read_password(cfg->smtp_password_file, owner, err, errlen);
 		if (!s->password)
 			return -1;
 		s->srv.password = s->password;
@@ -458,7 +463,7 @@ int outbox_reconfigure(struct outbox *ob, const struct portal_config *cfg,
 {
 	struct settings fresh, old;
 
-	if (settings_make(&fresh, cfg, err, errlen) < 0)
+	if (settings_make(&fresh, cfg, ob->owner, err, errlen) < 0)
 		return -1;
 	pthread_mutex_lock(&ob->mu);
 	old = ob->set;
@@ -469,6 +474,15 @@ int outbox_reconfigure(struct outbox *ob, const struct portal_config *cfg,
 	pthread_mutex_unlock(&ob->mu);
 	settings_free(&old);
 	return 0;
+}
+
+int outbox_check(const struct portal_config *cfg, uid_t owner, char *err, size_t errlen)
+{
+	struct settings s;
+	int rc = settings_make(&s, cfg, owner, err, errlen);
+
+	settings_free(&s);
+	return rc;
 }
 
 /* ---- queueing (store lock held by the caller) ------------------------------ */
@@ -485,21 +499,6 @@ static void new_id(struct outbox *ob, char *id)
 	ob->last_ms = ms > ob->last_ms ? ms : ob->last_ms + 1;
 	snprintf(id, ID_LEN + 1, "%016llx%08x", (unsigned long long)ob->last_ms,
 		 (unsigned)randombytes_random());
-}
-
-/* The From and organization in force, for a message built now. */
-static void head_of(struct outbox *ob, struct mail_head *h, char *from, char *org,
-		    const char *to, enum lang lang)
-{
-	pthread_mutex_lock(&ob->mu);
-	memcpy(from, ob->set.srv.from, sizeof ob->set.srv.from);
-	memcpy(org, ob->set.organization, sizeof ob->set.organization);
-	pthread_mutex_unlock(&ob->mu);
-	h->from = from;
-	h->organization = org;
-	h->to = to;
-	h->lang = lang;
-	h->date = time(NULL);
 }
 
 /* Write a new entry whose plaintext (binding line and message) is
@@ -571,14 +570,29 @@ static int supersede(struct outbox *ob, const char *user)
 struct draft {
 	char id[ID_LEN + 1];
 	char from[sizeof ((struct settings *)0)->srv.from];
+	char from_name[sizeof ((struct settings *)0)->from_name];
 	char org[sizeof ((struct settings *)0)->organization];
 	struct mail_head h;
 	int bind;
 };
 
+/* The From and organization in force, for a message built now. */
+static void draft_head(struct outbox *ob, struct draft *d, const char *to, enum lang lang)
+{
+	pthread_mutex_lock(&ob->mu);
+	memcpy(d->from, ob->set.srv.from, sizeof d->from);
+	memcpy(d->from_name, ob->set.from_name, sizeof d->from_name);
+	memcpy(d->org, ob->set.organization, sizeof d->org);
+	pthread_mutex_unlock(&ob->mu);
+	d->h = (struct mail_head){
+		.from = d->from, .from_name = d->from_name, .organization = d->org,
+		.to = to, .lang = lang, .date = time(NULL),
+	};
+}
+
 static bool draft_begin(struct outbox *ob, struct draft *d, const char *to, enum lang lang)
 {
-	head_of(ob, &d->h, d->from, d->org, to, lang);
+	draft_head(ob, d, to, lang);
 	new_id(ob, d->id);
 	d->bind = snprintf(ob->compose, BIND_MAX, "%s\n%s\n", d->id, to);
 	return d->bind > 0 && d->bind < BIND_MAX;
@@ -973,7 +987,7 @@ static void outbox_free(struct outbox *ob)
 }
 
 struct outbox *outbox_start(struct store *st, const struct portal_keys *k,
-			    const struct portal_config *cfg, char *err, size_t errlen)
+			    const struct portal_config *cfg, uid_t owner, char *err, size_t errlen)
 {
 	struct outbox *ob = calloc(1, sizeof *ob);
 	pthread_condattr_t ca;
@@ -985,6 +999,7 @@ struct outbox *outbox_start(struct store *st, const struct portal_keys *k,
 	}
 	ob->st = st;
 	ob->keys = k;
+	ob->owner = owner;
 	pthread_mutex_init(&ob->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -996,7 +1011,8 @@ struct outbox *outbox_start(struct store *st, const struct portal_keys *k,
 		outbox_free(ob);
 		return NULL;
 	}
-	if (settings_make(&ob->set, cfg, err, errlen) < 0 || index_load(ob, err, errlen) < 0) {
+	if (settings_make(&ob->set, cfg, owner, err, errlen) < 0 ||
+	    index_load(ob, err, errlen) < 0) {
 		outbox_free(ob);
 		return NULL;
 	}

@@ -14,6 +14,7 @@
 #define PORTAL_OUTBOX_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <time.h>
 #include "config.h"
 #include "i18n.h"
@@ -23,12 +24,18 @@
 
 struct outbox;
 
+/* owner: the account portald runs as; the SMTP password file must belong
+ * to it or to root. */
 struct outbox *outbox_start(struct store *st, const struct portal_keys *k,
-			    const struct portal_config *cfg, char *err, size_t errlen);
+			    const struct portal_config *cfg, uid_t owner, char *err, size_t errlen);
 void outbox_stop(struct outbox *ob);
 /* New settings after SIGHUP (SMTP server, TLS, AUTH, From, organization). */
 int outbox_reconfigure(struct outbox *ob, const struct portal_config *cfg,
 		       char *err, size_t errlen);
+/* What outbox_start would refuse in the mail settings (the server, the
+ * From, the SMTP password file), without starting anything: 0, or -1
+ * with err. */
+int outbox_check(const struct portal_config *cfg, uid_t owner, char *err, size_t errlen);
 
 /* Queue the code mail, which ends any older code mail of the user still
  * waiting.  With send false (the address typed is not the one on file)

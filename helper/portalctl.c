@@ -57,30 +57,10 @@ static const struct i18n_text msg_no_command = I18N(
 	"no command given");
 static const struct i18n_text msg_unknown_command = I18N(
 	"unknown command: %s%s%s");
-static const struct i18n_text msg_unknown_option = I18N(
-	"unknown option: %s");
-static const struct i18n_text msg_missing_value = I18N(
-	"option %s needs a value");
 static const struct i18n_text msg_arg_count = I18N(
 	"wrong number of arguments; usage: portalctl %s");
 static const struct i18n_text msg_write = I18N(
 	"cannot write the output");
-
-/* French when the locale says so, in the order POSIX gives the variables
- * precedence; English otherwise.  The C library's locale is not used: the
- * fr_FR locale need not be installed for the administrator to want French. */
-static enum lang env_lang(void)
-{
-	static const char *const vars[] = { "LC_ALL", "LC_MESSAGES", "LANG" };
-
-	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
-		const char *v = getenv(vars[i]);
-
-		if (v && *v)
-			return strncmp(v, "fr", 2) == 0 ? LANG_FR : LANG_EN;
-	}
-	return LANG_EN;
-}
 
 static bool is_group(const char *word)
 {
@@ -134,9 +114,9 @@ static int run(struct ctl *c, int argc, char **argv)
 			printf("portalctl %s\n", PORTAL_VERSION);
 			return CTL_OK;
 		case ':':
-			return ctl_usage(c, &msg_missing_value, argv[optind - 1]);
+			return ctl_usage(c, &i18n_missing_value, argv[optind - 1]);
 		default:
-			return ctl_usage(c, &msg_unknown_option, argv[optind - 1]);
+			return ctl_usage(c, &i18n_unknown_option, argv[optind - 1]);
 		}
 	}
 	argc -= optind;
@@ -161,7 +141,7 @@ int main(int argc, char **argv)
 	static struct ctl c;   /* frames and parsed messages: too big for a stack */
 	int rc;
 
-	c.lang = env_lang();
+	c.lang = lang_of_environment();
 	c.config_path = PORTAL_DEFAULT_CONFIG;
 	c.fd = -1;
 	rc = run(&c, argc, argv);

@@ -4,7 +4,8 @@
  *
  * portald never forks into the background: a service manager (systemd
  * Type=simple) or a shell runs it as it is.  -f only sends the log to
- * stderr instead of syslog.
+ * stderr instead of syslog.  -t checks the configuration and the files it
+ * names as the start would, and stops there (sshd -t).
  *
  * Threads: the main thread owns every connection while it is waiting for a
  * request.  It reads without blocking until a whole frame is in.  A quick
@@ -30,6 +31,7 @@
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -617,14 +619,30 @@ static void workers_stop(struct server *s)
 
 /* ---- the listening socket -------------------------------------------------- */
 
+/* A socket directory that is there must be a directory.  Clients refuse a
+ * socket in a directory others can write, so say so here already. */
+static int socket_dir_check(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+	const char *why = stat(dir, &st) < 0 ? strerror(errno) :
+			  !S_ISDIR(st.st_mode) ? "not a directory" : NULL;
+
+	if (why) {
+		snprintf(err, errlen, "socket directory %s: %s", dir, why);
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		log_msg(LOG_WARNING, "socket directory %s is writable by others: clients "
+			"will not trust the socket", dir);
+	return 0;
+}
+
 /* The socket's directory: made (0755, so that every user can reach the
- * socket) when only its last component is missing.  Clients refuse a socket
- * in a directory others can write, so say so here already. */
+ * socket) when only its last component is missing. */
 static int socket_dir(const char *path, const struct runas *as, char *err, size_t errlen)
 {
 	char copy[sizeof ((struct sockaddr_un *)0)->sun_path];
 	const char *dir;
-	struct stat st;
 
 	snprintf(copy, sizeof copy, "%s", path);
 	dir = dirname(copy);
@@ -643,35 +661,40 @@ static int socket_dir(const char *path, const struct runas *as, char *err, size_
 		log_msg(LOG_INFO, "made the socket directory %s", dir);
 		return 0;
 	}
-	if (errno != EEXIST || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "socket directory %s: %s", dir,
-			 errno == EEXIST ? "not a directory" : strerror(errno));
+	if (errno != EEXIST) {
+		snprintf(err, errlen, "socket directory %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		log_msg(LOG_WARNING, "socket directory %s is writable by others: clients "
-			"will not trust the socket", dir);
-	return 0;
+	return socket_dir_check(dir, err, errlen);
+}
+
+/* What is at the socket's path: 0 nothing, 1 a socket, -1 (with err)
+ * something portald must not replace. */
+static int socket_path(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "%s exists and is not a socket; not replacing it", path);
+		return -1;
+	}
+	return 1;
 }
 
 /* A socket left by a portald that died is removed; one that answers means
  * portald is running already; anything else at the path is not ours. */
 static int clear_stale(const struct sockaddr_un *sa, char *err, size_t errlen)
 {
-	struct stat st;
-	int fd, r, e;
+	int fd, r, e = socket_path(sa->sun_path, err, errlen);
 
-	if (lstat(sa->sun_path, &st) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "%s: %s", sa->sun_path, strerror(errno));
-		return -1;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "%s exists and is not a socket; not replacing it",
-			 sa->sun_path);
-		return -1;
-	}
+	if (e <= 0)
+		return e;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
@@ -926,6 +949,44 @@ static int runas_drop(const struct runas *as, char *err, size_t errlen)
 
 /* ---- start and stop ---------------------------------------------------------- */
 
+/* Can portald, as it is now, make files in dir?  NULL, or why not. */
+static const char *folder_problem(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0)
+		return strerror(errno);
+	if (!S_ISDIR(st.st_mode))
+		return "not a directory";
+	return faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0 ? strerror(errno) : NULL;
+}
+
+/* The database and its key as keys_load_owned and store_open_owned will
+ * find them, before they open (or make) them: what is missing is made, in
+ * a folder that must be there and that portald, as it is now, can make
+ * files in.  A database without its key is worth a word: a new key makes
+ * its live codes and queued mail unreadable. */
+static int files_check(const struct portal_config *cfg, const struct runas *as, char *err,
+		       size_t errlen)
+{
+	int db = store_check(cfg->database, as->uid, err, errlen), key;
+	char copy[sizeof cfg->database];
+	const char *dir, *why;
+
+	if (db < 0 || (key = keys_check(cfg->database, as->uid, err, errlen)) < 0)
+		return -1;
+	snprintf(copy, sizeof copy, "%s", cfg->database);
+	dir = dirname(copy);
+	if ((db == 1 || key == 1) && (why = folder_problem(dir)) != NULL) {
+		snprintf(err, errlen, "database folder %s: %s", dir, why);
+		return -1;
+	}
+	if (db == 0 && key == 1)
+		log_msg(LOG_WARNING, "%s has no key file beside it: with a new key, the live "
+			"codes and queued mail in the database cannot be read", cfg->database);
+	return 0;
+}
+
 static int harden(char *err, size_t errlen)
 {
 	const struct rlimit none = { 0, 0 };
@@ -971,12 +1032,14 @@ static int server_start(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "pthread_rwlock_init: %s", strerror(e));
 		return -1;
 	}
+	if (files_check(&d->cfg, &s->as, err, errlen) < 0)
+		return -1;
 	d->keys = keys_load_owned(d->cfg.database, s->as.uid, s->as.gid, err, errlen);
 	if (!d->keys ||
 	    store_open_owned(&d->store, d->cfg.database, s->as.uid, s->as.gid, err, errlen) < 0)
 		return -1;
 	/* Reads the SMTP password file: the last thing root is needed for. */
-	d->outbox = outbox_start(d->store, d->keys, &d->cfg, err, errlen);
+	d->outbox = outbox_start(d->store, d->keys, &d->cfg, s->as.uid, err, errlen);
 	if (!d->outbox || runas_drop(&s->as, err, errlen) < 0)
 		return -1;
 	d->started = time(NULL);
@@ -1030,15 +1093,140 @@ static void server_stop(struct server *s)
 		close(s->sigfd);
 }
 
-static void usage(FILE *to)
+/* ---- portald -t ------------------------------------------------------------- */
+
+/* The socket as listener_open will find it: its directory there, and one
+ * portald can make the socket in, or only its last component missing
+ * (listener_open makes that one); nothing but a socket at its path.  A
+ * portald already running there is no mistake here. */
+static int socket_check(const char *path, char *err, size_t errlen)
 {
-	fprintf(to,
-		"usage: portald [-f] [-c FILE]\n"
-		"  -c FILE  configuration file (default %s)\n"
-		"  -f       log to standard error instead of syslog\n"
-		"  -h       show this help\n"
-		"  -V       show the version\n",
-		PORTAL_DEFAULT_CONFIG);
+	char copy[sizeof ((struct sockaddr_un *)0)->sun_path], parent[sizeof copy];
+	const char *dir, *why;
+	struct stat st;
+
+	snprintf(copy, sizeof copy, "%s", path);
+	dir = dirname(copy);
+	if (stat(dir, &st) == 0 || errno != ENOENT) {
+		if (socket_dir_check(dir, err, errlen) < 0)
+			return -1;
+		why = folder_problem(dir);
+	} else {
+		snprintf(parent, sizeof parent, "%s", dir);
+		why = (stat(dirname(parent), &st) < 0 || !S_ISDIR(st.st_mode)) ? strerror(ENOENT) :
+		      NULL;
+	}
+	if (why) {
+		snprintf(err, errlen, "socket directory %s: %s", dir, why);
+		return -1;
+	}
+	return socket_path(path, err, errlen) < 0 ? -1 : 0;
+}
+
+/* What the start would find wrong, found without starting: no socket, no
+ * thread, nothing made or changed.  0 when portald could start. */
+static int test_start(struct server *s, char *err, size_t errlen)
+{
+	const struct portal_config *cfg = &s->d->cfg;
+
+	if (sodium_init() < 0) {
+		snprintf(err, errlen, "libsodium could not be initialised");
+		return -1;
+	}
+	return runas_resolve(cfg, &s->as, err, errlen) < 0 ||
+	       socket_check(cfg->socket, err, errlen) < 0 ||
+	       files_check(cfg, &s->as, err, errlen) < 0 ||
+	       outbox_check(cfg, s->as.uid, err, errlen) < 0 ? -1 : 0;
+}
+
+/* ---- the command line -------------------------------------------------------- */
+
+static const struct i18n_text msg_help = I18N(
+	"Usage: portald [-c FILE] [-f] [-t]\n"
+	"The helper of pam_portal: it keeps the members, their codes and\n"
+	"passwords, and sends the mail, behind a UNIX socket.\n"
+	"\n"
+	"Options:\n"
+	"  -c, --config FILE   configuration file (default %s)\n"
+	"  -f, --foreground    log to standard error instead of syslog\n"
+	"  -t, --test          check the configuration and the files it names,\n"
+	"                      then exit: 0 if portald could start, 1 and why not\n"
+	"  -h, --help          show this help\n"
+	"  -V, --version       show the version\n"
+	"\n"
+	"Exit status: 0 after a clean stop, 1 on an error, 2 on bad usage.\n");
+static const struct i18n_text msg_unexpected = I18N(
+	"unexpected argument: %s");
+static const struct i18n_text msg_try_help_portald = I18N(
+	"Try 'portald --help'.\n");
+
+/* A message in language l on out; its formats take the same arguments in
+ * both languages (tests/test_i18n_po.py). */
+static void say(FILE *out, enum lang l, const struct i18n_text *t, ...)
+{
+	va_list ap;
+
+	va_start(ap, t);
+	vfprintf(out, i18n(l, t), ap);
+	va_end(ap);
+}
+
+/* A usage mistake: "portald: what", a hint to --help, exit status 2. */
+static int usage_error(enum lang l, const struct i18n_text *t, const char *arg)
+{
+	fputs("portald: ", stderr);
+	say(stderr, l, t, arg);
+	fputc('\n', stderr);
+	say(stderr, l, &msg_try_help_portald);
+	return 2;
+}
+
+struct options {
+	const char *config_path;
+	bool foreground, test;
+};
+
+/* -1 to go on, else the exit status. */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "test", no_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum lang l = lang_of_environment();
+	int opt;
+
+	opterr = 0;   /* our own messages, in the right language */
+	while ((opt = getopt_long(argc, argv, ":c:fthV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			o->config_path = optarg;
+			break;
+		case 'f':
+			o->foreground = true;
+			break;
+		case 't':
+			o->test = true;
+			break;
+		case 'h':
+			say(stdout, l, &msg_help, PORTAL_DEFAULT_CONFIG);
+			return 0;
+		case 'V':
+			printf("portald %s\n", PORTAL_VERSION);
+			return 0;
+		case ':':
+			return usage_error(l, &i18n_missing_value, argv[optind - 1]);
+		default:
+			return usage_error(l, &i18n_unknown_option, argv[optind - 1]);
+		}
+	}
+	if (optind != argc)
+		return usage_error(l, &msg_unexpected, argv[optind]);
+	return -1;
 }
 
 int main(int argc, char **argv)
@@ -1048,42 +1236,26 @@ int main(int argc, char **argv)
 				   .work_mu = PTHREAD_MUTEX_INITIALIZER,
 				   .work_cv = PTHREAD_COND_INITIALIZER,
 				   .done_mu = PTHREAD_MUTEX_INITIALIZER };
-	bool foreground = false;
+	struct options o = { .config_path = PORTAL_DEFAULT_CONFIG };
 	char err[512];
-	int opt, rc;
+	int rc = parse_options(argc, argv, &o);
 
-	s.config_path = PORTAL_DEFAULT_CONFIG;
-	while ((opt = getopt(argc, argv, "c:fhV")) != -1) {
-		switch (opt) {
-		case 'c':
-			s.config_path = optarg;
-			break;
-		case 'f':
-			foreground = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("portald %s\n", PORTAL_VERSION);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "portald: unexpected argument: %s\n", argv[optind]);
-		usage(stderr);
-		return 2;
-	}
-
+	if (rc >= 0)
+		return rc;
+	s.config_path = o.config_path;
 	config_defaults(&d.cfg);
 	if (config_load(s.config_path, &d.cfg, err, sizeof err) < 0) {
 		fprintf(stderr, "portald: %s\n", err);
 		return 1;
 	}
-	log_open(foreground);
+	if (o.test) {
+		log_open(true);
+		if (test_start(&s, err, sizeof err) == 0)
+			return 0;
+		fprintf(stderr, "portald: %s\n", err);
+		return 1;
+	}
+	log_open(o.foreground);
 	if (server_start(&s, err, sizeof err) < 0) {
 		log_msg(LOG_ERR, "not started: %s", err);
 		server_stop(&s);

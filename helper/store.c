@@ -96,37 +96,69 @@ static int store_fail(struct store *s, const char *what, const char *key)
 	return -1;
 }
 
-/* The database file, opened without following a symbolic link (whoever
- * could plant one would choose what portald reads and overwrites) and
- * checked as the key file is: a regular file of the account portald runs
- * as (or of root, then handed over), open to nobody else.  -1 with err. */
+int store_open_private(const char *path, const char *what, int flags, char *err,
+		       size_t errlen)
+{
+	int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, STORE_MODE), e = errno;
+
+	if (fd < 0)
+		snprintf(err, errlen, "%s: cannot open %s: %s%s", path, what, strerror(e),
+			 e == ELOOP ? " (a symbolic link: refused)" : "");
+	errno = e;
+	return fd;
+}
+
+bool store_private_ok(int fd, const char *path, const char *what, uid_t owner,
+		      struct stat *st, char *err, size_t errlen)
+{
+	if (fstat(fd, st) < 0)
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	else if (!S_ISREG(st->st_mode))
+		snprintf(err, errlen, "%s: %s is not a regular file", path, what);
+	else if (st->st_uid != owner && st->st_uid != geteuid())
+		snprintf(err, errlen, "%s: %s must be owned by uid %u, not %u",
+			 path, what, (unsigned)owner, (unsigned)st->st_uid);
+	else if (st->st_mode & (S_IRWXG | S_IRWXO))
+		snprintf(err, errlen, "%s: %s is open to group or others (mode %04o); it must "
+			 "be 0600, and what it holds may have leaked", path, what,
+			 (unsigned)(st->st_mode & 07777));
+	else
+		return true;
+	return false;
+}
+
+/* The database file, made when it is not there; given to owner when it is
+ * root's.  -1 with err. */
 static int open_file(const char *path, uid_t owner, gid_t group, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, STORE_MODE);
+	int fd = store_open_private(path, "the database", O_RDWR | O_CREAT, err, errlen);
 	struct stat st;
 
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s%s", path, strerror(errno),
-			 errno == ELOOP ? " (the database is a symbolic link: refused)" : "");
+	if (fd < 0)
 		return -1;
-	}
-	if (fstat(fd, &st) < 0)
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-	else if (!S_ISREG(st.st_mode))
-		snprintf(err, errlen, "%s: the database is not a regular file", path);
-	else if (st.st_uid != owner && st.st_uid != geteuid())
-		snprintf(err, errlen, "%s: the database must be owned by uid %u, not %u",
-			 path, (unsigned)owner, (unsigned)st.st_uid);
-	else if (st.st_mode & (S_IRWXG | S_IRWXO))
-		snprintf(err, errlen, "%s: the database is open to group or others (mode %04o); "
-			 "it must be 0600", path, (unsigned)(st.st_mode & 07777));
-	else if (st.st_uid != owner && fchown(fd, owner, group) < 0)
+	if (!store_private_ok(fd, path, "the database", owner, &st, err, errlen)) {
+		/* err says why */
+	} else if (st.st_uid != owner && fchown(fd, owner, group) < 0) {
 		snprintf(err, errlen, "%s: cannot give the database to uid %u: %s", path,
 			 (unsigned)owner, strerror(errno));
-	else
+	} else {
 		return fd;
+	}
 	close(fd);
 	return -1;
+}
+
+int store_check(const char *path, uid_t owner, char *err, size_t errlen)
+{
+	int fd = store_open_private(path, "the database", O_RDONLY | O_NONBLOCK, err, errlen);
+	struct stat st;
+	bool ok;
+
+	if (fd < 0)
+		return errno == ENOENT ? 1 : -1;
+	ok = store_private_ok(fd, path, "the database", owner, &st, err, errlen);
+	close(fd);
+	return ok ? 0 : -1;
 }
 
 int store_open(struct store **out, const char *path, char *err, size_t errlen)

@@ -16,6 +16,7 @@
 #define PORTAL_STORE_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include "proto.h"
 
@@ -32,6 +33,22 @@ int store_open(struct store **s, const char *path, char *err, size_t errlen);
  * file may belong to owner, or to root and is then given to owner. */
 int store_open_owned(struct store **s, const char *path, uid_t owner, gid_t group,
 		     char *err, size_t errlen);
+/* The files portald keeps beside its database (the database, its key):
+ * opened without following a symbolic link (whoever could plant one would
+ * choose what portald reads and overwrites), with flags (O_CREAT makes
+ * it 0600).  -1 with err naming the file as `what`, errno kept. */
+int store_open_private(const char *path, const char *what, int flags, char *err,
+		       size_t errlen);
+/* Such a file open on fd must be a regular file of the account portald
+ * runs as (`owner`) or, while it is still root, of root (it is then given
+ * to owner), open to nobody else.  st is filled; false with err. */
+bool store_private_ok(int fd, const char *path, const char *what, uid_t owner,
+		      struct stat *st, char *err, size_t errlen);
+/* What store_open_owned would find wrong with the database file, without
+ * making or changing it: 0 it is fine, 1 there is none yet (made at the
+ * first start, or the folder is missing: errno ENOENT either way), -1
+ * with err saying why portald would refuse it. */
+int store_check(const char *path, uid_t owner, char *err, size_t errlen);
 void store_close(struct store *s);
 
 void store_lock(struct store *s);

@@ -1,16 +1,19 @@
 /*
- * valid.c - what a user name and an e-mail address may look like.
+ * valid.c - what a user name, an e-mail address, a mailbox and text for a
+ * mail may look like.
  *
- * Both end up in mail headers, log lines and terminal prompts, so the rules
+ * All end up in mail headers, log lines and terminal prompts, so the rules
  * are a strict subset of what the standards allow: an address is a
  * dot-atom (RFC 5322 3.2.3) at a host name made of letter-digit-hyphen
  * labels.  Quoted local parts, address literals and comments are refused;
  * nobody's preferred address needs them, and each is a way to smuggle a
- * header or a second recipient.
+ * header or a second recipient.  A mailbox's display name is only read
+ * here: mailtext.c writes it again as RFC 5322 wants it (atoms, a quoted
+ * string or RFC 2047 encoded words), whatever form it was given in.
  */
 #include "valid.h"
 
-#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include "proto.h"
 
@@ -110,4 +113,125 @@ bool email_equal(const char *a, const char *b)
 		diff |= (unsigned char)(fold(ca) ^ fold(cb));
 	}
 	return diff == 0;
+}
+
+size_t valid_utf8_seq(const unsigned char *s)
+{
+	uint32_t cp;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+bool valid_text(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		size_t n = valid_utf8_seq(p);
+
+		if (n == 0 || *p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] < 0xa0))
+			return false;
+		p += n;
+	}
+	return true;
+}
+
+/* "<address>" at lt, and nothing but blanks after it. */
+static const char *mailbox_address(const char *lt, char *addr)
+{
+	const char *gt = strchr(lt, '>');
+	size_t n;
+
+	if (!gt)
+		return "has a '<' without its '>'";
+	if (gt[1 + strspn(gt + 1, " \t")] != '\0')
+		return "has something after the '>'";
+	n = (size_t)(gt - lt - 1);
+	if (n > PORTAL_EMAIL_MAX)
+		return "has an address that is too long";
+	memcpy(addr, lt + 1, n);
+	addr[n] = '\0';
+	return valid_email(addr) ? NULL : "has no valid e-mail address between '<' and '>'";
+}
+
+/* The quoted name at s (its opening quote), unescaped; *after points past
+ * the closing quote. */
+static const char *quoted_name(const char *s, char *name, size_t cap, const char **after)
+{
+	size_t n = 0;
+
+	for (s++; *s != '"'; s++) {
+		if (*s == '\\' && s[1])
+			s++;
+		if (*s == '\0')
+			return "has a quote that is not closed";
+		if (n + 1 >= cap)
+			return "has a name that is too long";
+		name[n++] = *s;
+	}
+	name[n] = '\0';
+	*after = s + 1;
+	return NULL;
+}
+
+/* The unquoted name from s to lt (the '<'). */
+static const char *plain_name(const char *s, const char *lt, char *name, size_t cap)
+{
+	size_t n = (size_t)(lt - s);
+
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (memchr(s, '"', n) || memchr(s, '>', n))
+		return "has a '\"' or a '>' in the name: put the whole name in double quotes";
+	if (n >= cap)
+		return "has a name that is too long";
+	memcpy(name, s, n);
+	name[n] = '\0';
+	return NULL;
+}
+
+const char *valid_mailbox(const char *s, char *name, size_t namecap, char *addr)
+{
+	const char *lt = NULL, *why;
+
+	name[0] = '\0';
+	if (s[0] == '"') {
+		why = quoted_name(s, name, namecap, &lt);
+		if (!why) {
+			lt += strspn(lt, " \t");
+			if (*lt != '<')
+				why = "has no address in '<' and '>' after the quoted name";
+		}
+	} else if ((lt = strchr(s, '<')) != NULL) {
+		why = plain_name(s, lt, name, namecap);
+	} else if (strlen(s) > PORTAL_EMAIL_MAX || !valid_email(s)) {
+		return "is not an e-mail address";
+	} else {
+		memcpy(addr, s, strlen(s) + 1);
+		return NULL;
+	}
+	if (!why)
+		why = mailbox_address(lt, addr);
+	if (!why && !valid_text(name))
+		why = "has a name that is not UTF-8 text without control characters";
+	return why;
 }

@@ -31,7 +31,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import portaltest  # noqa: E402
-from portaltest import (BUILD, FR, MAIL_TIMEOUT, ROOT, START_TIMEOUT, STRONG, Cleanup, Smtpd,
+from portaltest import (BUILD, FR, ROOT, START_TIMEOUT, STRONG, Cleanup, Smtpd,
                         TestError, check, check_eq, check_match, full_flow, run_tests, sign_in,
                         test, wait_for)
 
@@ -181,22 +181,21 @@ def pamconv_in(root, scratch):
 class Installed:
     """What full_flow needs of a Portal: the root's PAM services, the mail."""
 
-    def __init__(self, smtpd):
+    def __init__(self, root, smtpd):
+        self.root = root
         self.smtpd = smtpd
+
+    def ctl(self, *args):
+        r = self.root.run("portalctl", *args)
+        return r.returncode, r.stdout, r.stderr
 
     def dialog(self, service, user):
         return portaltest.Dialog("/etc/pam.d", service, user)
 
-
-def notices(smtpd):
-    """The mails to the member that carry no code (the notice of the new
-    password), waited for: the sender sends it after the answer."""
-    def found():
-        return [m for m in smtpd.mails(ADDRESS) if not m.code]
-    try:
-        return wait_for("the notice of the new password", found, MAIL_TIMEOUT)
-    except TestError:
-        return []
+    def mails(self, to=None):
+        """The mail sent, once the packaged portald has none waiting."""
+        portaltest.wait_outbox_idle(lambda: self.ctl("status"), lambda: self.ctl("outbox"))
+        return self.smtpd.mails(to)
 
 
 @test
@@ -228,14 +227,15 @@ def the_package_installs_and_a_member_signs_in():
     # pam-auth-update wrote from the packaged profile.
     enable_profile(root)
     pamconv_in(root, scratch)
-    site = Installed(smtpd)
+    site = Installed(root, smtpd)
     auth, d = full_flow(site, "pptest-portal", MEMBER, ADDRESS, words=FR)
     check_eq("through common-*: the whole conversation in French, then sign in again "
              "(after_reset=relogin)", auth, "PAM_AUTH_ERR")
     auth, acct, d = sign_in(site, "pptest-portal", MEMBER, STRONG, words=FR)
     check_eq("through common-*: alice signs in with her new password", (auth, acct),
              ("PAM_SUCCESS", "PAM_SUCCESS"))
-    check("the notice of the new password went to alice", notices(smtpd))
+    check("the notice of the new password went to alice",
+          [m for m in site.mails(ADDRESS) if not m.code])
     portald.send_signal(signal.SIGTERM)
     portald.wait(timeout=10)
 

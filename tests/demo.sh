@@ -6,7 +6,9 @@
 # At a terminal you walk the conversation yourself: type the address, read
 # the code from the mail printed on the screen, create a password, then
 # sign in with it.  Without a terminal (CI, `make demo < /dev/null`) the
-# same flow runs scripted and its transcript is printed.
+# same flow runs scripted and its transcript is printed.  Either way every
+# mail the flow sends is printed before the demo goes on or ends: it waits
+# for portald's outbox to be idle (tests/portaltest.py), not for a while.
 #
 #   DEMO_LANG=en       English instead of French
 #   DEMO_USER, DEMO_EMAIL   the demo member (demo, demo@example.org)
@@ -86,6 +88,19 @@ auth required pam_deny.so
 account required pam_permit.so
 EOF
 
+# Until the mail queued so far has been sent, and so printed by smtpd.py.
+outbox_idle() {
+	BUILD=${BUILD#"$ROOT"/} PYTHONPATH="$ROOT/tests" "$PYTHON" - "$DIR/portald.conf" <<'EOF'
+import sys
+import portaltest as pt
+conf = sys.argv[1]
+try:
+    pt.wait_outbox_idle(lambda: pt.portalctl(conf, "status"), lambda: pt.portalctl(conf, "outbox"))
+except pt.TestError as e:
+    sys.exit("demo: %s" % e)
+EOF
+}
+
 # ---- at a terminal: you walk it ----------------------------------------------
 if [[ -t 0 ]]; then
 	cat <<EOF
@@ -96,12 +111,14 @@ if [[ -t 0 ]]; then
 
 EOF
 	"$BUILD/tests/pamconv" -i "$DIR/pam.d" demo "$USER_NAME" || true
+	outbox_idle
 	cat <<EOF
 
 ==> Sign in again as "$USER_NAME", with the new password.
 
 EOF
 	"$BUILD/tests/pamconv" -i "$DIR/pam.d" demo "$USER_NAME" || true
+	outbox_idle
 	echo
 	"$BUILD/portalctl" -c "$DIR/portald.conf" user show "$USER_NAME" || true
 	exit 0
@@ -113,20 +130,30 @@ echo "==> No terminal: the flow runs scripted; the transcript follows."
 BUILD=${BUILD#"$ROOT"/} DEMO_DIR=$DIR DEMO_USER=$USER_NAME DEMO_EMAIL=$EMAIL \
 	PYTHONPATH="$ROOT/tests" "$PYTHON" - <<'EOF'
 """Drive pamconv like a person would, printing what they would see."""
-import glob, os, re, sys, time
-from portaltest import Dialog, Mail, TestError, wait_for
+import glob, os, re, sys
+from portaltest import Dialog, Mail, TestError, portalctl, wait_outbox_idle
 
 sys.stdout.reconfigure(line_buffering=True)
 
 DIR = os.environ["DEMO_DIR"]
+CONF = os.path.join(DIR, "portald.conf")
 USER, EMAIL = os.environ["DEMO_USER"], os.environ["DEMO_EMAIL"]
 PASSWORD = "lanterne verte sous la pluie 7"
 
 
+def outbox_idle():
+    """Until the mail queued so far has been sent (and so printed)."""
+    wait_outbox_idle(lambda: portalctl(CONF, "status"), lambda: portalctl(CONF, "outbox"))
+
+
 def code_mail():
+    """The newest code mail: the code prompt came, so it was queued."""
+    outbox_idle()
     mails = [Mail(p) for p in sorted(glob.glob(os.path.join(DIR, "mail", "*.eml")))]
     mails = [m for m in mails if m.code]
-    return mails[0] if mails else None
+    if not mails:
+        raise TestError("no code mail was sent")
+    return mails[-1]
 
 
 def session(answers):
@@ -154,15 +181,17 @@ def first(kind, text):
     if "@" in text or "courriel" in text or "e-mail address" in text:
         return EMAIL
     if re.search(r"(?i)code", text):
-        return wait_for("the code mail", code_mail, 30).code
+        return code_mail().code
     return ""           # Enter: continue
 
 
 try:
     print("\n==> Sign-in of %r, pending: the verification" % USER)
     r1 = session(first)
+    outbox_idle()       # the notice of the new password, printed
     print("\n==> Sign-in again with the new password")
     r2 = session(lambda kind, text: PASSWORD if kind == "ECHO_OFF" else "q")
+    outbox_idle()
 except TestError as e:
     print("demo: %s" % e, file=sys.stderr)
     sys.exit(1)

@@ -14,7 +14,10 @@ that way fails the test that ran it.
 Waiting is always on an event (a port file, a socket accepting, a mail
 file, a line of output, a process ending) in a loop bounded in time; the
 short pauses inside those loops are polling intervals, not guesses at
-how long something takes.
+how long something takes.  Mail is sent by portald's background thread,
+so mail is counted or read only once the outbox is idle:
+Portal.mails() (and code_mails, wait_code) wait for that first, through
+wait_outbox_idle().
 
 A test file defines functions decorated with @test and ends with
 `sys.exit(run_tests())`; checks print "PASS name" or "FAIL name: why".
@@ -240,10 +243,58 @@ class Smtpd:
 
     def wait(self, n, to=None, timeout=None):
         """Wait until at least n mails (to that address) have arrived;
-        returns them all."""
+        returns them all.  For a server that is not the one portald
+        sends to while portald runs (a test's own relay, a restarted
+        portald): what portald sent is counted with Portal.mails()."""
         return wait_for("%d mail(s)%s" % (n, " to " + to if to else ""),
                         lambda: (lambda ms: ms if len(ms) >= n else None)(self.mails(to)),
                         timeout or MAIL_TIMEOUT)
+
+
+# ---- portalctl and the outbox ----------------------------------------------
+
+def portalctl(conf_path, *args, input=None):
+    """Run portalctl with that configuration (None: its default), in
+    English; (exit status, stdout, stderr).  A crash fails the test."""
+    argv = [PORTALCTL] + (["-c", conf_path] if conf_path else []) + list(args)
+    p = subprocess.run(argv, input=input, capture_output=True, text=True,
+                       env=CHILD_ENV, timeout=STEP_TIMEOUT)
+    if p.returncode < 0 or "Sanitizer" in p.stderr or "runtime error" in p.stderr:
+        raise TestError("portalctl %s crashed (%s): %s" % (" ".join(args), p.returncode,
+                                                           p.stderr[-1500:]))
+    return p.returncode, p.stdout, p.stderr
+
+
+def mails_waiting(status_out):
+    """The "mails waiting" count of `portalctl status` (in English), or
+    None when the output has none."""
+    m = re.search(r"^mails waiting:\s*(\d+)\s*$", status_out or "", re.M)
+    return int(m.group(1)) if m else None
+
+
+def wait_outbox_idle(status, listing=None, timeout=None):
+    """Wait until portald has no mail left to send, as `portalctl status`
+    says (status() runs it: (exit status, stdout, stderr)).
+
+    Idle means every mail queued so far is written down as sent (or
+    failed for good).  portald writes "sent" down only once the server
+    has answered 250 to the message, and tests/smtpd.py stores a message
+    before it answers, so by then every mail portald sent is in the
+    maildir: counting after this never races the sender.  A mail put off
+    for a retry keeps the outbox from being idle: the wait then fails,
+    showing listing() (`portalctl outbox`), rather than count too early.
+    Every mail a conversation queues is queued (and synced) before the
+    conversation goes on, so once a step of it has been seen, its mail is
+    in the outbox."""
+    def idle():
+        rc, out, err = status()
+        if rc != 0:
+            raise TestError("portalctl status failed (%d): %s" % (rc, err.strip()))
+        return mails_waiting(out) == 0
+    try:
+        wait_for("the outbox to be idle", idle, timeout or MAIL_TIMEOUT)
+    except TestError as e:
+        raise TestError("%s; outbox: %s" % (e, listing()[1][-1500:] if listing else "?"))
 
 
 # ---- portald ---------------------------------------------------------------
@@ -372,13 +423,17 @@ class Portal:
 
     def ctl(self, *args, input=None, conf=True):
         """Run portalctl; (exit status, stdout, stderr)."""
-        argv = [PORTALCTL] + (["-c", self.conf_path] if conf else []) + list(args)
-        p = subprocess.run(argv, input=input, capture_output=True, text=True,
-                           env=CHILD_ENV, timeout=STEP_TIMEOUT)
-        if p.returncode < 0 or "Sanitizer" in p.stderr or "runtime error" in p.stderr:
-            raise TestError("portalctl %s crashed (%s): %s" % (" ".join(args), p.returncode,
-                                                               p.stderr[-1500:]))
-        return p.returncode, p.stdout, p.stderr
+        return portalctl(self.conf_path if conf else None, *args, input=input)
+
+    def wait_outbox_idle(self, timeout=None):
+        """See wait_outbox_idle(): portald has nothing left to send."""
+        wait_outbox_idle(lambda: self.ctl("status"), lambda: self.ctl("outbox"), timeout)
+
+    def mails(self, to=None):
+        """Every mail portald sent (to that address), oldest first, once
+        it has nothing left to send: the count to check."""
+        self.wait_outbox_idle()
+        return self.smtpd.mails(to)
 
     def add_user(self, user, addr):
         rc, out, err = self.ctl("user", "add", user, addr)
@@ -585,17 +640,19 @@ def ask_code(portal, d, user, addr, words=EN, mails_before=None):
 
 
 def code_mails(portal, addr):
-    """The mails to addr that carry a code (not the notices)."""
-    return [m for m in portal.smtpd.mails(addr) if m.code]
+    """The mails to addr that carry a code (not the notices), once the
+    outbox is idle."""
+    return [m for m in portal.mails(addr) if m.code]
 
 
 def wait_code(portal, addr, n):
-    """The code of the n-th code mail to addr."""
-    def nth():
-        codes = code_mails(portal, addr)
-        return codes[n - 1] if len(codes) >= n else None
-    m = wait_for("code mail %d to %s" % (n, addr), nth, MAIL_TIMEOUT)
-    return m.code
+    """The code of the n-th code mail to addr, once the outbox is idle:
+    the conversation has said the code was sent, so it was queued."""
+    codes = code_mails(portal, addr)
+    if len(codes) < n:
+        raise TestError("code mail %d to %s: only %d code mail(s) were sent"
+                        % (n, addr, len(codes)))
+    return codes[n - 1].code
 
 
 def create_password(d, password=STRONG, words=EN):

@@ -64,25 +64,35 @@ class Mailbox:
         self.by_rcpt = collections.defaultdict(list)
         self.ids = collections.Counter()
         self.cond = threading.Condition()
-        self.stop = False
-        threading.Thread(target=self._scan, daemon=True).start()
+        self.stop = threading.Event()
+        self.scanner = threading.Thread(target=self._scan, daemon=True)
+        self.scanner.start()
+
+    def _scan_once(self):
+        try:
+            names = sorted(n for n in os.listdir(self.maildir)
+                           if n.endswith(".eml") and n not in self.seen)
+        except FileNotFoundError:
+            names = []
+        for n in names:
+            m = Mail(os.path.join(self.maildir, n))
+            with self.cond:
+                self.seen.add(n)
+                self.ids[m.header("Message-ID")] += 1
+                for r in m.rcpt:
+                    self.by_rcpt[r].append(m.code)
+                self.cond.notify_all()
 
     def _scan(self):
-        while not self.stop:
-            try:
-                names = sorted(n for n in os.listdir(self.maildir)
-                               if n.endswith(".eml") and n not in self.seen)
-            except FileNotFoundError:
-                names = []
-            for n in names:
-                m = Mail(os.path.join(self.maildir, n))
-                with self.cond:
-                    self.seen.add(n)
-                    self.ids[m.header("Message-ID")] += 1
-                    for r in m.rcpt:
-                        self.by_rcpt[r].append(m.code)
-                    self.cond.notify_all()
-            time.sleep(0.05)    # polling interval of the folder
+        while not self.stop.wait(0.05):    # polling interval of the folder
+            self._scan_once()
+
+    def settle(self):
+        """Stop the scanning and take in what it has not seen yet: once
+        the outbox is idle, every mail portald sent is in the folder."""
+        self.stop.set()
+        self.scanner.join()
+        self._scan_once()
 
     def codes(self, addr):
         with self.cond:
@@ -267,22 +277,19 @@ class Soak:
         mid_mem = memory(self.p.proc.pid)
 
         # The outbox empties, then the mail is counted.
-        end = time.monotonic() + MAIL_WAIT
-        while time.monotonic() < end:
-            out = self.p.ctl("status")[1]
-            if re.search(r"mails waiting:\s+0\b", out):
-                break
-            time.sleep(0.5)      # polling interval of portalctl status
+        try:
+            self.p.wait_outbox_idle(timeout=MAIL_WAIT)
+        except TestError as e:   # said, then counted as it is
+            check("soak: the outbox empties after the load", False, e)
         statuses = collections.Counter(
             m for m in
             re.findall(r"(?m)^[0-9a-f]{24}\s+\S+\s+\S+\s+([a-z-]+)",
                        self.p.ctl("outbox")[1]))
-        time.sleep(1)            # let the folder scan take the last mails in
+        self.mail.settle()
         delivered = self.mail.count()
         twice = sum(n - 1 for n in self.mail.ids.values() if n > 1)
         replaced = len(re.findall(r"expired: replaced", self.p.ctl("outbox")[1]))
         end_mem = memory(self.p.proc.pid)
-        self.mail.stop = True
 
         total = sum(self.done.values())
         print("# soak: %.0f s, %d conversations at once" % (ran, CONVERSATIONS))

@@ -114,7 +114,7 @@ def active_user_changes_password():
     auth, _, _ = sign_in(p, login, "alice", STRONG)
     check_eq("passwd: the old password no longer does", auth, "PAM_AUTH_ERR")
 
-    mails = p.smtpd.wait(3, "alice@example.org")
+    mails = p.mails("alice@example.org")
     notices = [m for m in mails if m.code is None]
     check_eq("passwd: a notice mail for the creation and one for the change",
              len(notices), 2)

@@ -101,7 +101,7 @@ def locker_of_a_pending_user_fails_closed():
     # a locker answers every prompt with what was typed, the address one too
     check("locker, pending user: what was typed is in no log",
           dora.unix_password not in p.log() + box.log(), p.log() + box.log())
-    check_eq("locker, pending user: no code was mailed", p.smtpd.mails(dora.address), [])
+    check_eq("locker, pending user: no code was mailed", p.mails(dora.address), [])
     check_eq("locker, pending user: still pending", st.state(p, dora), "pending")
 
 

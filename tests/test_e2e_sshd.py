@@ -122,7 +122,7 @@ def ssh_password_only_fails_closed():
     line = box.wait_log(r"pam_portal\(pptest-sshd:auth\).*%s: the conversation cannot carry"
                         % alice.name)
     check_match("password-only sshd: the log says why", r"keyboard-interactive", line)
-    check_eq("password-only sshd: no code was mailed", p.smtpd.mails(alice.address), [])
+    check_eq("password-only sshd: no code was mailed", p.mails(alice.address), [])
     check_eq("password-only sshd: the member is still pending", st.state(p, alice), "pending")
 
 

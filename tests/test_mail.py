@@ -86,7 +86,8 @@ def code_mail_english():
     enter_code_and_password(d, code)
     d.expect("INFO", EN["created"])
     d.result()
-    mails = p.smtpd.wait(2, "alice@example.org")
+    mails = p.mails("alice@example.org")
+    check_eq("en: the code mail, then the notice", [x.code is None for x in mails], [False, True])
     n = mails[-1]
     headers_ok("en notice", n, "alice@example.org", "portal@test.example")
     check("en notice: no code in it", n.code is None, n.body)
@@ -120,7 +121,9 @@ def code_mail_french():
     enter_code_and_password(d, code, words=FR)
     d.expect("INFO", FR["created"])
     d.result()
-    n = p.smtpd.wait(2, "benoit@example.org")[-1]
+    mails = p.mails("benoit@example.org")
+    check_eq("fr: the code mail, then the notice", [x.code is None for x in mails], [False, True])
+    n = mails[-1]
     headers_ok("fr notice", n, "benoit@example.org", "portail@test.example")
     check_match("fr notice: in French", r"mot de passe", n.body)
     check_match("fr notice: the remote host", r"client\.example\.net", n.body)
@@ -137,6 +140,30 @@ def mail_language_follows_the_pam_line():
     d.answer("q")
     d.result()
     p.stop_checked()
+
+
+@test
+def mail_from_with_a_display_name():
+    """mail_from as administrators write a From: the name is the display
+    name (RFC 2047 words when it is not ASCII, a quoted string when it has
+    punctuation), the envelope sender the address alone."""
+    for conf, shown, raw in (
+            ("Collège Exemple <portail@test.example>", "Collège Exemple", r"^=\?UTF-8\?B\?"),
+            ('"Doe, Jane" <portail@test.example>', "Doe, Jane", r'^"Doe, Jane" <')):
+        p = Portal(organization="Test College", mail_from=conf)
+        p.add_user("dora", "dora@example.org")
+        d, code, m = through_code(p, p.service("login"), "dora", "dora@example.org", EN)
+        d.answer("q")
+        d.result()
+        headers_ok("mail_from %r" % conf, m, "dora@example.org", "portail@test.example")
+        check_eq("mail_from %r: the From received" % conf,
+                 email.utils.parseaddr(m.header("From")), (shown, "portail@test.example"))
+        check_match("mail_from %r: the From as written" % conf, raw, m.raw_header("From"))
+        check_eq("mail_from %r: the envelope sender is the address alone" % conf,
+                 m.envelope["mail_from"], "portail@test.example")
+        check_match("mail_from %r: the organization is still the one in the text" % conf,
+                    r"Organization: Test College", m.body)
+        p.stop_checked()
 
 
 if __name__ == "__main__":

@@ -112,12 +112,18 @@ def the_program_pages_name_every_command_and_option():
     for opt in re.findall(r'\{\s*"([a-z-]+)",\s*(?:no|required)_argument', src):
         check("portalctl(8) documents --%s" % opt, "\\-\\-" + opt in ctl)
     portald = read(MAN, "portald.8")
-    getopt = re.search(r'getopt\([^"]*"([^"]+)"', read(ROOT, "helper", "portald.c"))
+    src = read(ROOT, "helper", "portald.c")
+    getopt = re.search(r'getopt_long\([^"]*"([^"]+)"', src)
     letters = getopt.group(1).replace(":", "") if getopt else ""
     check("portald.c's getopt letters are found", letters, letters)
+    options = section(portald, "OPTIONS")
     for letter in letters:
         check("portald(8) OPTIONS documents -%s" % letter,
-              re.search(r"(?m)^\.BI? \\-%s\b" % letter, section(portald, "OPTIONS")))
+              re.search(r"(?m)^\.B[IR]? \\-%s\b" % letter, options))
+    longs = re.findall(r'\{\s*"([a-z-]+)",\s*(?:no|required)_argument', src)
+    check("portald.c's long options are found", len(longs) >= 5, longs)
+    for opt in longs:
+        check("portald(8) OPTIONS documents --%s" % opt, "\\-\\-" + opt in options)
 
 
 if __name__ == "__main__":

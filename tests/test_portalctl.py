@@ -226,7 +226,7 @@ def outbox_and_status():
     p.add_user("bob", "bob@example.org")
     svc = p.service("login")
     full_flow(p, svc, "alice", "alice@example.org")
-    p.smtpd.wait(2, "alice@example.org")   # the code, then the notice
+    p.wait_outbox_idle()                   # the code, then the notice
     rc, out, err = p.ctl("outbox")
     check_eq("outbox: exit 0", rc, 0)
     check_match("outbox: a header", r"^ID\s+USER\s+TO\s+STATUS", out)
@@ -235,7 +235,7 @@ def outbox_and_status():
     check("outbox: shown as sent",
           all(re.search(r"(?i)sent", " ".join(r)) for r in sent), out)
     check("outbox: no code in the listing",
-          not any(m.code and m.code in out for m in p.smtpd.mails()), out)
+          not any(m.code and m.code in out for m in p.mails()), out)
 
     rc, out, err = p.ctl("status")
     check_eq("status: exit 0", rc, 0)

@@ -143,6 +143,66 @@ static void errors(void)
 	CHECK("NUL byte refused", config_load(path, &c, err, sizeof err) == -1 && strstr(err, ":2:") != NULL);
 }
 
+/* mail_from: an address, or a display name and an address. */
+static void mail_from(void)
+{
+	static const struct { const char *value, *addr, *name; } good[] = {
+		{ "noreply@example.org", "noreply@example.org", "" },
+		{ "<noreply@example.org>", "noreply@example.org", "" },
+		{ "Example College <noreply@example.org>", "noreply@example.org", "Example College" },
+		{ "Example College<noreply@example.org>", "noreply@example.org", "Example College" },
+		{ "\"Doe, Jane\" <jane@example.org>", "jane@example.org", "Doe, Jane" },
+		{ "\"Doe, Jane\"<jane@example.org>", "jane@example.org", "Doe, Jane" },
+		{ "\"Say \\\"hi\\\" \\\\ o/\" <a@example.org>", "a@example.org", "Say \"hi\" \\ o/" },
+		{ "\"\" <a@example.org>", "a@example.org", "" },
+		{ "Coll\u00e8ge Exemple <noreply@example.org>", "noreply@example.org",
+		  "Coll\u00e8ge Exemple" },
+		{ "Doe, Jane <jane@example.org>", "jane@example.org", "Doe, Jane" },
+	};
+	static const struct { const char *value, *why; } bad[] = {
+		{ "Example College", "is not an e-mail address" },
+		{ "Example College noreply@example.org", "is not an e-mail address" },
+		{ "Example College <noreply@example.org", "'<' without its '>'" },
+		{ "Example College <noreply@example.org> x", "after the '>'" },
+		{ "Example College <>", "no valid e-mail address" },
+		{ "Example College <not an address>", "no valid e-mail address" },
+		{ "Example <a@example.org, b@example.org>", "no valid e-mail address" },
+		{ "\"Doe, Jane <jane@example.org>", "quote that is not closed" },
+		{ "Jane \"JD\" Doe <jane@example.org>", "put the whole name in double quotes" },
+		{ "\"Doe\" jane@example.org", "no address in '<' and '>'" },
+		{ "Coll\xe8ge <a@example.org>", "not UTF-8 text" },
+		{ "Test\xc2\x85" "College <a@example.org>", "without control characters" },
+	};
+	const char *forms = "; accepted: noreply@example.org, Example College "
+			    "<noreply@example.org> or \"Doe, Jane\" <noreply@example.org>";
+	char text[512], err[1024], name[160], longname[200];
+	struct portal_config c;
+
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		snprintf(text, sizeof text, "cutover = 2023-10-30\nmail_from = %s\n", good[i].value);
+		snprintf(name, sizeof name, "mail_from accepted: %s", good[i].value);
+		CHECK(name, load(text, &c, err, sizeof err) == 0 &&
+		      strcmp(c.mail_from, good[i].addr) == 0 &&
+		      strcmp(c.mail_from_name, good[i].name) == 0);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(text, sizeof text, "cutover = 2023-10-30\nmail_from = %s\n", bad[i].value);
+		snprintf(name, sizeof name, "mail_from refused, saying why and the forms: %s",
+			 bad[i].value);
+		CHECK(name, load(text, &c, err, sizeof err) == -1 && names(err, 2, "mail_from") &&
+		      strstr(err, bad[i].why) != NULL && strstr(err, forms) != NULL);
+	}
+	memset(longname, 'n', sizeof longname - 1);
+	longname[sizeof longname - 1] = '\0';
+	snprintf(text, sizeof text, "cutover = 2023-10-30\nmail_from = %s <a@example.org>\n",
+		 longname);
+	CHECK("mail_from: a name too long refused",
+	      load(text, &c, err, sizeof err) == -1 && strstr(err, "too long") != NULL);
+	CHECK("mail_from: no name by default (the organization stands in)",
+	      load("cutover = 2023-10-30\n", &c, err, sizeof err) == 0 &&
+	      c.mail_from_name[0] == '\0' && strncmp(c.mail_from, "noreply@", 8) == 0);
+}
+
 static void durations(void)
 {
 	unsigned s;
@@ -167,6 +227,7 @@ int main(void)
 	defaults();
 	every_key();
 	errors();
+	mail_from();
 	durations();
 	unlink(path);
 	return check_done();

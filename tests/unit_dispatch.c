@@ -653,7 +653,7 @@ static bool start(void)
 	d.keys = keys_load(db, err, sizeof err);
 	if (!d.keys || store_open(&d.store, db, err, sizeof err) < 0)
 		return fprintf(stderr, "%s\n", err), false;
-	d.outbox = outbox_start(d.store, d.keys, &d.cfg, err, sizeof err);
+	d.outbox = outbox_start(d.store, d.keys, &d.cfg, geteuid(), err, sizeof err);
 	if (!d.outbox)
 		return fprintf(stderr, "%s\n", err), false;
 	return true;

@@ -171,11 +171,12 @@ static bool ascii_only(const char *s, size_t n)
 
 /* ---- the tests ------------------------------------------------------------ */
 
+/* No display name of their own: the organization is From's. */
 static const struct mail_head en = {
-	"portal@test.example", "Test College", "alice@example.org", LANG_EN, DATE,
+	"portal@test.example", "Test College", "alice@example.org", LANG_EN, DATE, NULL,
 };
 static const struct mail_head fr = {
-	"portail@test.example", "Collège Test", "benoit@example.org", LANG_FR, DATE,
+	"portail@test.example", "Collège Test", "benoit@example.org", LANG_FR, DATE, NULL,
 };
 
 static void every_header(const char *tag, const char *m)
@@ -418,6 +419,55 @@ static void long_headers(void)
 		     "\"Ordre \\\"des\\\" tests\" <portal@test.example>") == 0);
 }
 
+/* The From of mail_from with a display name: a phrase RFC 5322 reads,
+ * the organization still named in the text, the address alone inside the
+ * angle brackets. */
+static void display_names(void)
+{
+	static const struct { const char *name, *from; } cases[] = {
+		{ "Example College", "Example College <portal@test.example>" },
+		{ "Doe, Jane", "\"Doe, Jane\" <portal@test.example>" },
+		{ "Say \"hi\" \\ o/", "\"Say \\\"hi\\\" \\\\ o/\" <portal@test.example>" },
+		{ "", "Test College <portal@test.example>" },
+	};
+	char heads[4096], decoded[512], name[160];
+	struct mail_head h = en;
+	size_t longest;
+	const char *from;
+	int count;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		h.from_name = cases[i].name;
+		snprintf(name, sizeof name, "From with the name '%s': %s", cases[i].name,
+			 cases[i].from);
+		CHECK(name, mailtext_code(&h, "alice", "123456", 600, msg, sizeof msg) > 0 &&
+		      (headers_of(msg, heads, sizeof heads),
+		       strcmp(header(heads, "From", &count), cases[i].from) == 0 && count == 1));
+	}
+	h.from_name = "Example College";
+	mailtext_code(&h, "alice", "123456", 600, msg, sizeof msg);
+	CHECK("From with a name: the organization is still the one named in the text",
+	      has_line(body_of(msg), "Organization: Test College"));
+
+	h.from_name = "Coll\u00e8ge Exemple";
+	CHECK("non-ASCII name: built", mailtext_notice(&h, "alice", DATE, NULL, msg, sizeof msg) > 0);
+	every_header("non-ASCII name", msg);
+	headers_of(msg, heads, sizeof heads);
+	from = header(heads, "From", &count);
+	CHECK("non-ASCII name: RFC 2047 encoded words, then the address",
+	      strncmp(from, "=?UTF-8?B?", 10) == 0 &&
+	      words_decode(from, decoded, sizeof decoded, &longest) &&
+	      strcmp(decoded, "Coll\u00e8ge Exemple") == 0 && longest <= 75 &&
+	      strcmp(strstr(from, "?= <"), "?= <portal@test.example>") == 0);
+
+	h.from_name = "Example\r\nBcc: eve@evil.example";
+	CHECK("refused: CRLF in the display name",
+	      mailtext_code(&h, "alice", "123456", 600, msg, sizeof msg) < 0);
+	h.from_name = "Coll\xe8ge";
+	CHECK("refused: a display name that is not UTF-8",
+	      mailtext_code(&h, "alice", "123456", 600, msg, sizeof msg) < 0);
+}
+
 static void qp_round_trip(void)
 {
 	static const char *const cases[] = {
@@ -478,6 +528,7 @@ int main(void)
 	notice();
 	injection();
 	long_headers();
+	display_names();
 	qp_round_trip();
 	return check_done();
 }
