@@ -274,11 +274,14 @@ SYSUSERSDIR ?= $(or $(call pkgvar,sysusersdir,systemd),/usr/lib/sysusers.d)
 MAN5 := $(wildcard man/*.5)
 MAN8 := $(wildcard man/*.8)
 PAM_SAMPLES := $(wildcard config/pam.d-*)
+# The documents beside the manual pages; README's links to docs/ hold there.
+DOCS        := README.md SECURITY.md
+DOCS_MORE   := $(wildcard docs/*.md)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PAMDIR) $(DESTDIR)$(CONFDIR) \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
-		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR)/examples
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/docs
 	install -m 0644 $(BUILD)/pam_portal.so $(DESTDIR)$(PAMDIR)/pam_portal.so
 	install -m 0755 $(BUILD)/portald $(BUILD)/portalctl $(DESTDIR)$(SBINDIR)/
 	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
@@ -288,6 +291,8 @@ install: all
 	chmod 0644 $(DESTDIR)$(UNITDIR)/portald.service
 	install -m 0644 config/portald.sysusers $(DESTDIR)$(SYSUSERSDIR)/portald.conf
 	install -m 0644 config/portald.conf $(PAM_SAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 $(DOCS_MORE) $(DESTDIR)$(DOCDIR)/docs/
 	@# An existing configuration is the administrator's: never overwritten.
 	test -e $(DESTDIR)$(CONFDIR)/portald.conf || \
 		install -m 0644 config/portald.conf $(DESTDIR)$(CONFDIR)/portald.conf
@@ -300,14 +305,17 @@ uninstall:
 		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) \
 		$(DESTDIR)$(UNITDIR)/portald.service $(DESTDIR)$(SYSUSERSDIR)/portald.conf \
-		$(addprefix $(DESTDIR)$(DOCDIR)/examples/,portald.conf $(notdir $(PAM_SAMPLES)))
+		$(addprefix $(DESTDIR)$(DOCDIR)/examples/,portald.conf $(notdir $(PAM_SAMPLES))) \
+		$(addprefix $(DESTDIR)$(DOCDIR)/,$(DOCS)) \
+		$(addprefix $(DESTDIR)$(DOCDIR)/docs/,$(notdir $(DOCS_MORE)))
 	if cmp -s config/portald.conf $(DESTDIR)$(CONFDIR)/portald.conf; then \
 		rm -f $(DESTDIR)$(CONFDIR)/portald.conf; \
 	elif test -e $(DESTDIR)$(CONFDIR)/portald.conf; then \
 		echo "uninstall: keeping $(DESTDIR)$(CONFDIR)/portald.conf: it was edited"; \
 	fi
 	@# Our folders, when nothing else is left in them.
-	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) \
+	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/docs \
+		$(DESTDIR)$(DOCDIR) \
 		$(DESTDIR)$(CONFDIR) 2>/dev/null || true
 
 # ---- Debian package --------------------------------------------------------------

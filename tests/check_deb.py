@@ -50,6 +50,11 @@ def the_package_holds_what_make_install_puts():
            for f in os.listdir(os.path.join(ROOT, "man")) if re.search(r"\.[58]$", f)]
     samples = ["/usr/share/doc/libpam-portal/examples/" + f
                for f in os.listdir(os.path.join(ROOT, "config")) if f.startswith("pam.d-")]
+    # dh_compress gzips the documents over 4 KiB.
+    docs = ["README.md", "SECURITY.md"] + ["docs/" + f for f in os.listdir(os.path.join(ROOT, "docs"))
+                                          if f.endswith(".md")]
+    docs = ["/usr/share/doc/libpam-portal/" + f
+            + (".gz" if os.path.getsize(os.path.join(ROOT, f)) > 4096 else "") for f in docs]
     want = sorted([
         "/lib/%s/security/pam_portal.so" % MULTIARCH,
         "/usr/sbin/portald", "/usr/sbin/portalctl",
@@ -57,10 +62,9 @@ def the_package_holds_what_make_install_puts():
         "/etc/portald/portald.conf",
         "/usr/share/pam-configs/portal",
         "/usr/share/doc/libpam-portal/examples/portald.conf",
-        "/usr/share/doc/libpam-portal/README.md.gz",
         "/usr/share/doc/libpam-portal/changelog.gz",
         "/usr/share/doc/libpam-portal/copyright",
-    ] + man + samples)
+    ] + man + samples + docs)
     check_eq("the package's files", sorted(files), want)
     check_eq("portald and portalctl are executable",
              [files["/usr/sbin/portald"], files["/usr/sbin/portalctl"]], ["-rwxr-xr-x"] * 2)

@@ -72,6 +72,10 @@ def expected(prefix):
         doc + "portald.conf": 0o644,
     }
     want.update({doc + f: 0o644 for f in samples})
+    docdir = p + "/share/doc/pam_portal/"
+    want.update({docdir + f: 0o644 for f in ("README.md", "SECURITY.md")})
+    want.update({docdir + "docs/" + f: 0o644
+                 for f in os.listdir(os.path.join(ROOT, "docs")) if f.endswith(".md")})
     want.update(man)
     return want
 
