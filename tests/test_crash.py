@@ -168,6 +168,21 @@ def admin_work(p, acks, stop, tag):
                 acks.add("users", x)
 
 
+def fresh_users(p, users, acks, tag):
+    """The users given, then new ones added one at a time: a stream that
+    ran out of users would acknowledge nothing more, and the killer would
+    wait in vain for its kind of progress (a wrong-code stream locks its
+    hundred users in seconds on a fast machine)."""
+    yield from users
+    n = 0
+    while True:
+        n += 1
+        name = "%s%d" % (tag, n)
+        if p.ctl("user", "add", name, name + "@example.org")[0] == 0:
+            acks.add("users", name)
+            yield name
+
+
 def flow_work(p, svc, users, acks, stop, wrong_only):
     for user in users:
         if stop.is_set():
@@ -216,9 +231,12 @@ def kill9_in_a_stream_of_flows():
 
     threads = [guarded(killer, p, acks, stop, kills),
                guarded(admin_work, p, acks, stop, "c"),
-               guarded(flow_work, p, svc, pool[0:100], acks, stop, False),
-               guarded(flow_work, p, svc, pool[100:200], acks, stop, False),
-               guarded(flow_work, p, svc, pool[200:300], acks, stop, True)]
+               guarded(flow_work, p, svc, fresh_users(p, pool[0:100], acks, "fa"), acks, stop,
+                       False),
+               guarded(flow_work, p, svc, fresh_users(p, pool[100:200], acks, "fb"), acks, stop,
+                       False),
+               guarded(flow_work, p, svc, fresh_users(p, pool[200:300], acks, "fw"), acks, stop,
+                       True)]
     t0 = time.monotonic()
     for t in threads:
         t.start()
