@@ -25,7 +25,7 @@ PKGS     := $(foreach p,$(PKG_DEBS),$(firstword $(subst :, ,$(p))))
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wshadow \
-            -fstack-protector-strong -D_FORTIFY_SOURCE=2 -Ihelper $(PKG_CFLAGS)
+            -fstack-protector-strong -D_FORTIFY_SOURCE=2 -Icommon -Ihelper -Iportalctl $(PKG_CFLAGS)
 LDFLAGS  += -Wl,-z,relro,-z,now -Wl,--as-needed
 ifneq ($(SAN),)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -42,15 +42,15 @@ LIBS_GDBM    := -lgdbm
 # The translations: po/LL.po made into C tables at build time (catalog.h).
 PO          := $(wildcard po/*.po)
 CATALOG     := $(BUILD)/gen/catalog.c
-COMMON_SRC  := helper/proto.c helper/i18n.c $(CATALOG)
-MODULE_SRC  := $(wildcard pam_portal/*.c) $(COMMON_SRC) helper/client.c
+COMMON_SRC  := common/proto.c common/i18n.c $(CATALOG)
+MODULE_SRC  := $(wildcard pam_portal/*.c) $(COMMON_SRC) common/client.c
 PORTALD_SRC := helper/portald.c helper/dispatch.c helper/store.c helper/keys.c \
                helper/user.c helper/code.c helper/policy.c helper/valid.c helper/outbox.c \
                helper/mail.c helper/mailtext.c helper/config.c helper/log.c helper/utf8.c \
                $(COMMON_SRC)
-CTL_SRC     := helper/portalctl.c helper/ctl.c helper/ctl_user.c helper/ctl_import.c \
-               helper/ctl_daemon.c helper/ctl_table.c helper/csv.c \
-               helper/config.c helper/client.c helper/valid.c helper/utf8.c $(COMMON_SRC)
+CTL_SRC     := portalctl/portalctl.c portalctl/ctl.c portalctl/ctl_user.c portalctl/ctl_import.c \
+               portalctl/ctl_daemon.c portalctl/ctl_table.c portalctl/csv.c \
+               helper/config.c common/client.c helper/valid.c helper/utf8.c $(COMMON_SRC)
 
 OBJ   := $(BUILD)/obj
 PIC   := $(BUILD)/pic
@@ -149,7 +149,7 @@ UNIT_TESTS := $(patsubst tests/unit_%.c,$(BUILD)/tests/unit_%,$(wildcard tests/u
 TEST_TOOLS := $(BUILD)/tests/pamconv $(BUILD)/tests/locker
 
 # Unit tests link the unit under test and whatever it needs from portald.
-UNIT_DEPS := $(filter-out helper/portald.c,$(PORTALD_SRC)) helper/client.c helper/csv.c
+UNIT_DEPS := $(filter-out helper/portald.c,$(PORTALD_SRC)) common/client.c portalctl/csv.c
 $(BUILD)/tests/unit_%: $(OBJ)/tests/unit_%.o $(call obj,$(UNIT_DEPS)) $(BUILD)/ldflags
 	@mkdir -p $(dir $@)
 	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_PWQ) $(LIBS_GDBM) -lpthread
@@ -172,17 +172,17 @@ FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_TIME    ?= 60
 FUZZ_CC      ?= clang
-FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Ihelper $(PKG_CFLAGS) \
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Icommon -Ihelper $(PKG_CFLAGS) \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZERS      := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
-fuzz_src_proto    := helper/proto.c
-fuzz_src_config   := helper/config.c helper/valid.c helper/i18n.c $(CATALOG)
+fuzz_src_proto    := common/proto.c
+fuzz_src_config   := helper/config.c helper/valid.c common/i18n.c $(CATALOG)
 fuzz_src_valid    := helper/valid.c
-fuzz_src_mailtext := helper/mailtext.c helper/valid.c helper/i18n.c $(CATALOG)
+fuzz_src_mailtext := helper/mailtext.c helper/valid.c common/i18n.c $(CATALOG)
 
 .PHONY: fuzz fuzzers
 .SECONDEXPANSION:
-$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $$(fuzz_src_$$*) $$(wildcard helper/*.h) \
+$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $$(fuzz_src_$$*) $$(wildcard common/*.h helper/*.h) \
 		$(BUILD)/cflags $(BUILD)/ldflags
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(fuzz_src_$*) $(LIBS_SODIUM)
@@ -222,7 +222,7 @@ $(BUILD)/bench/pam_nothing.so: $(PIC)/bench/pam_nothing.o $(BUILD)/ldflags
 $(BUILD)/bench/pambench: $(OBJ)/bench/pambench.o $(BUILD)/ldflags
 	@mkdir -p $(dir $@)
 	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_PAM)
-$(BUILD)/bench/helperbench: $(call obj,bench/helperbench.c helper/client.c helper/proto.c) \
+$(BUILD)/bench/helperbench: $(call obj,bench/helperbench.c common/client.c common/proto.c) \
 		$(BUILD)/ldflags
 	@mkdir -p $(dir $@)
 	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) -lpthread
@@ -241,7 +241,7 @@ demo: deps
 # makes it again from the code and brings every po/LL.po up to date with
 # it (msgmerge: new messages untranslated, changed ones fuzzy) for a
 # translator to finish; tests/test_i18n_po.py fails until they are.
-POT_SRC := $(sort $(wildcard pam_portal/*.c helper/*.c))
+POT_SRC := $(sort $(wildcard pam_portal/*.c common/*.c helper/*.c portalctl/*.c))
 $(BUILD)/gen/pam_portal.pot: $(POT_SRC)
 	@mkdir -p $(dir $@)
 	xgettext --from-code=UTF-8 --language=C --keyword= --keyword=I18N \
@@ -249,7 +249,7 @@ $(BUILD)/gen/pam_portal.pot: $(POT_SRC)
 		--package-name=pam_portal --package-version=$(VERSION) \
 		--msgid-bugs-address=pam-portal@example.org -o $@ $(POT_SRC)
 
-VERSION := $(shell sed -n 's/^\#define PORTAL_VERSION "\(.*\)"/\1/p' helper/version.h)
+VERSION := $(shell sed -n 's/^\#define PORTAL_VERSION "\(.*\)"/\1/p' common/version.h)
 
 .PHONY: pot
 pot: $(BUILD)/gen/pam_portal.pot

@@ -1,5 +1,5 @@
 /*
- * fuzz_proto.c - the wire decoder (helper/proto.c), which portald runs on
+ * fuzz_proto.c - the wire decoder (common/proto.c), which portald runs on
  * every byte a local user sends.  Whatever the input: no crash, no read
  * outside it, and what the decoder accepts holds together: fields lie
  * inside the frame, strings copied out are what the field held, and a
