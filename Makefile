@@ -25,7 +25,7 @@ PKGS     := $(foreach p,$(PKG_DEBS),$(firstword $(subst :, ,$(p))))
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wshadow \
-            -fstack-protector-strong -D_FORTIFY_SOURCE=2 -Icommon -Ihelper -Iportalctl $(PKG_CFLAGS)
+            -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(PKG_CFLAGS)
 LDFLAGS  += -Wl,-z,relro,-z,now -Wl,--as-needed
 ifneq ($(SAN),)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -39,6 +39,26 @@ LIBS_ESMTP   := $(shell $(PKG_CONFIG) --libs libesmtp-1.0 openssl 2>/dev/null)
 LIBS_PWQ     := $(shell $(PKG_CONFIG) --libs pwquality 2>/dev/null)
 LIBS_GDBM    := -lgdbm
 
+# One folder a program, and common/ for what the module shares with the
+# other two.  Each folder's code is compiled with the include paths of its
+# INCLUDES_ line and no other (its own headers come first, as "..." finds
+# them): the module and common/ reach common/ alone, never a header of
+# portald's; portalctl also compiles portald's configuration parser and
+# the checks that parser makes (CTL_FROM_HELPER), as OpenSMTPD's smtpctl
+# compiles smtpd's parser.  tests/test_layout.py holds the code to this.
+INCLUDES_common     := -Icommon
+INCLUDES_pam_portal := -Icommon
+INCLUDES_helper     := -Icommon
+INCLUDES_portalctl  := -Icommon -Ihelper
+INCLUDES_gen        := -Icommon
+INCLUDES_tests      := -Icommon -Ihelper -Iportalctl
+INCLUDES_fuzz       := -Icommon -Ihelper
+INCLUDES_bench      := -Icommon
+INCLUDE_FOLDERS     := common pam_portal helper portalctl gen tests fuzz bench
+# The include paths of a source file, by its top folder ($(BUILD)/gen for
+# generated ones).
+includes = $(INCLUDES_$(firstword $(subst /, ,$(patsubst $(BUILD)/%,%,$(1)))))
+
 # The translations: po/LL.po made into C tables at build time (catalog.h).
 PO          := $(wildcard po/*.po)
 CATALOG     := $(BUILD)/gen/catalog.c
@@ -48,9 +68,8 @@ PORTALD_SRC := helper/portald.c helper/dispatch.c helper/store.c helper/keys.c \
                helper/user.c helper/code.c helper/policy.c helper/valid.c helper/outbox.c \
                helper/mail.c helper/mailtext.c helper/config.c helper/log.c helper/utf8.c \
                $(COMMON_SRC)
-CTL_SRC     := portalctl/portalctl.c portalctl/ctl.c portalctl/ctl_user.c portalctl/ctl_import.c \
-               portalctl/ctl_daemon.c portalctl/ctl_table.c portalctl/csv.c \
-               helper/config.c common/client.c helper/valid.c helper/utf8.c $(COMMON_SRC)
+CTL_FROM_HELPER := helper/config.c helper/valid.c helper/utf8.c
+CTL_SRC     := $(wildcard portalctl/*.c) $(CTL_FROM_HELPER) common/client.c $(COMMON_SRC)
 
 OBJ   := $(BUILD)/obj
 PIC   := $(BUILD)/pic
@@ -96,7 +115,8 @@ libraries:
 # $(BUILD)/cflags holds what objects are compiled with, $(BUILD)/ldflags
 # what programs are linked with; each is rewritten only when that changes,
 # which makes what depends on it again.
-COMPILE_FLAGS = $(CC) $(CFLAGS) $(MODULE_DEFS) $(FUZZ_CC) $(FUZZ_CFLAGS)
+COMPILE_FLAGS = $(CC) $(CFLAGS) $(MODULE_DEFS) $(FUZZ_CC) $(FUZZ_CFLAGS) \
+                $(foreach f,$(INCLUDE_FOLDERS),$(f): $(INCLUDES_$(f)))
 LINK_FLAGS    = $(LDFLAGS) $(MODULE_LDFLAGS) $(LIBS_PAM) $(LIBS_SODIUM) $(LIBS_ESMTP) \
                 $(LIBS_PWQ) $(LIBS_GDBM)
 define write-if-changed
@@ -115,19 +135,19 @@ LINK_OBJS = $(filter %.o,$^)
 
 $(OBJ)/%.o: %.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fPIE -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(call includes,$<) -fPIE -MMD -MP -c $< -o $@
 
 $(PIC)/%.o: %.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(MODULE_DEFS) -fPIC -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(call includes,$<) $(MODULE_DEFS) -fPIC -MMD -MP -c $< -o $@
 
 $(OBJ)/gen/%.o: $(BUILD)/gen/%.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fPIE -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(call includes,$<) -fPIE -MMD -MP -c $< -o $@
 
 $(PIC)/gen/%.o: $(BUILD)/gen/%.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(MODULE_DEFS) -fPIC -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(call includes,$<) $(MODULE_DEFS) -fPIC -MMD -MP -c $< -o $@
 
 $(CATALOG): $(PO) tools/po2c.py | libraries
 	@mkdir -p $(dir $@)
@@ -172,7 +192,7 @@ FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_TIME    ?= 60
 FUZZ_CC      ?= clang
-FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Icommon -Ihelper $(PKG_CFLAGS) \
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror $(INCLUDES_fuzz) $(PKG_CFLAGS) \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZERS      := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
 fuzz_src_proto    := common/proto.c

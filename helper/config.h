@@ -11,9 +11,8 @@
 #include <stddef.h>
 #include <time.h>
 #include "i18n.h"
+#include "paths.h"
 
-#define PORTAL_DEFAULT_CONFIG "/etc/portald/portald.conf"
-#define PORTAL_DEFAULT_SOCKET "/run/portald/portald.sock"
 #define PORTAL_DEFAULT_DB     "/var/lib/portald/portal.db"
 #define PORTAL_DEFAULT_USER   "portald"
 
