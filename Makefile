@@ -64,10 +64,11 @@ PO          := $(wildcard po/*.po)
 CATALOG     := $(BUILD)/gen/catalog.c
 COMMON_SRC  := common/proto.c common/i18n.c $(CATALOG)
 MODULE_SRC  := $(wildcard pam_portal/*.c) $(COMMON_SRC) common/client.c
-PORTALD_SRC := helper/portald.c helper/dispatch.c helper/store.c helper/keys.c \
-               helper/user.c helper/code.c helper/policy.c helper/valid.c helper/outbox.c \
-               helper/mail.c helper/mailtext.c helper/config.c helper/log.c helper/utf8.c \
-               $(COMMON_SRC)
+PORTALD_SRC := $(wildcard helper/*.c) $(COMMON_SRC)
+# portald's process (start, privileges, socket, event loop, workers), which
+# the unit tests, linking the rest of portald, do without.
+PROCESS_SRC := helper/portald.c helper/privileges.c helper/listener.c helper/loop.c \
+               helper/conn.c helper/workers.c
 CTL_FROM_HELPER := helper/config.c helper/valid.c helper/utf8.c
 CTL_SRC     := $(wildcard portalctl/*.c) $(CTL_FROM_HELPER) common/client.c $(COMMON_SRC)
 
@@ -169,7 +170,7 @@ UNIT_TESTS := $(patsubst tests/unit_%.c,$(BUILD)/tests/unit_%,$(wildcard tests/u
 TEST_TOOLS := $(BUILD)/tests/pamconv $(BUILD)/tests/locker
 
 # Unit tests link the unit under test and whatever it needs from portald.
-UNIT_DEPS := $(filter-out helper/portald.c,$(PORTALD_SRC)) common/client.c portalctl/csv.c
+UNIT_DEPS := $(filter-out $(PROCESS_SRC),$(PORTALD_SRC)) common/client.c portalctl/csv.c
 $(BUILD)/tests/unit_%: $(OBJ)/tests/unit_%.o $(call obj,$(UNIT_DEPS)) $(BUILD)/ldflags
 	@mkdir -p $(dir $@)
 	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_PWQ) $(LIBS_GDBM) -lpthread

@@ -12,7 +12,7 @@
  * the next request already, which need not wait for the disk, nor need the
  * event loop's look-ups (dispatch_quick).
  */
-#include "portald.h"
+#include "dispatch.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +24,7 @@
 #include "policy.h"
 #include "user.h"
 #include "valid.h"
+#include "version.h"
 
 #define TICKET_TRIES 3      /* policy refusals a reset ticket survives */
 #define HOST_MAX     255
@@ -1047,7 +1048,8 @@ static void log_outcome(const struct req *r, const struct handler *h)
 			(unsigned)r->peer->uid, (long)r->peer->pid);
 }
 
-void portald_config(struct portald *d, struct portal_config *out)
+/* A copy of the configuration in force. */
+static void portald_config(struct portald *d, struct portal_config *out)
 {
 	pthread_rwlock_rdlock(&d->cfg_lock);
 	*out = d->cfg;

@@ -13,10 +13,11 @@
 #include <sodium.h>
 #include "check.h"
 #include "code.h"
+#include "dispatch.h"
 #include "log.h"
 #include "policy.h"
-#include "portald.h"
 #include "user.h"
+#include "version.h"
 
 #define GOOD_PW  "plum-Orbit-cactus-42"
 #define OTHER_PW "tundra wave lantern 7"
