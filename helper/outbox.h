@@ -1,11 +1,9 @@
 /*
- * outbox.h - durable, encrypted queue of outgoing mail and its sender.
+ * outbox.h - the mail portald sends: what the rest of portald asks of it.
  *
- * A queued mail is a whole RFC 5322 message built at queue time, stored
- * under "o:<id>" encrypted with the outbox key (it may hold a live code).
- * A background thread sends due entries through mail.c, one SMTP session
- * for a batch; temporary failures (4xx, connection trouble) are retried
- * with backoff until the entry expires, permanent ones (5xx) are not.
+ * A queued mail is a whole RFC 5322 message built at queue time (the
+ * configuration's From and organization in force then), stored in the
+ * sealed queue (mailq.h) and sent by a background thread (sender.h).
  * After a hand-off or expiry the message body is wiped and only a small,
  * non-secret record of the outcome is kept (shown by `portalctl outbox`)
  * until it ages out.
