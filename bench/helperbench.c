@@ -70,11 +70,11 @@ static void build(struct client *c, size_t i)
 
 	if (j->kind == JOB_STATUS) {
 		proto_begin(&c->req, REQ_STATUS);
-		proto_put_str(&c->req, F_USER, j->users[i % j->nusers]);
+		proto_put_str(&c->req, TAG_USER, j->users[i % j->nusers]);
 	} else {
 		proto_begin(&c->req, REQ_SEND_CODE);
-		proto_put_str(&c->req, F_USER, j->users[i]);
-		proto_put_str(&c->req, F_EMAIL, j->emails[i]);
+		proto_put_str(&c->req, TAG_USER, j->users[i]);
+		proto_put_str(&c->req, TAG_EMAIL, j->emails[i]);
 	}
 }
 
@@ -93,7 +93,7 @@ static bool ask(struct client *c, int *fd)
 			*fd = -1;
 		}
 	}
-	if (rc >= 0 && client_result(&c->resp) == R_OK)
+	if (rc >= 0 && client_result(&c->resp) == RESULT_OK)
 		return true;
 	if (!c->why[0])
 		snprintf(c->why, sizeof c->why, "%s", rc < 0 ? err :

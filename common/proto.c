@@ -301,10 +301,10 @@ int proto_write_all(int fd, const uint8_t *p, size_t len, int timeout_ms)
 /* ---- names -------------------------------------------------------------- */
 
 static const char *const state_names[] = {
-	[ST_UNMANAGED] = "unmanaged",
-	[ST_PENDING] = "pending",
-	[ST_ACTIVE] = "active",
-	[ST_LOCKED] = "locked",
+	[STATE_UNMANAGED] = "unmanaged",
+	[STATE_PENDING] = "pending",
+	[STATE_ACTIVE] = "active",
+	[STATE_LOCKED] = "locked",
 };
 
 const char *proto_state_name(enum portal_state s)
@@ -326,25 +326,25 @@ bool proto_state_parse(const char *name, enum portal_state *s)
 }
 
 static const char *const result_names[] = {
-	[R_OK] = "ok",
-	[R_BAD_REQUEST] = "bad request",
-	[R_DENIED] = "permission denied",
-	[R_INVALID] = "invalid value",
-	[R_NOT_FOUND] = "no such managed user",
-	[R_EXISTS] = "user already managed",
-	[R_LOCKED] = "user locked",
-	[R_WAIT] = "too soon",
-	[R_CODE_WRONG] = "wrong code",
-	[R_CODE_EXPIRED] = "code expired",
-	[R_CODE_DEAD] = "no live code",
-	[R_TICKET] = "reset ticket refused",
-	[R_POLICY] = "password refused by policy",
-	[R_PASSWORD] = "wrong password",
-	[R_STATE] = "not allowed in this state",
-	[R_STORAGE] = "database write failed",
-	[R_BUSY] = "helper busy",
-	[R_INTERNAL] = "internal error",
-	[R_PARTIAL] = "some lines refused",
+	[RESULT_OK] = "ok",
+	[RESULT_BAD_REQUEST] = "bad request",
+	[RESULT_DENIED] = "permission denied",
+	[RESULT_INVALID] = "invalid value",
+	[RESULT_NOT_FOUND] = "no such managed user",
+	[RESULT_EXISTS] = "user already managed",
+	[RESULT_LOCKED] = "user locked",
+	[RESULT_WAIT] = "too soon",
+	[RESULT_CODE_WRONG] = "wrong code",
+	[RESULT_CODE_EXPIRED] = "code expired",
+	[RESULT_CODE_DEAD] = "no live code",
+	[RESULT_TICKET] = "reset ticket refused",
+	[RESULT_POLICY] = "password refused by policy",
+	[RESULT_PASSWORD] = "wrong password",
+	[RESULT_STATE] = "not allowed in this state",
+	[RESULT_STORAGE] = "database write failed",
+	[RESULT_BUSY] = "helper busy",
+	[RESULT_INTERNAL] = "internal error",
+	[RESULT_PARTIAL] = "some lines refused",
 };
 
 const char *proto_result_name(enum proto_result r)

@@ -31,7 +31,7 @@ static void check_fields(const uint8_t *data, size_t size, const struct proto_ms
 			FUZZ_CHECK(proto_find(m, f->tag)->len == 4);
 		if (proto_get_u64(m, f->tag, &u64))
 			FUZZ_CHECK(proto_find(m, f->tag)->len == 8);
-		if (f->tag == F_ENTRY && proto_parse_body(f->data, f->len, &nested))
+		if (f->tag == TAG_ENTRY && proto_parse_body(f->data, f->len, &nested))
 			FUZZ_CHECK(nested.nfields <= PROTO_MAX_FIELDS);
 	}
 }

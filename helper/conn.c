@@ -34,7 +34,7 @@ static long long now_ms(void)
 void build_result(struct proto_buf *b, enum proto_result r)
 {
 	proto_begin(b, PROTO_RESPONSE);
-	proto_put_u32(b, F_RESULT, r);
+	proto_put_u32(b, TAG_RESULT, r);
 	proto_finish(b);
 }
 
@@ -100,7 +100,7 @@ static void refuse_busy(struct server *s, int fd, uid_t uid)
 {
 	long long now = now_ms();
 
-	answer_now(s, fd, R_BUSY);
+	answer_now(s, fd, RESULT_BUSY);
 	close(fd);
 	s->refused++;
 	if (now - s->refused_logged >= REFUSED_LOG_MS || s->refused_logged == 0) {
@@ -133,7 +133,7 @@ static void conn_open(struct server *s, int fd)
 	}
 	c = calloc(1, sizeof *c);
 	if (!c) {
-		answer_now(s, fd, R_INTERNAL);
+		answer_now(s, fd, RESULT_INTERNAL);
 		close(fd);
 		return;
 	}
@@ -249,14 +249,14 @@ static bool conn_sized(struct server *s, struct conn *c)
 	if (size == 0) {
 		log_msg(LOG_NOTICE, "bad frame header from uid %u pid %ld",
 			(unsigned)c->peer.uid, (long)c->peer.pid);
-		answer_now(s, c->fd, R_BAD_REQUEST);
+		answer_now(s, c->fd, RESULT_BAD_REQUEST);
 		conn_close(s, c);
 		return false;
 	}
 	c->frame = malloc(size);
 	if (!c->frame) {
 		log_msg(LOG_ERR, "out of memory for a %zu-byte request", size);
-		answer_now(s, c->fd, R_INTERNAL);
+		answer_now(s, c->fd, RESULT_INTERNAL);
 		conn_close(s, c);
 		return false;
 	}

@@ -52,7 +52,7 @@ struct req {
 /* Without H_SELF a request is root's (or the daemon's own uid's) alone. */
 enum handler_flags {
 	H_SELF = 1,      /* anyone else may send it too, for its own user name */
-	H_USER = 2,      /* carries F_USER, checked before the handler runs */
+	H_USER = 2,      /* carries TAG_USER, checked before the handler runs */
 	H_LOCKED = 4,    /* runs with the store lock held */
 	H_QUIET = 8,     /* changes nothing: no log line when it succeeds */
 	H_QUICK = 16,    /* a read of the database, nothing else (dispatch_quick); implies H_LOCKED */
@@ -70,7 +70,7 @@ struct handler {
 static void reply(struct req *r, enum proto_result res)
 {
 	proto_begin(r->resp, PROTO_RESPONSE);
-	proto_put_u32(r->resp, F_RESULT, res);
+	proto_put_u32(r->resp, TAG_RESULT, res);
 	r->result = res;
 }
 
@@ -88,29 +88,29 @@ static void note(struct req *r, const char *fmt, ...)
 static void reply_detail(struct req *r, enum proto_result res, const char *detail)
 {
 	reply(r, res);
-	proto_put_str(r->resp, F_DETAIL, detail);
+	proto_put_str(r->resp, TAG_DETAIL, detail);
 	note(r, "%s", detail);
 }
 
 static void reply_locked(struct req *r, const struct user *u)
 {
-	reply(r, R_LOCKED);
-	proto_put_u64(r->resp, F_UNTIL, user_lock_end(u));
+	reply(r, RESULT_LOCKED);
+	proto_put_u64(r->resp, TAG_UNTIL, user_lock_end(u));
 }
 
 /* ---- fields --------------------------------------------------------------- */
 
-/* A string field the request must carry: R_BAD_REQUEST when absent,
- * R_INVALID when it does not fit or `ok` refuses it. */
+/* A string field the request must carry: RESULT_BAD_REQUEST when absent,
+ * RESULT_INVALID when it does not fit or `ok` refuses it. */
 static bool need_str(struct req *r, uint8_t tag, const char *name, char *out, size_t cap,
 		     bool (*ok)(const char *))
 {
 	if (!proto_find(r->msg, tag)) {
-		reply_detail(r, R_BAD_REQUEST, name);
+		reply_detail(r, RESULT_BAD_REQUEST, name);
 		return false;
 	}
 	if (!proto_get_str(r->msg, tag, out, cap) || !ok(out)) {
-		reply_detail(r, R_INVALID, name);
+		reply_detail(r, RESULT_INVALID, name);
 		return false;
 	}
 	return true;
@@ -131,13 +131,13 @@ static bool lang_ok(const char *s)
 	return lang_parse(s, &l);
 }
 
-/* The language of a mail: F_LANG if given, else the configured one. */
+/* The language of a mail: TAG_LANG if given, else the configured one. */
 static bool opt_lang(struct req *r, enum lang *l)
 {
 	char s[4];
 
 	*l = r->cfg.language;
-	if (!opt_str(r, F_LANG, "lang", s, sizeof s, lang_ok))
+	if (!opt_str(r, TAG_LANG, "lang", s, sizeof s, lang_ok))
 		return false;
 	if (s[0])
 		lang_parse(s, l);
@@ -168,35 +168,35 @@ static const struct proto_field *need_secret(struct req *r, uint8_t tag, const c
 	const struct proto_field *f = proto_find(r->msg, tag);
 
 	if (!f)
-		reply_detail(r, R_BAD_REQUEST, name);
+		reply_detail(r, RESULT_BAD_REQUEST, name);
 	return f;
 }
 
 /* ---- records -------------------------------------------------------------- */
 
-/* 0 loaded; 1 not managed (answered R_NOT_FOUND); -1 unreadable (R_INTERNAL). */
+/* 0 loaded; 1 not managed (answered RESULT_NOT_FOUND); -1 unreadable (RESULT_INTERNAL). */
 static int load_user(struct req *r, struct user *u)
 {
 	int rc = user_load(r->d->store, r->user, u);
 
 	if (rc == 1)
-		reply(r, R_NOT_FOUND);
+		reply(r, RESULT_NOT_FOUND);
 	else if (rc < 0)
-		reply_detail(r, R_INTERNAL, "the user's record could not be read");
+		reply_detail(r, RESULT_INTERNAL, "the user's record could not be read");
 	return rc;
 }
 
-/* Make the record durable; false after answering R_STORAGE. */
+/* Make the record durable; false after answering RESULT_STORAGE. */
 static bool commit(struct req *r, const struct user *u)
 {
 	if (user_save(r->d->store, u) == 0 && store_sync_released(r->d->store) == 0)
 		return true;
-	reply(r, R_STORAGE);
+	reply(r, RESULT_STORAGE);
 	return false;
 }
 
 static enum portal_state state_of(const struct req *r, const struct user *u,
-				  enum portal_reason *why)
+				  enum pending_reason *why)
 {
 	return user_state(u, &r->cfg, r->now, why);
 }
@@ -206,28 +206,28 @@ static enum portal_state state_of(const struct req *r, const struct user *u,
 static void h_status(struct req *r)
 {
 	struct user u;
-	enum portal_reason why;
+	enum pending_reason why;
 	enum portal_state st;
 	int rc = load_user(r, &u);
 
 	if (rc == 1) {
-		reply(r, R_OK);
-		proto_put_u32(r->resp, F_STATE, ST_UNMANAGED);
+		reply(r, RESULT_OK);
+		proto_put_u32(r->resp, TAG_STATE, STATE_UNMANAGED);
 	}
 	if (rc != 0)
 		return;
 	st = state_of(r, &u, &why);
-	reply(r, R_OK);
-	proto_put_u32(r->resp, F_STATE, st);
-	proto_put_u32(r->resp, F_REASON, why);
-	proto_put_str(r->resp, F_CUTOVER, r->cfg.cutover_str);
-	proto_put_str(r->resp, F_ORG, r->cfg.organization);
-	proto_put_str(r->resp, F_LANG, lang_name(r->cfg.language));
-	proto_put_u64(r->resp, F_TTL, r->cfg.code_ttl);
-	proto_put_u32(r->resp, F_MIN_LEN, r->cfg.password_min_length);
-	if (st == ST_LOCKED)
-		proto_put_u64(r->resp, F_UNTIL, user_lock_end(&u));
-	proto_put_u64(r->resp, F_LAST_SIGNIN, u.last_signin);
+	reply(r, RESULT_OK);
+	proto_put_u32(r->resp, TAG_STATE, st);
+	proto_put_u32(r->resp, TAG_REASON, why);
+	proto_put_str(r->resp, TAG_CUTOVER, r->cfg.cutover_str);
+	proto_put_str(r->resp, TAG_ORG, r->cfg.organization);
+	proto_put_str(r->resp, TAG_LANG, lang_name(r->cfg.language));
+	proto_put_u64(r->resp, TAG_TTL, r->cfg.code_ttl);
+	proto_put_u32(r->resp, TAG_MIN_LEN, r->cfg.password_min_length);
+	if (st == STATE_LOCKED)
+		proto_put_u64(r->resp, TAG_UNTIL, user_lock_end(&u));
+	proto_put_u64(r->resp, TAG_LAST_SIGNIN, u.last_signin);
 	user_wipe(&u);
 }
 
@@ -242,23 +242,23 @@ static void h_send_code(struct req *r)
 {
 	char email[PORTAL_EMAIL_MAX + 1], code[PORTAL_CODE_MAX + 1];
 	struct outbox *ob = r->d->outbox;
-	enum portal_reason why;
+	enum pending_reason why;
 	struct user u;
 	enum lang lang;
 	uint64_t wait;
 	bool on_file, ok;
 
-	if (!need_str(r, F_EMAIL, "email", email, sizeof email, valid_email) ||
+	if (!need_str(r, TAG_EMAIL, "email", email, sizeof email, valid_email) ||
 	    !opt_lang(r, &lang) || load_user(r, &u) != 0)
 		return;
-	if (state_of(r, &u, &why) == ST_LOCKED) {
+	if (state_of(r, &u, &why) == STATE_LOCKED) {
 		reply_locked(r, &u);
 		goto out;
 	}
 	wait = user_code_wait(&u, &r->cfg, r->now);
 	if (wait > 0) {
-		reply(r, R_WAIT);
-		proto_put_u64(r->resp, F_WAIT, wait);
+		reply(r, RESULT_WAIT);
+		proto_put_u64(r->resp, TAG_WAIT, wait);
 		note(r, "wait %llu s", (unsigned long long)wait);
 		goto out;
 	}
@@ -274,12 +274,12 @@ static void h_send_code(struct req *r)
 	     store_sync_released(r->d->store) == 0;
 	sodium_memzero(code, sizeof code);
 	if (!ok) {
-		reply(r, R_STORAGE);
+		reply(r, RESULT_STORAGE);
 		goto out;
 	}
 	r->mail_queued = true;     /* withheld or not: the same either way */
-	reply(r, R_OK);
-	proto_put_u64(r->resp, F_TTL, r->cfg.code_ttl);
+	reply(r, RESULT_OK);
+	proto_put_u64(r->resp, TAG_TTL, r->cfg.code_ttl);
 	note(r, on_file ? "address on file, mail queued" : "address not on file, no mail");
 out:
 	user_wipe(&u);
@@ -301,8 +301,8 @@ static void wrong_code(struct req *r, struct user *u)
 		note(r, "wrong code, failures in a row: %u; now locked", u->failures);
 		return;
 	}
-	reply(r, R_CODE_WRONG);
-	proto_put_u32(r->resp, F_TRIES, u->code_tries);
+	reply(r, RESULT_CODE_WRONG);
+	proto_put_u32(r->resp, TAG_TRIES, u->code_tries);
 	note(r, "tries left: %u", u->code_tries);
 }
 
@@ -319,28 +319,28 @@ static void right_code(struct req *r, struct user *u)
 	u->ticket_expires = (uint64_t)r->now + r->cfg.code_ttl;
 	u->ticket_tries = TICKET_TRIES;
 	if (commit(r, u)) {
-		reply(r, R_OK);
-		proto_put_bytes(r->resp, F_TICKET, ticket, sizeof ticket);
+		reply(r, RESULT_OK);
+		proto_put_bytes(r->resp, TAG_TICKET, ticket, sizeof ticket);
 	}
 	sodium_memzero(ticket, sizeof ticket);
 }
 
 static void h_verify_code(struct req *r)
 {
-	const struct proto_field *code = need_secret(r, F_CODE, "code");
-	enum portal_reason why;
+	const struct proto_field *code = need_secret(r, TAG_CODE, "code");
+	enum pending_reason why;
 	struct user u;
 
 	if (!code || load_user(r, &u) != 0)
 		return;
-	if (state_of(r, &u, &why) == ST_LOCKED) {
+	if (state_of(r, &u, &why) == STATE_LOCKED) {
 		reply_locked(r, &u);
 	} else if (!user_has_code(&u)) {
-		reply(r, R_CODE_DEAD);
+		reply(r, RESULT_CODE_DEAD);
 	} else if ((uint64_t)r->now >= u.code_expires) {
 		user_clear_code(&u);
 		if (commit(r, &u))
-			reply(r, R_CODE_EXPIRED);
+			reply(r, RESULT_CODE_EXPIRED);
 	} else if (!code_matches(r->d->keys, u.name, code->data, code->len, u.code_hash)) {
 		wrong_code(r, &u);
 	} else {
@@ -363,7 +363,7 @@ static bool load_with_ticket(struct req *r, struct user *u, const struct proto_f
 	if (load_user(r, u) != 0)
 		return false;
 	if (!ticket_ok(r, u, t)) {
-		reply(r, R_TICKET);
+		reply(r, RESULT_TICKET);
 		user_wipe(u);
 		return false;
 	}
@@ -376,8 +376,8 @@ static void refuse_password(struct req *r, struct user *u, int reason)
 		user_clear_ticket(u);
 	if (!commit(r, u))
 		return;
-	reply(r, R_POLICY);
-	proto_put_u32(r->resp, F_REASON, (uint32_t)reason);
+	reply(r, RESULT_POLICY);
+	proto_put_u32(r->resp, TAG_REASON, (uint32_t)reason);
 	note(r, "%s; tries left on the ticket: %u", policy_reason_name(reason), u->ticket_tries);
 }
 
@@ -394,11 +394,11 @@ static void accept_password(struct req *r, struct user *u, const char *hash, enu
 	if (user_save(st, u) != 0 ||
 	    outbox_queue_notice(r->d->outbox, u->name, u->email, lang, r->now, host) != 0 ||
 	    store_sync_released(st) != 0) {
-		reply(r, R_STORAGE);
+		reply(r, RESULT_STORAGE);
 		return;
 	}
 	r->mail_queued = true;
-	reply(r, R_OK);
+	reply(r, RESULT_OK);
 	note(r, "password created");
 }
 
@@ -411,9 +411,9 @@ static void h_set_password(struct req *r)
 	enum lang lang;
 	int reason;
 
-	if (!(ticket = need_secret(r, F_TICKET, "ticket")) ||
-	    !(pw = need_secret(r, F_PASSWORD, "password")) ||
-	    !opt_str(r, F_HOST, "host", host, sizeof host, host_ok) || !opt_lang(r, &lang))
+	if (!(ticket = need_secret(r, TAG_TICKET, "ticket")) ||
+	    !(pw = need_secret(r, TAG_PASSWORD, "password")) ||
+	    !opt_str(r, TAG_HOST, "host", host, sizeof host, host_ok) || !opt_lang(r, &lang))
 		return;
 
 	store_lock(st);
@@ -430,7 +430,7 @@ static void h_set_password(struct req *r)
 	if (reason == POLICY_ERROR ||
 	    (reason == PW_OK && policy_hash(&r->d->hash_slots, (const char *)pw->data,
 					    pw->len, hash) != 0)) {
-		reply_detail(r, R_INTERNAL, "the password could not be checked or hashed");
+		reply_detail(r, RESULT_INTERNAL, "the password could not be checked or hashed");
 		return;
 	}
 
@@ -450,17 +450,17 @@ static void h_set_password(struct req *r)
 /* State check for a password sign-in; false after answering. */
 static bool may_sign_in(struct req *r, const struct user *u)
 {
-	enum portal_reason why;
+	enum pending_reason why;
 	enum portal_state st = state_of(r, u, &why);
 
-	if (st == ST_LOCKED) {
+	if (st == STATE_LOCKED) {
 		reply_locked(r, u);
 		return false;
 	}
-	if (st != ST_ACTIVE) {
-		reply(r, R_STATE);
-		proto_put_u32(r->resp, F_STATE, st);
-		proto_put_u32(r->resp, F_REASON, why);
+	if (st != STATE_ACTIVE) {
+		reply(r, RESULT_STATE);
+		proto_put_u32(r->resp, TAG_STATE, st);
+		proto_put_u32(r->resp, TAG_REASON, why);
 		return false;
 	}
 	return true;
@@ -476,7 +476,7 @@ static void auth_result(struct req *r, struct user *u, bool right, const char *r
 		if (rehash[0])
 			snprintf(u->pwhash, sizeof u->pwhash, "%s", rehash);
 		if (commit(r, u))
-			reply(r, R_OK);
+			reply(r, RESULT_OK);
 		return;
 	}
 	locked = user_fail(u, &r->cfg, r->now);
@@ -486,14 +486,14 @@ static void auth_result(struct req *r, struct user *u, bool right, const char *r
 		reply_locked(r, u);
 		note(r, "wrong password, failures in a row: %u; now locked", u->failures);
 	} else {
-		reply(r, R_PASSWORD);
+		reply(r, RESULT_PASSWORD);
 		note(r, "failures in a row: %u", u->failures);
 	}
 }
 
 static void h_auth(struct req *r)
 {
-	const struct proto_field *pw = need_secret(r, F_PASSWORD, "password");
+	const struct proto_field *pw = need_secret(r, TAG_PASSWORD, "password");
 	char hash[crypto_pwhash_STRBYTES], rehash[crypto_pwhash_STRBYTES] = "";
 	struct store *st = r->d->store;
 	struct user u;
@@ -502,7 +502,7 @@ static void h_auth(struct req *r)
 	if (!pw)
 		return;
 	if (pw->len > PORTAL_PASSWORD_MAX) {
-		reply_detail(r, R_INVALID, "password");
+		reply_detail(r, RESULT_INVALID, "password");
 		return;
 	}
 	store_lock(st);
@@ -524,7 +524,7 @@ static void h_auth(struct req *r)
 	store_lock(st);
 	if (load_user(r, &u) == 0 && may_sign_in(r, &u)) {
 		if (strcmp(u.pwhash, hash) != 0) {
-			reply(r, R_PASSWORD);
+			reply(r, RESULT_PASSWORD);
 			note(r, "the password changed during the check");
 		} else {
 			auth_result(r, &u, right, rehash);
@@ -569,7 +569,7 @@ static int change_check(struct req *r, const struct proto_field *npw, const char
 	if (reason == POLICY_ERROR ||
 	    (reason == PW_OK && policy_hash(&r->d->hash_slots, (const char *)npw->data,
 					    npw->len, newhash) != 0)) {
-		reply_detail(r, R_INTERNAL, "the password could not be checked or hashed");
+		reply_detail(r, RESULT_INTERNAL, "the password could not be checked or hashed");
 		return POLICY_ERROR;
 	}
 	return reason;
@@ -582,8 +582,8 @@ static void change_refused(struct req *r, struct user *u, int reason)
 	user_succeed(u);
 	if (!commit(r, u))
 		return;
-	reply(r, R_POLICY);
-	proto_put_u32(r->resp, F_REASON, (uint32_t)reason);
+	reply(r, RESULT_POLICY);
+	proto_put_u32(r->resp, TAG_REASON, (uint32_t)reason);
 	note(r, "new password refused: %s", policy_reason_name(reason));
 }
 
@@ -594,8 +594,8 @@ static void change_refused(struct req *r, struct user *u, int reason)
  * meets the policy of a first one, and the same notice mail follows. */
 static void h_change_password(struct req *r)
 {
-	const struct proto_field *pw = need_secret(r, F_PASSWORD, "password");
-	const struct proto_field *npw = proto_find(r->msg, F_NEW_PASSWORD);
+	const struct proto_field *pw = need_secret(r, TAG_PASSWORD, "password");
+	const struct proto_field *npw = proto_find(r->msg, TAG_NEW_PASSWORD);
 	char hash[crypto_pwhash_STRBYTES], newhash[crypto_pwhash_STRBYTES] = "";
 	char host[HOST_MAX + 1], email[PORTAL_EMAIL_MAX + 1];
 	struct store *st = r->d->store;
@@ -604,10 +604,10 @@ static void h_change_password(struct req *r)
 	struct user u;
 	bool right;
 
-	if (!pw || !opt_str(r, F_HOST, "host", host, sizeof host, host_ok) || !opt_lang(r, &lang))
+	if (!pw || !opt_str(r, TAG_HOST, "host", host, sizeof host, host_ok) || !opt_lang(r, &lang))
 		return;
 	if (pw->len > PORTAL_PASSWORD_MAX) {
-		reply_detail(r, R_INVALID, "password");
+		reply_detail(r, RESULT_INVALID, "password");
 		return;
 	}
 	if (!change_load(r, hash, email))
@@ -620,7 +620,7 @@ static void h_change_password(struct req *r)
 	store_lock(st);
 	if (load_user(r, &u) == 0 && may_sign_in(r, &u)) {
 		if (strcmp(u.pwhash, hash) != 0) {
-			reply(r, R_PASSWORD);
+			reply(r, RESULT_PASSWORD);
 			note(r, "the password changed during the check");
 		} else if (!right || !npw) {
 			auth_result(r, &u, right, "");
@@ -628,7 +628,7 @@ static void h_change_password(struct req *r)
 			change_refused(r, &u, reason);
 		} else {
 			accept_password(r, &u, newhash, lang, host);
-			if (r->result == R_OK)
+			if (r->result == RESULT_OK)
 				note(r, "password changed");
 		}
 	}
@@ -648,20 +648,20 @@ static void h_user_add(struct req *r)
 	struct user u;
 	int rc;
 
-	if (!need_str(r, F_EMAIL, "email", email, sizeof email, valid_email))
+	if (!need_str(r, TAG_EMAIL, "email", email, sizeof email, valid_email))
 		return;
 	rc = user_load(r->d->store, r->user, &u);
 	if (rc == 0)
-		reply(r, R_EXISTS);
+		reply(r, RESULT_EXISTS);
 	else if (rc < 0)
-		reply_detail(r, R_INTERNAL, "the user's record could not be read");
+		reply_detail(r, RESULT_INTERNAL, "the user's record could not be read");
 	if (rc != 1) {
 		user_wipe(&u);
 		return;
 	}
 	user_init(&u, r->user, email, r->now);
 	if (commit(r, &u))
-		reply(r, R_OK);
+		reply(r, RESULT_OK);
 }
 
 static void h_user_del(struct req *r)
@@ -669,14 +669,14 @@ static void h_user_del(struct req *r)
 	int rc = user_delete(r->d->store, r->user);
 
 	if (rc == 1)
-		reply(r, R_NOT_FOUND);
+		reply(r, RESULT_NOT_FOUND);
 	else if (rc < 0 || store_sync_released(r->d->store) != 0)
-		reply(r, R_STORAGE);
+		reply(r, RESULT_STORAGE);
 	else
-		reply(r, R_OK);
+		reply(r, RESULT_OK);
 }
 
-/* Append one F_ENTRY; false when it would not leave room for `reserve`
+/* Append one TAG_ENTRY; false when it would not leave room for `reserve`
  * more bytes. */
 static bool put_entry(struct req *r, const struct user *u, size_t reserve)
 {
@@ -685,7 +685,7 @@ static bool put_entry(struct req *r, const struct user *u, size_t reserve)
 	user_entry(u, &r->cfg, r->now, &entry);
 	if (r->resp->len + 3 + entry.len + reserve > PROTO_MAX_FRAME)
 		return false;
-	proto_put_nested(r->resp, F_ENTRY, &entry);
+	proto_put_nested(r->resp, TAG_ENTRY, &entry);
 	return true;
 }
 
@@ -695,7 +695,7 @@ static void h_user_show(struct req *r)
 
 	if (load_user(r, &u) != 0)
 		return;
-	reply(r, R_OK);
+	reply(r, RESULT_OK);
 	put_entry(r, &u, 0);
 	user_wipe(&u);
 }
@@ -703,11 +703,11 @@ static void h_user_show(struct req *r)
 /* The filter of `user list --state`: absent, or a managed state. */
 static bool state_filter(struct req *r, uint32_t *filter)
 {
-	*filter = ST_UNMANAGED;
-	if (proto_find(r->msg, F_STATE) &&
-	    (!proto_get_u32(r->msg, F_STATE, filter) || *filter == ST_UNMANAGED ||
-	     *filter > ST_LOCKED)) {
-		reply_detail(r, R_INVALID, "state");
+	*filter = STATE_UNMANAGED;
+	if (proto_find(r->msg, TAG_STATE) &&
+	    (!proto_get_u32(r->msg, TAG_STATE, filter) || *filter == STATE_UNMANAGED ||
+	     *filter > STATE_LOCKED)) {
+		reply_detail(r, RESULT_INVALID, "state");
 		return false;
 	}
 	return true;
@@ -720,13 +720,13 @@ static int next_user(struct req *r, const char *after, char key[STORE_KEY_MAX], 
 	int rc = store_next(r->d->store, USER_PREFIX, after, key, STORE_KEY_MAX);
 
 	if (rc < 0) {
-		reply_detail(r, R_INTERNAL, "the list of users could not be read");
+		reply_detail(r, RESULT_INTERNAL, "the list of users could not be read");
 		return -1;
 	}
 	if (rc == 1)
 		return 1;
 	if (user_load(r->d->store, key + strlen(USER_PREFIX), u) != 0) {
-		reply_detail(r, R_INTERNAL, "a user's record could not be read");
+		reply_detail(r, RESULT_INTERNAL, "a user's record could not be read");
 		return -1;
 	}
 	return 0;
@@ -740,7 +740,7 @@ static bool list_cursor(struct req *r, char cursor[STORE_KEY_MAX])
 	struct user u;
 	int rc;
 
-	if (!opt_str(r, F_CURSOR, "cursor", cursor, STORE_KEY_MAX, user_cursor_ok))
+	if (!opt_str(r, TAG_CURSOR, "cursor", cursor, STORE_KEY_MAX, user_cursor_ok))
 		return false;
 	if (!cursor[0])
 		return true;
@@ -749,7 +749,7 @@ static bool list_cursor(struct req *r, char cursor[STORE_KEY_MAX])
 		user_wipe(&u);
 		return true;
 	}
-	reply_detail(r, R_INVALID, "cursor: the list changed meanwhile; start again");
+	reply_detail(r, RESULT_INVALID, "cursor: the list changed meanwhile; start again");
 	return false;
 }
 
@@ -757,21 +757,21 @@ static void h_user_list(struct req *r)
 {
 	char cursor[STORE_KEY_MAX], key[STORE_KEY_MAX];
 	unsigned entries = 0;
-	enum portal_reason why;
+	enum pending_reason why;
 	uint32_t filter;
 	struct user u;
 	int rc = 0;
 
 	if (!state_filter(r, &filter) || !list_cursor(r, cursor))
 		return;
-	reply(r, R_OK);
+	reply(r, RESULT_OK);
 	while (entries < PROTO_PAGE && (rc = next_user(r, cursor, key, &u)) == 0) {
-		bool shown = filter == ST_UNMANAGED || state_of(r, &u, &why) == filter;
+		bool shown = filter == STATE_UNMANAGED || state_of(r, &u, &why) == filter;
 
 		/* Room for this entry and the cursor that follows the page. */
 		if (shown && !put_entry(r, &u, 3 + STORE_KEY_MAX)) {
 			user_wipe(&u);
-			proto_put_str(r->resp, F_CURSOR, cursor);
+			proto_put_str(r->resp, TAG_CURSOR, cursor);
 			return;
 		}
 		user_wipe(&u);
@@ -779,7 +779,7 @@ static void h_user_list(struct req *r)
 		memcpy(cursor, key, sizeof key);
 	}
 	if (rc == 0)
-		proto_put_str(r->resp, F_CURSOR, cursor);
+		proto_put_str(r->resp, TAG_CURSOR, cursor);
 }
 
 static void h_user_reset(struct req *r)
@@ -796,7 +796,7 @@ static void h_user_reset(struct req *r)
 	user_clear_code(&u);
 	user_clear_ticket(&u);
 	if (commit(r, &u))
-		reply(r, R_OK);
+		reply(r, RESULT_OK);
 	user_wipe(&u);
 }
 
@@ -808,7 +808,7 @@ static void h_user_unlock(struct req *r)
 		return;
 	user_unlock(&u);
 	if (commit(r, &u))
-		reply(r, R_OK);
+		reply(r, RESULT_OK);
 	user_wipe(&u);
 }
 
@@ -829,12 +829,12 @@ static enum import_outcome import_line(struct req *r, const struct proto_msg *e,
 	struct user u;
 	int rc;
 
-	why->result = R_INVALID;
-	if (!proto_get_str(e, F_USER, name, sizeof name) || !valid_user(name)) {
+	why->result = RESULT_INVALID;
+	if (!proto_get_str(e, TAG_USER, name, sizeof name) || !valid_user(name)) {
 		why->detail = "not a valid user name";
 		return IMPORT_REFUSED;
 	}
-	if (!proto_get_str(e, F_EMAIL, email, sizeof email) || !valid_email(email)) {
+	if (!proto_get_str(e, TAG_EMAIL, email, sizeof email) || !valid_email(email)) {
 		why->detail = "not a valid e-mail address";
 		return IMPORT_REFUSED;
 	}
@@ -849,11 +849,11 @@ static enum import_outcome import_line(struct req *r, const struct proto_msg *e,
 		bool same = email_equal(email, u.email);
 
 		user_wipe(&u);
-		why->result = R_EXISTS;
+		why->result = RESULT_EXISTS;
 		why->detail = "already managed with another address";
 		return same ? IMPORT_UNCHANGED : IMPORT_REFUSED;
 	}
-	why->result = R_INTERNAL;
+	why->result = RESULT_INTERNAL;
 	why->detail = "the existing record could not be read";
 	return IMPORT_REFUSED;
 }
@@ -864,10 +864,10 @@ static size_t import_entries(struct req *r, const struct proto_field *out[PROTO_
 	size_t n = 0;
 
 	for (size_t i = 0; i < r->msg->nfields; i++) {
-		if (r->msg->f[i].tag != F_ENTRY)
+		if (r->msg->f[i].tag != TAG_ENTRY)
 			continue;
 		if (n == PROTO_IMPORT_BATCH) {
-			reply_detail(r, R_BAD_REQUEST, "too many lines in one request");
+			reply_detail(r, RESULT_BAD_REQUEST, "too many lines in one request");
 			return SIZE_MAX;
 		}
 		out[n++] = &r->msg->f[i];
@@ -876,8 +876,8 @@ static size_t import_entries(struct req *r, const struct proto_field *out[PROTO_
 }
 
 /* An answer refusing every line of a batch: per line a nested entry of
- * F_LINE (u64), F_RESULT (u32) and F_DETAIL (the longest detail above),
- * each field with its 3-byte tag and length; then F_RESULT and F_COUNT. */
+ * TAG_LINE (u64), TAG_RESULT (u32) and TAG_DETAIL (the longest detail above),
+ * each field with its 3-byte tag and length; then TAG_RESULT and TAG_COUNT. */
 #define IMPORT_DETAIL_MAX (sizeof "the existing record could not be read" - 1)
 _Static_assert(PROTO_IMPORT_BATCH * (3 + (3 + 8) + (3 + 4) + (3 + IMPORT_DETAIL_MAX)) +
 	       (3 + 4) + (3 + 8) <= PROTO_MAX_BODY,
@@ -886,16 +886,16 @@ _Static_assert(PROTO_IMPORT_BATCH * (3 + (3 + 8) + (3 + 4) + (3 + IMPORT_DETAIL_
 static void import_answer(struct req *r, uint64_t added, const struct refusal *refused,
 			  size_t nrefused)
 {
-	reply(r, nrefused ? R_PARTIAL : R_OK);
-	proto_put_u64(r->resp, F_COUNT, added);
+	reply(r, nrefused ? RESULT_PARTIAL : RESULT_OK);
+	proto_put_u64(r->resp, TAG_COUNT, added);
 	for (size_t i = 0; i < nrefused; i++) {
 		struct proto_buf entry;
 
 		proto_begin_body(&entry);
-		proto_put_u64(&entry, F_LINE, refused[i].line);
-		proto_put_u32(&entry, F_RESULT, refused[i].result);
-		proto_put_str(&entry, F_DETAIL, refused[i].detail);
-		proto_put_nested(r->resp, F_ENTRY, &entry);
+		proto_put_u64(&entry, TAG_LINE, refused[i].line);
+		proto_put_u32(&entry, TAG_RESULT, refused[i].result);
+		proto_put_str(&entry, TAG_DETAIL, refused[i].detail);
+		proto_put_nested(r->resp, TAG_ENTRY, &entry);
 	}
 	note(r, "%llu added, %zu refused", (unsigned long long)added, nrefused);
 }
@@ -914,8 +914,8 @@ static void h_import(struct req *r)
 		uint64_t line;
 
 		if (!proto_parse_body(entries[i]->data, entries[i]->len, &e) ||
-		    !proto_get_u64(&e, F_LINE, &line)) {
-			reply_detail(r, R_BAD_REQUEST, "entry");
+		    !proto_get_u64(&e, TAG_LINE, &line)) {
+			reply_detail(r, RESULT_BAD_REQUEST, "entry");
 			return;
 		}
 	}
@@ -923,18 +923,18 @@ static void h_import(struct req *r)
 		struct refusal *why = &refused[nrefused];
 
 		proto_parse_body(entries[i]->data, entries[i]->len, &e);
-		proto_get_u64(&e, F_LINE, &why->line);
+		proto_get_u64(&e, TAG_LINE, &why->line);
 		switch (import_line(r, &e, why)) {
 		case IMPORT_ADDED: added++; break;
 		case IMPORT_UNCHANGED: break;
 		case IMPORT_REFUSED: nrefused++; break;
-		case IMPORT_STORAGE: reply(r, R_STORAGE); return;
+		case IMPORT_STORAGE: reply(r, RESULT_STORAGE); return;
 		}
 	}
 	/* One sync for the batch, without the lock: sign-ins go on meanwhile,
 	 * and portalctl's next batch is written while this one is flushed. */
 	if (added && store_sync_released(r->d->store) != 0) {
-		reply(r, R_STORAGE);
+		reply(r, RESULT_STORAGE);
 		return;
 	}
 	import_answer(r, added, refused, nrefused);
@@ -946,18 +946,18 @@ static void h_outbox(struct req *r)
 {
 	char cursor[STORE_KEY_MAX];
 
-	if (!opt_str(r, F_CURSOR, "cursor", cursor, sizeof cursor, outbox_id_valid))
+	if (!opt_str(r, TAG_CURSOR, "cursor", cursor, sizeof cursor, outbox_id_valid))
 		return;
-	reply(r, R_OK);
+	reply(r, RESULT_OK);
 	if (outbox_list(r->d->outbox, cursor[0] ? cursor : NULL, r->resp) != 0)
-		reply_detail(r, R_INTERNAL, "the outbox could not be read");
+		reply_detail(r, RESULT_INTERNAL, "the outbox could not be read");
 }
 
 static void h_daemon_status(struct req *r)
 {
-	uint64_t count[ST_LOCKED + 1] = { 0 };
+	uint64_t count[STATE_LOCKED + 1] = { 0 };
 	char after[STORE_KEY_MAX] = "", key[STORE_KEY_MAX];
-	enum portal_reason why;
+	enum pending_reason why;
 	struct user u;
 	int rc;
 
@@ -968,13 +968,13 @@ static void h_daemon_status(struct req *r)
 	}
 	if (rc < 0)
 		return;
-	reply(r, R_OK);
-	proto_put_str(r->resp, F_VERSION, PORTAL_VERSION);
-	proto_put_u64(r->resp, F_UPTIME, (uint64_t)(r->now - r->d->started));
-	proto_put_u64(r->resp, F_COUNT_PENDING, count[ST_PENDING]);
-	proto_put_u64(r->resp, F_COUNT_ACTIVE, count[ST_ACTIVE]);
-	proto_put_u64(r->resp, F_COUNT_LOCKED, count[ST_LOCKED]);
-	proto_put_u64(r->resp, F_COUNT_OUTBOX, outbox_pending(r->d->outbox));
+	reply(r, RESULT_OK);
+	proto_put_str(r->resp, TAG_VERSION, PORTAL_VERSION);
+	proto_put_u64(r->resp, TAG_UPTIME, (uint64_t)(r->now - r->d->started));
+	proto_put_u64(r->resp, TAG_COUNT_PENDING, count[STATE_PENDING]);
+	proto_put_u64(r->resp, TAG_COUNT_ACTIVE, count[STATE_ACTIVE]);
+	proto_put_u64(r->resp, TAG_COUNT_LOCKED, count[STATE_LOCKED]);
+	proto_put_u64(r->resp, TAG_COUNT_OUTBOX, outbox_pending(r->d->outbox));
 }
 
 /* ---- the table ------------------------------------------------------------ */
@@ -1012,18 +1012,18 @@ static const struct handler *find_handler(uint8_t type)
 static bool allowed(struct req *r, const struct handler *h)
 {
 	if (!(h->flags & H_SELF) && !r->privileged) {
-		reply(r, R_DENIED);
+		reply(r, RESULT_DENIED);
 		return false;
 	}
 	if (!(h->flags & H_USER))
 		return true;
-	if (!need_str(r, F_USER, "user", r->user, sizeof r->user, valid_user)) {
+	if (!need_str(r, TAG_USER, "user", r->user, sizeof r->user, valid_user)) {
 		r->user[0] = '\0';   /* not a name to log */
 		return false;
 	}
 	/* Anyone else acts for their own login name only. */
 	if (!r->privileged && strcmp(r->user, r->peer->name) != 0) {
-		reply(r, R_DENIED);
+		reply(r, RESULT_DENIED);
 		return false;
 	}
 	return true;
@@ -1033,11 +1033,11 @@ static void log_outcome(const struct req *r, const struct handler *h)
 {
 	int prio = LOG_NOTICE;
 
-	if (r->result == R_OK && h && (h->flags & H_QUIET))
+	if (r->result == RESULT_OK && h && (h->flags & H_QUIET))
 		return;
-	if (r->result == R_OK)
+	if (r->result == RESULT_OK)
 		prio = LOG_INFO;
-	else if (r->result == R_INTERNAL || r->result == R_STORAGE)
+	else if (r->result == RESULT_INTERNAL || r->result == RESULT_STORAGE)
 		prio = LOG_ERR;
 	if (h)
 		log_msg(prio, "%s for %s by uid %u (pid %ld): %s%s%s", h->name,
@@ -1068,13 +1068,13 @@ static void req_begin(struct req *r, struct portald *d, const struct peer *peer,
 	r->privileged = peer->uid == 0 || peer->uid == geteuid();
 	portald_config(d, &r->cfg);
 	/* What the client sees if a handler failed to answer. */
-	reply(r, R_INTERNAL);
+	reply(r, RESULT_INTERNAL);
 }
 
 static void req_end(struct req *r, const struct handler *h)
 {
 	if (!proto_finish(r->resp)) {
-		reply_detail(r, R_INTERNAL, "the answer did not fit in a message");
+		reply_detail(r, RESULT_INTERNAL, "the answer did not fit in a message");
 		proto_finish(r->resp);
 	}
 	log_outcome(r, h);
@@ -1088,7 +1088,7 @@ bool dispatch(struct portald *d, const struct peer *peer,
 
 	req_begin(&r, d, peer, req, resp);
 	if (!h) {
-		reply_detail(&r, R_BAD_REQUEST, "unknown request");
+		reply_detail(&r, RESULT_BAD_REQUEST, "unknown request");
 	} else if (allowed(&r, h)) {
 		if (h->flags & H_LOCKED)
 			store_lock(d->store);

@@ -11,9 +11,9 @@
 
 #define KEEP_DONE    (24 * 3600)   /* finished records are shown for a day */
 
-/* Record fields; daemon-core owns F_PRIVATE .. F_PRIVATE+49. */
+/* Record fields; daemon-core owns TAG_PRIVATE .. TAG_PRIVATE+49. */
 enum {
-	OB_ID = F_PRIVATE + 50,
+	OB_ID = TAG_PRIVATE + 50,
 	OB_KIND,
 	OB_USER,
 	OB_TO,
@@ -414,7 +414,7 @@ bool mailq_forget(struct mailq *q, time_t now)
 
 /* ---- what portalctl sees ----------------------------------------------------- */
 
-/* One F_ENTRY for a record, built in q->rec. */
+/* One TAG_ENTRY for a record, built in q->rec. */
 static void list_entry(struct mailq *q, const struct mail_record *r)
 {
 	struct proto_buf *e = &q->rec;
@@ -424,13 +424,13 @@ static void list_entry(struct mailq *q, const struct mail_record *r)
 	snprintf(status, sizeof status, "%s%s%s", status_names[r->status],
 		 why ? ": " : "", why ? why : "");
 	proto_begin_body(e);
-	proto_put_str(e, F_ID, r->id);
-	proto_put_str(e, F_USER, r->user);
-	proto_put_str(e, F_EMAIL, r->to);
-	proto_put_str(e, F_DETAIL, status);
-	proto_put_u32(e, F_ATTEMPTS, r->attempts);
-	proto_put_u64(e, F_TIME, r->status == MAILQ_QUEUED ? r->next_try : r->done);
-	proto_put_u64(e, F_CODE_EXPIRES, r->expires);
+	proto_put_str(e, TAG_ID, r->id);
+	proto_put_str(e, TAG_USER, r->user);
+	proto_put_str(e, TAG_EMAIL, r->to);
+	proto_put_str(e, TAG_DETAIL, status);
+	proto_put_u32(e, TAG_ATTEMPTS, r->attempts);
+	proto_put_u64(e, TAG_TIME, r->status == MAILQ_QUEUED ? r->next_try : r->done);
+	proto_put_u64(e, TAG_CODE_EXPIRES, r->expires);
 }
 
 int mailq_list(struct mailq *q, const char *cursor, struct proto_buf *resp)
@@ -450,13 +450,13 @@ int mailq_list(struct mailq *q, const char *cursor, struct proto_buf *resp)
 		list_entry(q, &r);
 		if (resp->len + 3 + q->rec.len + reserve > PROTO_HEADER + PROTO_MAX_BODY)
 			break;
-		proto_put_nested(resp, F_ENTRY, &q->rec);
+		proto_put_nested(resp, TAG_ENTRY, &q->rec);
 		last = q->index[i].id;
 		listed++;
 	}
 	proto_wipe(&q->raw);
 	if (i < q->count && last)
-		proto_put_str(resp, F_CURSOR, last);
+		proto_put_str(resp, TAG_CURSOR, last);
 	return resp->overflow ? -1 : 0;
 }
 

@@ -52,9 +52,9 @@ void outbox_kick(struct outbox *ob);
 /* Is id the form of a mail's id (and so of an outbox cursor)? */
 bool outbox_id_valid(const char *id);
 
-/* Fill a REQ_OUTBOX response page: F_ENTRY {F_ID F_USER F_EMAIL F_STATE-like
- * F_DETAIL status, F_ATTEMPTS, F_TIME next try or outcome time,
- * F_CODE_EXPIRES} ... and F_CURSOR when more; cursor is NULL or
+/* Fill a REQ_OUTBOX response page: TAG_ENTRY {TAG_ID TAG_USER TAG_EMAIL TAG_STATE-like
+ * TAG_DETAIL status, TAG_ATTEMPTS, TAG_TIME next try or outcome time,
+ * TAG_CODE_EXPIRES} ... and TAG_CURSOR when more; cursor is NULL or
  * outbox_id_valid().  Store lock held. */
 int outbox_list(struct outbox *ob, const char *cursor, struct proto_buf *resp);
 /* Entries still waiting to be sent.  Store lock held. */

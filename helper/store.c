@@ -260,7 +260,7 @@ int store_get(struct store *s, const char *key, struct proto_buf *out)
  * before GDBM starts it unless the file system has room for the worst
  * one update can take: the record, a bucket split, the directory
  * doubling, and a margin.  True (with errno ENOSPC, after logging) when
- * there is not; the caller answers R_STORAGE and nothing was touched. */
+ * there is not; the caller answers RESULT_STORAGE and nothing was touched. */
 static bool no_room(struct store *s, const char *what, const char *key, size_t len)
 {
 	int depth = 0, block = 0;

@@ -59,7 +59,7 @@ void store_unlock(struct store *s);
 
 /* 0 found (body copied into out as a bare body), 1 absent, -1 error. */
 int store_get(struct store *s, const char *key, struct proto_buf *out);
-/* 0 stored, -1 error (ENOSPC and friends: the caller answers R_STORAGE). */
+/* 0 stored, -1 error (ENOSPC and friends: the caller answers RESULT_STORAGE). */
 int store_put(struct store *s, const char *key, const struct proto_buf *body);
 /* As store_put, but only when the key is not there yet: 0 stored, 1 there
  * already (nothing written), -1 error.  One look-up instead of a get and

@@ -11,7 +11,7 @@
 
 /* Tags of the fields that never leave the helper. */
 enum user_private_tag {
-	P_PWHASH = F_PRIVATE,
+	P_PWHASH = TAG_PRIVATE,
 	P_RESET,
 	P_HARD_LOCKED,
 	P_CODE_HASH,
@@ -46,19 +46,19 @@ static void user_key(const char *name, char key[STORE_KEY_MAX])
 static void encode(const struct user *u, struct proto_buf *b)
 {
 	proto_begin_body(b);
-	proto_put_str(b, F_USER, u->name);
-	proto_put_str(b, F_EMAIL, u->email);
-	proto_put_u64(b, F_CREATED, u->created);
-	proto_put_u64(b, F_LAST_SIGNIN, u->last_signin);
-	proto_put_u32(b, F_FAILURES, u->failures);
-	proto_put_u64(b, F_UNTIL, u->locked_until);
+	proto_put_str(b, TAG_USER, u->name);
+	proto_put_str(b, TAG_EMAIL, u->email);
+	proto_put_u64(b, TAG_CREATED, u->created);
+	proto_put_u64(b, TAG_LAST_SIGNIN, u->last_signin);
+	proto_put_u32(b, TAG_FAILURES, u->failures);
+	proto_put_u64(b, TAG_UNTIL, u->locked_until);
 	proto_put_u32(b, P_RESET, u->reset);
 	proto_put_u32(b, P_HARD_LOCKED, u->hard_locked);
 	if (u->pwhash[0])
 		proto_put_str(b, P_PWHASH, u->pwhash);
 	if (u->code_expires) {
 		proto_put_bytes(b, P_CODE_HASH, u->code_hash, CODE_HASH_LEN);
-		proto_put_u64(b, F_CODE_EXPIRES, u->code_expires);
+		proto_put_u64(b, TAG_CODE_EXPIRES, u->code_expires);
 		proto_put_u32(b, P_CODE_TRIES, u->code_tries);
 	}
 	for (unsigned i = 0; i < u->nrequests; i++)
@@ -123,18 +123,18 @@ static bool decode_secret(const struct proto_msg *m, uint8_t hash_tag, uint8_t h
 static bool decode(const struct proto_msg *m, struct user *u)
 {
 	memset(u, 0, sizeof *u);
-	if (!proto_get_str(m, F_USER, u->name, sizeof u->name) ||
-	    !proto_get_str(m, F_EMAIL, u->email, sizeof u->email) ||
-	    !proto_get_u64(m, F_CREATED, &u->created))
+	if (!proto_get_str(m, TAG_USER, u->name, sizeof u->name) ||
+	    !proto_get_str(m, TAG_EMAIL, u->email, sizeof u->email) ||
+	    !proto_get_u64(m, TAG_CREATED, &u->created))
 		return false;
 	if (proto_find(m, P_PWHASH) && !proto_get_str(m, P_PWHASH, u->pwhash, sizeof u->pwhash))
 		return false;
-	return opt_u64(m, F_LAST_SIGNIN, &u->last_signin) &&
-	       opt_u32(m, F_FAILURES, &u->failures) &&
-	       opt_u64(m, F_UNTIL, &u->locked_until) &&
+	return opt_u64(m, TAG_LAST_SIGNIN, &u->last_signin) &&
+	       opt_u32(m, TAG_FAILURES, &u->failures) &&
+	       opt_u64(m, TAG_UNTIL, &u->locked_until) &&
 	       opt_bool(m, P_RESET, &u->reset) &&
 	       opt_bool(m, P_HARD_LOCKED, &u->hard_locked) &&
-	       opt_u64(m, F_CODE_EXPIRES, &u->code_expires) &&
+	       opt_u64(m, TAG_CODE_EXPIRES, &u->code_expires) &&
 	       opt_u32(m, P_CODE_TRIES, &u->code_tries) &&
 	       decode_secret(m, P_CODE_HASH, u->code_hash, u->code_expires) &&
 	       decode_requests(m, u) &&
@@ -202,18 +202,18 @@ int user_delete(struct store *s, const char *name)
 /* ---- rules ---------------------------------------------------------------- */
 
 enum portal_state user_state(const struct user *u, const struct portal_config *cfg,
-			     time_t now, enum portal_reason *why)
+			     time_t now, enum pending_reason *why)
 {
-	*why = PR_NONE;
+	*why = PENDING_NONE;
 	if (u->hard_locked || (uint64_t)now < u->locked_until)
-		return ST_LOCKED;
+		return STATE_LOCKED;
 	if (u->reset)
-		*why = PR_RESET;
+		*why = PENDING_RESET;
 	else if (!u->pwhash[0])
-		*why = PR_NEVER;
+		*why = PENDING_NEVER;
 	else if (cfg->cutover > 0 /* 0: unset */ && u->last_signin < (uint64_t)cfg->cutover)
-		*why = PR_DORMANT;
-	return *why == PR_NONE ? ST_ACTIVE : ST_PENDING;
+		*why = PENDING_DORMANT;
+	return *why == PENDING_NONE ? STATE_ACTIVE : STATE_PENDING;
 }
 
 uint64_t user_lock_end(const struct user *u)
@@ -319,20 +319,20 @@ void user_code_requested(struct user *u, time_t now)
 void user_entry(const struct user *u, const struct portal_config *cfg, time_t now,
 		struct proto_buf *out)
 {
-	enum portal_reason why;
+	enum pending_reason why;
 	enum portal_state st = user_state(u, cfg, now, &why);
 	bool live = user_has_code(u) && (uint64_t)now < u->code_expires;
 
 	proto_begin_body(out);
-	proto_put_str(out, F_USER, u->name);
-	proto_put_str(out, F_EMAIL, u->email);
-	proto_put_u32(out, F_STATE, st);
-	proto_put_u32(out, F_REASON, why);
-	proto_put_u64(out, F_CREATED, u->created);
-	proto_put_u64(out, F_LAST_SIGNIN, u->last_signin);
-	proto_put_u32(out, F_FAILURES, u->failures);
-	if (st == ST_LOCKED)
-		proto_put_u64(out, F_UNTIL, user_lock_end(u));
-	proto_put_u32(out, F_HAS_PASSWORD, u->pwhash[0] != '\0');
-	proto_put_u64(out, F_CODE_EXPIRES, live ? u->code_expires : 0);
+	proto_put_str(out, TAG_USER, u->name);
+	proto_put_str(out, TAG_EMAIL, u->email);
+	proto_put_u32(out, TAG_STATE, st);
+	proto_put_u32(out, TAG_REASON, why);
+	proto_put_u64(out, TAG_CREATED, u->created);
+	proto_put_u64(out, TAG_LAST_SIGNIN, u->last_signin);
+	proto_put_u32(out, TAG_FAILURES, u->failures);
+	if (st == STATE_LOCKED)
+		proto_put_u64(out, TAG_UNTIL, user_lock_end(u));
+	proto_put_u32(out, TAG_HAS_PASSWORD, u->pwhash[0] != '\0');
+	proto_put_u64(out, TAG_CODE_EXPIRES, live ? u->code_expires : 0);
 }

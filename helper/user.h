@@ -4,7 +4,7 @@
  *
  * The record is a proto field body.  What may be shown to an administrator
  * uses the public tags; what never leaves the helper (password hash, hashes
- * of the live code and ticket, request times) uses tags >= F_PRIVATE.
+ * of the live code and ticket, request times) uses tags >= TAG_PRIVATE.
  */
 #ifndef PORTAL_USER_H
 #define PORTAL_USER_H
@@ -62,11 +62,11 @@ int user_insert(struct store *s, const struct user *u);
 /* 0 deleted, 1 not managed, -1 error.  Store lock held. */
 int user_delete(struct store *s, const char *name);
 
-/* State at `now` under cfg; *why says why a user is pending (PR_NONE
+/* State at `now` under cfg; *why says why a user is pending (PENDING_NONE
  * otherwise). */
 enum portal_state user_state(const struct user *u, const struct portal_config *cfg,
-			     time_t now, enum portal_reason *why);
-/* F_UNTIL of a locked user: the end of the lock, 0 = until unlocked. */
+			     time_t now, enum pending_reason *why);
+/* TAG_UNTIL of a locked user: the end of the lock, 0 = until unlocked. */
 uint64_t user_lock_end(const struct user *u);
 
 /* Count one wrong code or password; true when that locked the user. */
@@ -87,8 +87,8 @@ uint64_t user_code_wait(const struct user *u, const struct portal_config *cfg, t
 /* Note that a code was asked for at `now`. */
 void user_code_requested(struct user *u, time_t now);
 
-/* The administrator's view: F_USER F_EMAIL F_STATE F_REASON F_CREATED
- * F_LAST_SIGNIN F_FAILURES [F_UNTIL if locked] F_HAS_PASSWORD F_CODE_EXPIRES,
+/* The administrator's view: TAG_USER TAG_EMAIL TAG_STATE TAG_REASON TAG_CREATED
+ * TAG_LAST_SIGNIN TAG_FAILURES [TAG_UNTIL if locked] TAG_HAS_PASSWORD TAG_CODE_EXPIRES,
  * as a bare body in out. */
 void user_entry(const struct user *u, const struct portal_config *cfg, time_t now,
 		struct proto_buf *out);

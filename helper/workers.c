@@ -58,7 +58,7 @@ static void serve(struct worker *w, struct conn *c)
 	if (!proto_parse(c->frame, c->size, w->msg)) {
 		log_msg(LOG_NOTICE, "malformed request from uid %u pid %ld",
 			(unsigned)c->peer.uid, (long)c->peer.pid);
-		build_result(resp, R_BAD_REQUEST);
+		build_result(resp, RESULT_BAD_REQUEST);
 		c->keep = false;     /* the stream can no longer be trusted */
 	} else {
 		mail = dispatch(w->srv->d, &c->peer, w->msg, resp);

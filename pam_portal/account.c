@@ -28,13 +28,13 @@ int account(struct session *s, int flags)
 	(void)flags;  /* PAM_SILENT is in s */
 	if (verdict_find(s->pamh, s->user, &known)) {
 		session_debug(s, "user %s: %s, as auth found just now", s->user,
-			      known == ST_ACTIVE ? "active" : "not managed, ignored");
-		return known == ST_ACTIVE ? PAM_SUCCESS : PAM_IGNORE;
+			      known == STATE_ACTIVE ? "active" : "not managed, ignored");
+		return known == STATE_ACTIVE ? PAM_SUCCESS : PAM_IGNORE;
 	}
 	rc = session_managed(s);
 	if (rc != PAM_SUCCESS)
 		return rc;
-	if (s->state == ST_ACTIVE) {
+	if (s->state == STATE_ACTIVE) {
 		session_debug(s, "user %s: active", s->user);
 		return PAM_SUCCESS;
 	}

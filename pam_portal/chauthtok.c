@@ -30,10 +30,10 @@
 static int change_password(struct session *s, void *ctx, const char *password)
 {
 	session_begin(s, REQ_CHANGE_PASSWORD);
-	proto_put_str(&s->x->req, F_PASSWORD, ctx);
-	proto_put_str(&s->x->req, F_NEW_PASSWORD, password);
+	proto_put_str(&s->x->req, TAG_PASSWORD, ctx);
+	proto_put_str(&s->x->req, TAG_NEW_PASSWORD, password);
 	session_put_host(s);
-	proto_put_str(&s->x->req, F_LANG, lang_name(s->conv.lang));
+	proto_put_str(&s->x->req, TAG_LANG, lang_name(s->conv.lang));
 	return session_call(s, "change password");
 }
 
@@ -50,21 +50,21 @@ static int changed(struct session *s, int r)
 	switch (r) {
 	case -1:
 		return session_unavailable(s);
-	case R_OK:
+	case RESULT_OK:
 		pam_syslog(s->pamh, LOG_NOTICE, "user %s: portal password changed", s->user);
 		if (!s->silent)
 			conv_say(&s->conv, PAM_TEXT_INFO, TX_CHANGED);
 		return PAM_SUCCESS;
-	case R_PASSWORD:
+	case RESULT_PASSWORD:
 		/* right in the preliminary phase: changed since by someone else */
 		pam_syslog(s->pamh, LOG_NOTICE, "user %s: the current password no longer "
 			   "matches", s->user);
 		if (!s->silent)
 			conv_say(&s->conv, PAM_ERROR_MSG, TX_WRONG_CURRENT);
 		return PAM_AUTH_ERR;
-	case R_LOCKED:
+	case RESULT_LOCKED:
 		return session_locked_answer(s, "change password");
-	case R_STATE:
+	case RESULT_STATE:
 		pam_syslog(s->pamh, LOG_NOTICE, "user %s: no longer active, password not "
 			   "changed", s->user);
 		return PAM_AUTHTOK_ERR;
@@ -110,7 +110,7 @@ static int update_active(struct session *s)
 	return PAM_AUTHTOK_ERR;
 }
 
-/* `again` as in pam_portal.c: the current password met R_STATE. */
+/* `again` as in pam_portal.c: the current password met RESULT_STATE. */
 static int by_state(struct session *s, int flags, bool again)
 {
 	bool update = flags & PAM_UPDATE_AUTHTOK, state_changed;
@@ -118,7 +118,7 @@ static int by_state(struct session *s, int flags, bool again)
 
 	if (rc != PAM_SUCCESS)
 		return rc;
-	if (s->state == ST_PENDING)
+	if (s->state == STATE_PENDING)
 		return update ? flow_pending(s) : PAM_SUCCESS;
 	if (flags & PAM_CHANGE_EXPIRED_AUTHTOK) {
 		session_debug(s, "user %s: a portal password does not expire, ignored", s->user);
@@ -127,7 +127,7 @@ static int by_state(struct session *s, int flags, bool again)
 	if (update)
 		return update_active(s);
 	if (again)
-		return session_unexpected(s, "status (active again)", R_STATE);
+		return session_unexpected(s, "status (active again)", RESULT_STATE);
 	rc = signin_active(s, &state_changed);
 	return state_changed ? by_state(s, flags, true) : rc;
 }

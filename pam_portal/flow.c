@@ -81,9 +81,10 @@ static enum step intro(struct flow *f)
 	long long cutover = date_noon(s->cutover);
 
 	pam_syslog(s->pamh, LOG_NOTICE, "user %s: pending (%s): verification started",
-		   s->user, s->reason == PR_RESET ? "reset by an administrator" :
-		   s->reason == PR_DORMANT ? "no sign-in since the cutover" : "no portal password");
-	if (s->reason == PR_RESET) {
+		   s->user, s->reason == PENDING_RESET ? "reset by an administrator" :
+		   s->reason == PENDING_DORMANT ? "no sign-in since the cutover" :
+		   "no portal password");
+	if (s->reason == PENDING_RESET) {
 		conv_say(&s->conv, PAM_TEXT_INFO, TX_INTRO_RESET);
 	} else if (cutover >= 0) {
 		char date[64];
@@ -107,22 +108,22 @@ static enum step send_code(struct flow *f, bool again)
 	int r;
 
 	session_begin(s, REQ_SEND_CODE);
-	proto_put_str(&s->x->req, F_EMAIL, f->email);
-	proto_put_str(&s->x->req, F_LANG, lang_name(s->conv.lang));
+	proto_put_str(&s->x->req, TAG_EMAIL, f->email);
+	proto_put_str(&s->x->req, TAG_LANG, lang_name(s->conv.lang));
 	r = session_call(s, again ? "new code" : "code");
 	switch (r) {
 	case -1:
 		return end(f, session_unavailable(s));
-	case R_OK:
-		if (!proto_get_u64(&s->x->resp, F_TTL, &secs))
+	case RESULT_OK:
+		if (!proto_get_u64(&s->x->resp, TAG_TTL, &secs))
 			return end(f, session_unexpected(s, "code (no lifetime)", r));
 		pam_syslog(s->pamh, LOG_NOTICE, "user %s: %s asked for (mailed if the address "
 			   "is the one on file)", s->user, again ? "a new code" : "a code");
 		i18n_duration(s->conv.lang, secs, words, sizeof words);
 		conv_say(&s->conv, PAM_TEXT_INFO, again ? TX_CODE_RESENT : TX_CODE_SENT, words);
 		return STEP_CODE;
-	case R_WAIT:
-		if (!proto_get_u64(&s->x->resp, F_WAIT, &secs))
+	case RESULT_WAIT:
+		if (!proto_get_u64(&s->x->resp, TAG_WAIT, &secs))
 			return end(f, session_unexpected(s, "code (no wait)", r));
 		pam_syslog(s->pamh, LOG_NOTICE, "user %s: code asked for too soon, %llu s to wait",
 			   s->user, (unsigned long long)secs);
@@ -133,10 +134,10 @@ static enum step send_code(struct flow *f, bool again)
 		 * still be in the mailbox, so the next question is the code. */
 		conv_say(&s->conv, PAM_ERROR_MSG, again ? TX_WAIT_RESEND : TX_CODE_RECENT, words);
 		return STEP_CODE;
-	case R_INVALID:
+	case RESULT_INVALID:
 		conv_say(&s->conv, PAM_ERROR_MSG, TX_NOT_EMAIL);
 		return STEP_EMAIL;
-	case R_LOCKED:
+	case RESULT_LOCKED:
 		return end(f, session_locked_answer(s, "code"));
 	default:
 		return end(f, session_unexpected(s, "code", r));
@@ -195,18 +196,18 @@ static enum step verify(struct flow *f, const char *code)
 	int r;
 
 	session_begin(s, REQ_VERIFY_CODE);
-	proto_put_str(&s->x->req, F_CODE, code);
+	proto_put_str(&s->x->req, TAG_CODE, code);
 	r = session_call(s, "verify code");
 	switch (r) {
 	case -1:
 		return end(f, session_unavailable(s));
-	case R_OK:
-		if (!proto_get_fixed(&s->x->resp, F_TICKET, f->ticket, sizeof f->ticket))
+	case RESULT_OK:
+		if (!proto_get_fixed(&s->x->resp, TAG_TICKET, f->ticket, sizeof f->ticket))
 			return end(f, session_unexpected(s, "verify code (no ticket)", r));
 		pam_syslog(s->pamh, LOG_NOTICE, "user %s: code verified", s->user);
 		return STEP_CONFIRM;
-	case R_CODE_WRONG:
-		if (!proto_get_u32(&s->x->resp, F_TRIES, &tries))
+	case RESULT_CODE_WRONG:
+		if (!proto_get_u32(&s->x->resp, TAG_TRIES, &tries))
 			return end(f, session_unexpected(s, "verify code (no tries)", r));
 		pam_syslog(s->pamh, LOG_NOTICE, "user %s: wrong code, tries left: %u",
 			   s->user, (unsigned)tries);
@@ -217,18 +218,18 @@ static enum step verify(struct flow *f, const char *code)
 		else
 			conv_say(&s->conv, PAM_ERROR_MSG, TX_CODE_WRONG_MANY, (unsigned)tries);
 		return STEP_CODE;
-	case R_CODE_EXPIRED:
+	case RESULT_CODE_EXPIRED:
 		pam_syslog(s->pamh, LOG_NOTICE, "user %s: code expired", s->user);
 		conv_say(&s->conv, PAM_ERROR_MSG, TX_CODE_EXPIRED);
 		return STEP_CODE;
-	case R_CODE_DEAD:
+	case RESULT_CODE_DEAD:
 		pam_syslog(s->pamh, LOG_NOTICE, "user %s: no live code", s->user);
 		conv_say(&s->conv, PAM_ERROR_MSG, TX_CODE_DEAD);
 		return STEP_CODE;
-	case R_INVALID:
+	case RESULT_INVALID:
 		conv_say(&s->conv, PAM_ERROR_MSG, TX_CODE_FORM);
 		return STEP_CODE;
-	case R_LOCKED:
+	case RESULT_LOCKED:
 		return end(f, session_locked_answer(s, "verify code"));
 	default:
 		return end(f, session_unexpected(s, "verify code", r));
@@ -306,10 +307,10 @@ static int set_password(struct session *s, void *ctx, const char *password)
 	struct flow *f = ctx;
 
 	session_begin(s, REQ_SET_PASSWORD);
-	proto_put_bytes(&s->x->req, F_TICKET, f->ticket, sizeof f->ticket);
-	proto_put_str(&s->x->req, F_PASSWORD, password);
+	proto_put_bytes(&s->x->req, TAG_TICKET, f->ticket, sizeof f->ticket);
+	proto_put_str(&s->x->req, TAG_PASSWORD, password);
 	session_put_host(s);
-	proto_put_str(&s->x->req, F_LANG, lang_name(s->conv.lang));
+	proto_put_str(&s->x->req, TAG_LANG, lang_name(s->conv.lang));
 	return session_call(s, "set password");
 }
 
@@ -351,13 +352,13 @@ static enum step new_password(struct flow *f)
 	switch (r) {
 	case -1:
 		return end(f, session_unavailable(s));
-	case R_OK:
+	case RESULT_OK:
 		return created(f);
-	case R_TICKET:
+	case RESULT_TICKET:
 		pam_syslog(s->pamh, LOG_NOTICE, "user %s: reset ticket refused", s->user);
 		conv_say(&s->conv, PAM_ERROR_MSG, TX_TICKET);
 		return end(f, session_refused(s));
-	case R_LOCKED:
+	case RESULT_LOCKED:
 		return end(f, session_locked_answer(s, "set password"));
 	default:
 		return end(f, session_unexpected(s, "set password", r));

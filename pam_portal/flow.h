@@ -8,7 +8,7 @@
 #include "newpw.h"
 #include "session.h"
 
-/* Run the conversation for s->user, whose REQ_STATUS said ST_PENDING.
+/* Run the conversation for s->user, whose REQ_STATUS said STATE_PENDING.
  * PAM_SUCCESS only when a password was created, and in auth only with
  * after_reset=continue; PAM_AUTH_ERR when it was created in auth with
  * after_reset=relogin; session_refused() when the person cancels, fails,

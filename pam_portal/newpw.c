@@ -21,13 +21,13 @@ static const struct {
 	[PW_HAS_EMAIL] = { TX_PW_HAS_EMAIL, "contains the e-mail address" },
 };
 
-/* R_POLICY in s->x->resp: say why.  False when the reason is not one we
+/* RESULT_POLICY in s->x->resp: say why.  False when the reason is not one we
  * know (the caller then treats the answer as nonsense). */
 static bool say_policy(struct session *s)
 {
 	uint32_t why;
 
-	if (!proto_get_u32(&s->x->resp, F_REASON, &why) || why == PW_OK ||
+	if (!proto_get_u32(&s->x->resp, TAG_REASON, &why) || why == PW_OK ||
 	    why >= sizeof policy / sizeof policy[0])
 		return false;
 	pam_syslog(s->pamh, LOG_NOTICE, "user %s: new password refused: %s",
@@ -50,9 +50,9 @@ static bool refused(struct session *s, const struct newpw *how, const char *pass
 		return true;
 	}
 	*result = how->send(s, how->ctx, password);
-	if (*result == R_OK)
+	if (*result == RESULT_OK)
 		pam_set_item(s->pamh, PAM_AUTHTOK, password);
-	return *result == R_POLICY && say_policy(s);
+	return *result == RESULT_POLICY && say_policy(s);
 }
 
 /* The password twice; NEWPW_ANSWERED with both when they are there. */

@@ -27,14 +27,14 @@ struct newpw {
 };
 
 enum newpw_end {
-	NEWPW_ANSWERED,   /* the helper's last result is in *result (R_OK: stored) */
+	NEWPW_ANSWERED,   /* the helper's last result is in *result (RESULT_OK: stored) */
 	NEWPW_CANCELLED,  /* an empty answer */
 	NEWPW_REFUSED,    /* no password the helper took; the person was told why */
 	NEWPW_FAILED,     /* the conversation failed (s->conv.failed) */
 };
 
-/* Ask (or take how->given), check that both match, send, and on R_POLICY
- * say why and ask again.  On R_OK the new password is left in PAM_AUTHTOK
+/* Ask (or take how->given), check that both match, send, and on RESULT_POLICY
+ * say why and ask again.  On RESULT_OK the new password is left in PAM_AUTHTOK
  * for the modules stacked after this one, as after any password prompt. */
 enum newpw_end newpw_ask(struct session *s, const struct newpw *how, int *result);
 

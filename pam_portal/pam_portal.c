@@ -25,7 +25,7 @@
 #include "verdict.h"
 
 /* What the helper says of the user decides what is asked.  `again` after
- * an active user's password met R_STATE: the state changed in between
+ * an active user's password met RESULT_STATE: the state changed in between
  * (an administrator reset the user, the cutover moved), so it is asked
  * once more; active a second time would be the helper contradicting
  * itself. */
@@ -36,10 +36,10 @@ static int by_state(struct session *s, bool again)
 
 	if (rc != PAM_SUCCESS)
 		return rc;
-	if (s->state == ST_PENDING)
+	if (s->state == STATE_PENDING)
 		return flow_pending(s);
 	if (again)
-		return session_unexpected(s, "status (active again)", R_STATE);
+		return session_unexpected(s, "status (active again)", RESULT_STATE);
 	rc = signin_active(s, &changed);
 	return changed ? by_state(s, true) : rc;
 }
@@ -51,8 +51,8 @@ static int authenticate(struct session *s, int flags)
 	(void)flags;
 	verdict_forget(s->pamh);
 	rc = by_state(s, false);
-	if ((rc == PAM_IGNORE && s->state == ST_UNMANAGED) ||
-	    (rc == PAM_SUCCESS && s->state == ST_ACTIVE))
+	if ((rc == PAM_IGNORE && s->state == STATE_UNMANAGED) ||
+	    (rc == PAM_SUCCESS && s->state == STATE_ACTIVE))
 		verdict_keep(s->pamh, s->user, s->state);
 	return rc;
 }

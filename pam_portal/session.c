@@ -55,7 +55,7 @@ void session_close(struct session *s)
 void session_begin(struct session *s, enum proto_type type)
 {
 	proto_begin(&s->x->req, type);
-	proto_put_str(&s->x->req, F_USER, s->user);
+	proto_put_str(&s->x->req, TAG_USER, s->user);
 }
 
 void session_put_host(struct session *s)
@@ -64,7 +64,7 @@ void session_put_host(struct session *s)
 
 	if (pam_get_item(s->pamh, PAM_RHOST, &host) == PAM_SUCCESS && host &&
 	    ((const char *)host)[0] != '\0')
-		proto_put_str(&s->x->req, F_HOST, host);
+		proto_put_str(&s->x->req, TAG_HOST, host);
 }
 
 int session_call(struct session *s, const char *what)
@@ -151,8 +151,8 @@ int session_locked_answer(struct session *s, const char *what)
 {
 	uint64_t until;
 
-	if (!proto_get_u64(&s->x->resp, F_UNTIL, &until))
-		return session_unexpected(s, what, R_LOCKED);
+	if (!proto_get_u64(&s->x->resp, TAG_UNTIL, &until))
+		return session_unexpected(s, what, RESULT_LOCKED);
 	return session_locked(s, until);
 }
 
@@ -164,7 +164,7 @@ static void take_language(struct session *s)
 
 	if (s->args->lang_set)
 		return;
-	if (proto_get_str(&s->x->resp, F_LANG, name, sizeof name) && lang_parse(name, &l))
+	if (proto_get_str(&s->x->resp, TAG_LANG, name, sizeof name) && lang_parse(name, &l))
 		s->conv.lang = l;
 	else
 		session_debug(s, "user %s: no language from the helper, using %s",
@@ -176,15 +176,15 @@ static void take_language(struct session *s)
  * date or an organization name the words are simply shorter. */
 static bool take_pending(struct session *s)
 {
-	uint32_t reason = PR_NONE;
+	uint32_t reason = PENDING_NONE;
 
-	if (!proto_get_u32(&s->x->resp, F_MIN_LEN, &s->min_len) || s->min_len == 0)
+	if (!proto_get_u32(&s->x->resp, TAG_MIN_LEN, &s->min_len) || s->min_len == 0)
 		return false;
-	proto_get_u32(&s->x->resp, F_REASON, &reason);
-	s->reason = (enum portal_reason)reason;
-	if (!proto_get_str(&s->x->resp, F_CUTOVER, s->cutover, sizeof s->cutover))
+	proto_get_u32(&s->x->resp, TAG_REASON, &reason);
+	s->reason = (enum pending_reason)reason;
+	if (!proto_get_str(&s->x->resp, TAG_CUTOVER, s->cutover, sizeof s->cutover))
 		s->cutover[0] = '\0';
-	if (!proto_get_str(&s->x->resp, F_ORG, s->org, sizeof s->org))
+	if (!proto_get_str(&s->x->resp, TAG_ORG, s->org, sizeof s->org))
 		s->org[0] = '\0';
 	return true;
 }
@@ -199,15 +199,15 @@ int session_status(struct session *s)
 	switch (r) {
 	case -1:
 		return session_unavailable(s);
-	case R_OK:
+	case RESULT_OK:
 		break;
 	/* A name the helper could never manage (too long, characters
 	 * valid_user refuses) is not its business either. */
-	case R_NOT_FOUND:
-	case R_INVALID:
-		s->state = ST_UNMANAGED;
+	case RESULT_NOT_FOUND:
+	case RESULT_INVALID:
+		s->state = STATE_UNMANAGED;
 		return PAM_SUCCESS;
-	case R_DENIED:
+	case RESULT_DENIED:
 		pam_syslog(s->pamh, LOG_ERR, "user %s: the helper refused to answer for this "
 			   "user (the application does not run as root)", s->user);
 		return session_unavailable(s);
@@ -215,23 +215,23 @@ int session_status(struct session *s)
 		return session_unexpected(s, "status", r);
 	}
 	take_language(s);
-	if (!proto_get_u32(&s->x->resp, F_STATE, &state))
+	if (!proto_get_u32(&s->x->resp, TAG_STATE, &state))
 		return session_unexpected(s, "status (no state)", r);
 	s->state = (enum portal_state)state;
 	switch (s->state) {
-	case ST_UNMANAGED:
+	case STATE_UNMANAGED:
 		return PAM_SUCCESS;
-	case ST_ACTIVE:
+	case STATE_ACTIVE:
 		/* The prompt for a changed password states it. */
-		if (!proto_get_u32(&s->x->resp, F_MIN_LEN, &s->min_len) || s->min_len == 0)
+		if (!proto_get_u32(&s->x->resp, TAG_MIN_LEN, &s->min_len) || s->min_len == 0)
 			return session_unexpected(s, "status (active, no password length)", r);
 		return PAM_SUCCESS;
-	case ST_PENDING:
+	case STATE_PENDING:
 		if (!take_pending(s))
 			return session_unexpected(s, "status (pending, no password length)", r);
 		return PAM_SUCCESS;
-	case ST_LOCKED:
-		if (!proto_get_u64(&s->x->resp, F_UNTIL, &s->until))
+	case STATE_LOCKED:
+		if (!proto_get_u64(&s->x->resp, TAG_UNTIL, &s->until))
 			return session_unexpected(s, "status (locked, no end)", r);
 		return PAM_SUCCESS;
 	}
@@ -245,13 +245,13 @@ int session_managed(struct session *s)
 	if (rc != PAM_SUCCESS)
 		return rc;
 	switch (s->state) {
-	case ST_UNMANAGED:
+	case STATE_UNMANAGED:
 		session_debug(s, "user %s: not managed, ignored", s->user);
 		return PAM_IGNORE;
-	case ST_LOCKED:
+	case STATE_LOCKED:
 		return session_locked(s, s->until);
-	case ST_PENDING:
-	case ST_ACTIVE:
+	case STATE_PENDING:
+	case STATE_ACTIVE:
 		break;
 	}
 	return PAM_SUCCESS;

@@ -44,7 +44,7 @@ struct session {
 	struct exchange *x;
 	/* from the last REQ_STATUS */
 	enum portal_state state;
-	enum portal_reason reason;    /* why pending */
+	enum pending_reason reason;    /* why pending */
 	char cutover[11];             /* YYYY-MM-DD, "" when not given */
 	char org[128];                /* "" when not given */
 	uint32_t min_len;             /* password_min_length (pending, active) */
@@ -59,7 +59,7 @@ void session_close(struct session *s);
 
 /* Start a request for the session's user in s->x->req. */
 void session_begin(struct session *s, enum proto_type type);
-/* Add F_HOST, the remote host (PAM_RHOST) when there is one, for the
+/* Add TAG_HOST, the remote host (PAM_RHOST) when there is one, for the
  * notice mail. */
 void session_put_host(struct session *s);
 /* Send s->x->req; the answer is in s->x->resp.  The enum proto_result of
@@ -71,7 +71,7 @@ int session_call(struct session *s, const char *what);
 int session_status(struct session *s);
 /* session_status, and the answers every stage gives alike: PAM_IGNORE for
  * a user out of the directory, session_locked for a locked one.
- * PAM_SUCCESS when s->state is ST_PENDING or ST_ACTIVE: what follows is
+ * PAM_SUCCESS when s->state is STATE_PENDING or STATE_ACTIVE: what follows is
  * the stage's to say. */
 int session_managed(struct session *s);
 
@@ -91,7 +91,7 @@ int session_unexpected(struct session *s, const char *what, int r);
  * unlocks it): tell the person, return PAM_AUTH_ERR in the auth stage,
  * PAM_PERM_DENIED in the others. */
 int session_locked(struct session *s, uint64_t until);
-/* R_LOCKED in s->x->resp, as session_locked. */
+/* RESULT_LOCKED in s->x->resp, as session_locked. */
 int session_locked_answer(struct session *s, const char *what);
 
 #define session_debug(s, ...) do {                                           \

@@ -20,7 +20,7 @@
 static const struct kind {
 	int item;                 /* where an earlier module leaves it */
 	enum text_id prompt;
-	enum proto_type request;  /* without F_NEW_PASSWORD: a check only */
+	enum proto_type request;  /* without TAG_NEW_PASSWORD: a check only */
 	const char *what;         /* for the log */
 } kinds[] = {
 	[STAGE_AUTH] = { PAM_AUTHTOK, TX_ASK_PASSWORD, REQ_AUTH, "password" },
@@ -35,10 +35,10 @@ static int check(struct session *s, const struct kind *k, const char *password,
 	/* Longer than any password the helper could have stored. */
 	if (strlen(password) > PORTAL_PASSWORD_MAX) {
 		session_debug(s, "user %s: %s%s longer than any password", s->user, k->what, from);
-		return R_PASSWORD;
+		return RESULT_PASSWORD;
 	}
 	session_begin(s, k->request);
-	proto_put_str(&s->x->req, F_PASSWORD, password);
+	proto_put_str(&s->x->req, TAG_PASSWORD, password);
 	return session_call(s, k->what);
 }
 
@@ -47,12 +47,12 @@ static int outcome(struct session *s, const struct kind *k, int r, bool *state_c
 	switch (r) {
 	case -1:
 		return session_unavailable(s);
-	case R_OK:
+	case RESULT_OK:
 		pam_syslog(s->pamh, LOG_INFO, "user %s: %s", s->user,
 			   s->stage == STAGE_AUTH ? "signed in with the portal password" :
 			   "current password checked");
 		return PAM_SUCCESS;
-	case R_PASSWORD:
+	case RESULT_PASSWORD:
 		pam_syslog(s->pamh, LOG_NOTICE, "user %s: wrong %s", s->user, k->what);
 		/* At sign-in the application says it, as for pam_unix; passwd
 		 * only says "Authentication token manipulation error". */
@@ -60,9 +60,9 @@ static int outcome(struct session *s, const struct kind *k, int r, bool *state_c
 			conv_say(&s->conv, PAM_ERROR_MSG, TX_WRONG_CURRENT);
 		/* pam_unix's answer to a wrong current password too */
 		return PAM_AUTH_ERR;
-	case R_LOCKED:
+	case RESULT_LOCKED:
 		return session_locked_answer(s, k->what);
-	case R_STATE:
+	case RESULT_STATE:
 		session_debug(s, "user %s: no longer active, asking the state again", s->user);
 		*state_changed = true;
 		return session_refused(s);
@@ -93,7 +93,7 @@ int signin_active(struct session *s, bool *state_changed)
 
 		if (earlier) {
 			r = check(s, k, earlier, " from an earlier module");
-			if (r != R_PASSWORD || s->args->first_pass == FIRST_PASS_USE)
+			if (r != RESULT_PASSWORD || s->args->first_pass == FIRST_PASS_USE)
 				return outcome(s, k, r, state_changed);
 		} else if (s->args->first_pass == FIRST_PASS_USE) {
 			pam_syslog(s->pamh, LOG_ERR, "user %s: use_first_pass, but no earlier "

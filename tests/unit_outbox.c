@@ -194,19 +194,19 @@ static int entries_of(const char *user, struct info *out, int max)
 		for (size_t i = 0; i < msg.nfields; i++) {
 			const struct proto_field *f = &msg.f[i];
 
-			if (f->tag == F_CURSOR) {
+			if (f->tag == TAG_CURSOR) {
 				snprintf(cursor, sizeof cursor, "%.*s", (int)f->len, (const char *)f->data);
 				continue;
 			}
-			if (f->tag != F_ENTRY || !proto_parse_body(f->data, f->len, &ent) ||
-			    !proto_get_str(&ent, F_USER, name, sizeof name) || strcmp(name, user) != 0 ||
+			if (f->tag != TAG_ENTRY || !proto_parse_body(f->data, f->len, &ent) ||
+			    !proto_get_str(&ent, TAG_USER, name, sizeof name) || strcmp(name, user) != 0 ||
 			    n == max)
 				continue;
-			out[n].found = proto_get_str(&ent, F_ID, out[n].id, sizeof out[n].id) &&
-				       proto_get_str(&ent, F_DETAIL, out[n].status, sizeof out[n].status) &&
-				       proto_get_u32(&ent, F_ATTEMPTS, &out[n].attempts) &&
-				       proto_get_u64(&ent, F_TIME, &out[n].time) &&
-				       proto_get_u64(&ent, F_CODE_EXPIRES, &out[n].expires);
+			out[n].found = proto_get_str(&ent, TAG_ID, out[n].id, sizeof out[n].id) &&
+				       proto_get_str(&ent, TAG_DETAIL, out[n].status, sizeof out[n].status) &&
+				       proto_get_u32(&ent, TAG_ATTEMPTS, &out[n].attempts) &&
+				       proto_get_u64(&ent, TAG_TIME, &out[n].time) &&
+				       proto_get_u64(&ent, TAG_CODE_EXPIRES, &out[n].expires);
 			n++;
 		}
 	} while (cursor[0]);
