@@ -23,7 +23,7 @@ static const struct {
 
 /* RESULT_POLICY in s->x->resp: say why.  False when the reason is not one we
  * know (the caller then treats the answer as nonsense). */
-static bool say_policy(struct session *s)
+static bool say_policy(struct call *s)
 {
 	uint32_t why;
 
@@ -42,7 +42,7 @@ static bool say_policy(struct session *s)
 /* One password to the helper.  True when it was refused (too long to
  * send, or by the policy) and the person told why: another round may
  * follow.  False with the helper's result in *result otherwise. */
-static bool refused(struct session *s, const struct newpw *how, const char *password,
+static bool refused(struct call *s, const struct newpw *how, const char *password,
 		    int *result)
 {
 	if (strlen(password) > PORTAL_PASSWORD_MAX) {
@@ -56,7 +56,7 @@ static bool refused(struct session *s, const struct newpw *how, const char *pass
 }
 
 /* The password twice; NEWPW_ANSWERED with both when they are there. */
-static enum newpw_end ask_twice(struct session *s, const struct newpw *how,
+static enum newpw_end ask_twice(struct call *s, const struct newpw *how,
 				char **first, char **second)
 {
 	*second = NULL;
@@ -75,7 +75,7 @@ static enum newpw_end ask_twice(struct session *s, const struct newpw *how,
 	return NEWPW_ANSWERED;
 }
 
-enum newpw_end newpw_ask(struct session *s, const struct newpw *how, int *result)
+enum newpw_end newpw_ask(struct call *s, const struct newpw *how, int *result)
 {
 	if (how->given)
 		return refused(s, how, how->given, result) ? NEWPW_REFUSED : NEWPW_ANSWERED;
