@@ -167,11 +167,11 @@ static const char *parse_tls(struct portal_config *c, const char *v, const struc
 	(void)why;
 	(void)k;
 	if (strcmp(v, "none") == 0)
-		c->smtp_tls = TLS_NONE;
+		c->smtp_tls = MAIL_TLS_NONE;
 	else if (strcmp(v, "starttls") == 0)
-		c->smtp_tls = TLS_STARTTLS;
+		c->smtp_tls = MAIL_TLS_STARTTLS;
 	else if (strcmp(v, "required") == 0)
-		c->smtp_tls = TLS_REQUIRED;
+		c->smtp_tls = MAIL_TLS_REQUIRED;
 	else
 		return "must be none, starttls or required";
 	return NULL;
@@ -276,7 +276,7 @@ void config_defaults(struct portal_config *c)
 	c->max_failures = 20;
 	snprintf(c->smtp_host, sizeof c->smtp_host, "localhost");
 	c->smtp_port = 25;
-	c->smtp_tls = TLS_STARTTLS;
+	c->smtp_tls = MAIL_TLS_STARTTLS;
 	snprintf(c->mail_from, sizeof c->mail_from, "noreply@%s", host);
 	if (!valid_email(c->mail_from))
 		snprintf(c->mail_from, sizeof c->mail_from, "noreply@localhost");

@@ -92,7 +92,7 @@ static void reply_detail(struct req *r, enum proto_result res, const char *detai
 	note(r, "%s", detail);
 }
 
-static void reply_locked(struct req *r, const struct user *u)
+static void reply_locked(struct req *r, const struct user_record *u)
 {
 	reply(r, RESULT_LOCKED);
 	proto_put_u64(r->resp, TAG_UNTIL, user_lock_end(u));
@@ -175,7 +175,7 @@ static const struct proto_field *need_secret(struct req *r, uint8_t tag, const c
 /* ---- records -------------------------------------------------------------- */
 
 /* 0 loaded; 1 not managed (answered RESULT_NOT_FOUND); -1 unreadable (RESULT_INTERNAL). */
-static int load_user(struct req *r, struct user *u)
+static int load_user(struct req *r, struct user_record *u)
 {
 	int rc = user_load(r->d->store, r->user, u);
 
@@ -187,7 +187,7 @@ static int load_user(struct req *r, struct user *u)
 }
 
 /* Make the record durable; false after answering RESULT_STORAGE. */
-static bool commit(struct req *r, const struct user *u)
+static bool commit(struct req *r, const struct user_record *u)
 {
 	if (user_save(r->d->store, u) == 0 && store_sync_released(r->d->store) == 0)
 		return true;
@@ -195,7 +195,7 @@ static bool commit(struct req *r, const struct user *u)
 	return false;
 }
 
-static enum portal_state state_of(const struct req *r, const struct user *u,
+static enum portal_state state_of(const struct req *r, const struct user_record *u,
 				  enum pending_reason *why)
 {
 	return user_state(u, &r->cfg, r->now, why);
@@ -205,7 +205,7 @@ static enum portal_state state_of(const struct req *r, const struct user *u,
 
 static void h_status(struct req *r)
 {
-	struct user u;
+	struct user_record u;
 	enum pending_reason why;
 	enum portal_state st;
 	int rc = load_user(r, &u);
@@ -243,7 +243,7 @@ static void h_send_code(struct req *r)
 	char email[PORTAL_EMAIL_MAX + 1], code[PORTAL_CODE_MAX + 1];
 	struct outbox *ob = r->d->outbox;
 	enum pending_reason why;
-	struct user u;
+	struct user_record u;
 	enum lang lang;
 	uint64_t wait;
 	bool on_file, ok;
@@ -286,7 +286,7 @@ out:
 }
 
 /* A wrong code costs a try of the code and counts as a failure. */
-static void wrong_code(struct req *r, struct user *u)
+static void wrong_code(struct req *r, struct user_record *u)
 {
 	bool locked;
 
@@ -308,7 +308,7 @@ static void wrong_code(struct req *r, struct user *u)
 
 /* The right code: it is spent, and a single-use ticket lets the module set
  * the password. */
-static void right_code(struct req *r, struct user *u)
+static void right_code(struct req *r, struct user_record *u)
 {
 	uint8_t ticket[PORTAL_TICKET_LEN];
 
@@ -329,7 +329,7 @@ static void h_verify_code(struct req *r)
 {
 	const struct proto_field *code = need_secret(r, TAG_CODE, "code");
 	enum pending_reason why;
-	struct user u;
+	struct user_record u;
 
 	if (!code || load_user(r, &u) != 0)
 		return;
@@ -350,7 +350,7 @@ static void h_verify_code(struct req *r)
 }
 
 /* Is the ticket the live one?  Wrong size simply does not match. */
-static bool ticket_ok(const struct req *r, const struct user *u, const struct proto_field *t)
+static bool ticket_ok(const struct req *r, const struct user_record *u, const struct proto_field *t)
 {
 	return user_has_ticket(u, r->now) && t->len == PORTAL_TICKET_LEN &&
 	       code_matches(r->d->keys, u->name, t->data, t->len, u->ticket_hash);
@@ -358,7 +358,7 @@ static bool ticket_ok(const struct req *r, const struct user *u, const struct pr
 
 /* Read the record and check the ticket, under the lock.  False after
  * answering. */
-static bool load_with_ticket(struct req *r, struct user *u, const struct proto_field *t)
+static bool load_with_ticket(struct req *r, struct user_record *u, const struct proto_field *t)
 {
 	if (load_user(r, u) != 0)
 		return false;
@@ -370,7 +370,7 @@ static bool load_with_ticket(struct req *r, struct user *u, const struct proto_f
 	return true;
 }
 
-static void refuse_password(struct req *r, struct user *u, int reason)
+static void refuse_password(struct req *r, struct user_record *u, int reason)
 {
 	if (--u->ticket_tries == 0)
 		user_clear_ticket(u);
@@ -381,8 +381,8 @@ static void refuse_password(struct req *r, struct user *u, int reason)
 	note(r, "%s; tries left on the ticket: %u", policy_reason_name(reason), u->ticket_tries);
 }
 
-static void accept_password(struct req *r, struct user *u, const char *hash, enum lang lang,
-			    const char *host)
+static void accept_password(struct req *r, struct user_record *u, const char *hash,
+			    enum lang lang, const char *host)
 {
 	struct store *st = r->d->store;
 
@@ -407,7 +407,7 @@ static void h_set_password(struct req *r)
 	const struct proto_field *ticket, *pw;
 	char host[HOST_MAX + 1], hash[crypto_pwhash_STRBYTES] = "";
 	struct store *st = r->d->store;
-	struct user u;
+	struct user_record u;
 	enum lang lang;
 	int reason;
 
@@ -448,7 +448,7 @@ static void h_set_password(struct req *r)
 }
 
 /* State check for a password sign-in; false after answering. */
-static bool may_sign_in(struct req *r, const struct user *u)
+static bool may_sign_in(struct req *r, const struct user_record *u)
 {
 	enum pending_reason why;
 	enum portal_state st = state_of(r, u, &why);
@@ -466,7 +466,7 @@ static bool may_sign_in(struct req *r, const struct user *u)
 	return true;
 }
 
-static void auth_result(struct req *r, struct user *u, bool right, const char *rehash)
+static void auth_result(struct req *r, struct user_record *u, bool right, const char *rehash)
 {
 	bool locked;
 
@@ -496,7 +496,7 @@ static void h_auth(struct req *r)
 	const struct proto_field *pw = need_secret(r, TAG_PASSWORD, "password");
 	char hash[crypto_pwhash_STRBYTES], rehash[crypto_pwhash_STRBYTES] = "";
 	struct store *st = r->d->store;
-	struct user u;
+	struct user_record u;
 	bool right;
 
 	if (!pw)
@@ -544,7 +544,7 @@ static void h_auth(struct req *r)
 static bool change_load(struct req *r, char hash[crypto_pwhash_STRBYTES],
 			char email[PORTAL_EMAIL_MAX + 1])
 {
-	struct user u;
+	struct user_record u;
 	bool ok;
 
 	store_lock(r->d->store);
@@ -577,7 +577,7 @@ static int change_check(struct req *r, const struct proto_field *npw, const char
 
 /* The current password was right but the new one is refused: the run of
  * failures still ends, as after a sign-in. */
-static void change_refused(struct req *r, struct user *u, int reason)
+static void change_refused(struct req *r, struct user_record *u, int reason)
 {
 	user_succeed(u);
 	if (!commit(r, u))
@@ -601,7 +601,7 @@ static void h_change_password(struct req *r)
 	struct store *st = r->d->store;
 	int reason = PW_OK;
 	enum lang lang;
-	struct user u;
+	struct user_record u;
 	bool right;
 
 	if (!pw || !opt_str(r, TAG_HOST, "host", host, sizeof host, host_ok) || !opt_lang(r, &lang))
@@ -645,7 +645,7 @@ out:
 static void h_user_add(struct req *r)
 {
 	char email[PORTAL_EMAIL_MAX + 1];
-	struct user u;
+	struct user_record u;
 	int rc;
 
 	if (!need_str(r, TAG_EMAIL, "email", email, sizeof email, valid_email))
@@ -678,7 +678,7 @@ static void h_user_del(struct req *r)
 
 /* Append one TAG_ENTRY; false when it would not leave room for `reserve`
  * more bytes. */
-static bool put_entry(struct req *r, const struct user *u, size_t reserve)
+static bool put_entry(struct req *r, const struct user_record *u, size_t reserve)
 {
 	struct proto_buf entry;
 
@@ -691,7 +691,7 @@ static bool put_entry(struct req *r, const struct user *u, size_t reserve)
 
 static void h_user_show(struct req *r)
 {
-	struct user u;
+	struct user_record u;
 
 	if (load_user(r, &u) != 0)
 		return;
@@ -715,7 +715,8 @@ static bool state_filter(struct req *r, uint32_t *filter)
 
 /* One step of a walk over the users: 0 with the record, 1 at the end,
  * -1 after answering. */
-static int next_user(struct req *r, const char *after, char key[STORE_KEY_MAX], struct user *u)
+static int next_user(struct req *r, const char *after, char key[STORE_KEY_MAX],
+		     struct user_record *u)
 {
 	int rc = store_next(r->d->store, USER_PREFIX, after, key, STORE_KEY_MAX);
 
@@ -737,7 +738,7 @@ static int next_user(struct req *r, const char *after, char key[STORE_KEY_MAX], 
  * after answering. */
 static bool list_cursor(struct req *r, char cursor[STORE_KEY_MAX])
 {
-	struct user u;
+	struct user_record u;
 	int rc;
 
 	if (!opt_str(r, TAG_CURSOR, "cursor", cursor, STORE_KEY_MAX, user_cursor_ok))
@@ -759,7 +760,7 @@ static void h_user_list(struct req *r)
 	unsigned entries = 0;
 	enum pending_reason why;
 	uint32_t filter;
-	struct user u;
+	struct user_record u;
 	int rc = 0;
 
 	if (!state_filter(r, &filter) || !list_cursor(r, cursor))
@@ -784,7 +785,7 @@ static void h_user_list(struct req *r)
 
 static void h_user_reset(struct req *r)
 {
-	struct user u;
+	struct user_record u;
 
 	if (load_user(r, &u) != 0)
 		return;
@@ -802,7 +803,7 @@ static void h_user_reset(struct req *r)
 
 static void h_user_unlock(struct req *r)
 {
-	struct user u;
+	struct user_record u;
 
 	if (load_user(r, &u) != 0)
 		return;
@@ -826,7 +827,7 @@ static enum import_outcome import_line(struct req *r, const struct proto_msg *e,
 				       struct refusal *why)
 {
 	char name[PORTAL_USER_MAX + 1], email[PORTAL_EMAIL_MAX + 1];
-	struct user u;
+	struct user_record u;
 	int rc;
 
 	why->result = RESULT_INVALID;
@@ -958,7 +959,7 @@ static void h_daemon_status(struct req *r)
 	uint64_t count[STATE_LOCKED + 1] = { 0 };
 	char after[STORE_KEY_MAX] = "", key[STORE_KEY_MAX];
 	enum pending_reason why;
-	struct user u;
+	struct user_record u;
 	int rc;
 
 	while ((rc = next_user(r, after, key, &u)) == 0) {

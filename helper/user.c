@@ -23,7 +23,7 @@ enum user_private_tag {
 	P_TICKET_TRIES,
 };
 
-void user_init(struct user *u, const char *name, const char *email, time_t now)
+void user_init(struct user_record *u, const char *name, const char *email, time_t now)
 {
 	memset(u, 0, sizeof *u);
 	snprintf(u->name, sizeof u->name, "%s", name);
@@ -31,7 +31,7 @@ void user_init(struct user *u, const char *name, const char *email, time_t now)
 	u->created = (uint64_t)now;
 }
 
-void user_wipe(struct user *u)
+void user_wipe(struct user_record *u)
 {
 	sodium_memzero(u, sizeof *u);
 }
@@ -43,7 +43,7 @@ static void user_key(const char *name, char key[STORE_KEY_MAX])
 
 /* ---- codec ---------------------------------------------------------------- */
 
-static void encode(const struct user *u, struct proto_buf *b)
+static void encode(const struct user_record *u, struct proto_buf *b)
 {
 	proto_begin_body(b);
 	proto_put_str(b, TAG_USER, u->name);
@@ -93,7 +93,7 @@ static bool opt_bool(const struct proto_msg *m, uint8_t tag, bool *v)
 	return ok;
 }
 
-static bool decode_requests(const struct proto_msg *m, struct user *u)
+static bool decode_requests(const struct proto_msg *m, struct user_record *u)
 {
 	u->nrequests = 0;
 	for (size_t i = 0; i < m->nfields; i++) {
@@ -120,7 +120,7 @@ static bool decode_secret(const struct proto_msg *m, uint8_t hash_tag, uint8_t h
 	return proto_get_fixed(m, hash_tag, hash, CODE_HASH_LEN);
 }
 
-static bool decode(const struct proto_msg *m, struct user *u)
+static bool decode(const struct proto_msg *m, struct user_record *u)
 {
 	memset(u, 0, sizeof *u);
 	if (!proto_get_str(m, TAG_USER, u->name, sizeof u->name) ||
@@ -144,7 +144,7 @@ static bool decode(const struct proto_msg *m, struct user *u)
 	       decode_secret(m, P_TICKET_HASH, u->ticket_hash, u->ticket_expires);
 }
 
-int user_load(struct store *s, const char *name, struct user *u)
+int user_load(struct store *s, const char *name, struct user_record *u)
 {
 	struct proto_msg m;
 	struct proto_buf b;
@@ -167,7 +167,7 @@ int user_load(struct store *s, const char *name, struct user *u)
 }
 
 /* Encode u and write it with store_put or store_insert. */
-static int write_record(struct store *s, const struct user *u,
+static int write_record(struct store *s, const struct user_record *u,
 			int (*put)(struct store *, const char *, const struct proto_buf *))
 {
 	struct proto_buf b;
@@ -181,12 +181,12 @@ static int write_record(struct store *s, const struct user *u,
 	return rc;
 }
 
-int user_save(struct store *s, const struct user *u)
+int user_save(struct store *s, const struct user_record *u)
 {
 	return write_record(s, u, store_put);
 }
 
-int user_insert(struct store *s, const struct user *u)
+int user_insert(struct store *s, const struct user_record *u)
 {
 	return write_record(s, u, store_insert);
 }
@@ -201,7 +201,7 @@ int user_delete(struct store *s, const char *name)
 
 /* ---- rules ---------------------------------------------------------------- */
 
-enum portal_state user_state(const struct user *u, const struct portal_config *cfg,
+enum portal_state user_state(const struct user_record *u, const struct portal_config *cfg,
 			     time_t now, enum pending_reason *why)
 {
 	*why = PENDING_NONE;
@@ -216,12 +216,12 @@ enum portal_state user_state(const struct user *u, const struct portal_config *c
 	return *why == PENDING_NONE ? STATE_ACTIVE : STATE_PENDING;
 }
 
-uint64_t user_lock_end(const struct user *u)
+uint64_t user_lock_end(const struct user_record *u)
 {
 	return u->hard_locked ? 0 : u->locked_until;
 }
 
-bool user_fail(struct user *u, const struct portal_config *cfg, time_t now)
+bool user_fail(struct user_record *u, const struct portal_config *cfg, time_t now)
 {
 	if (u->failures < UINT32_MAX)
 		u->failures++;
@@ -237,36 +237,36 @@ bool user_fail(struct user *u, const struct portal_config *cfg, time_t now)
 	return false;
 }
 
-void user_succeed(struct user *u)
+void user_succeed(struct user_record *u)
 {
 	u->failures = 0;
 }
 
-void user_unlock(struct user *u)
+void user_unlock(struct user_record *u)
 {
 	u->failures = 0;
 	u->locked_until = 0;
 	u->hard_locked = false;
 }
 
-bool user_has_code(const struct user *u)
+bool user_has_code(const struct user_record *u)
 {
 	return u->code_expires != 0 && u->code_tries > 0;
 }
 
-void user_clear_code(struct user *u)
+void user_clear_code(struct user_record *u)
 {
 	sodium_memzero(u->code_hash, sizeof u->code_hash);
 	u->code_expires = 0;
 	u->code_tries = 0;
 }
 
-bool user_has_ticket(const struct user *u, time_t now)
+bool user_has_ticket(const struct user_record *u, time_t now)
 {
 	return u->ticket_expires != 0 && (uint64_t)now < u->ticket_expires && u->ticket_tries > 0;
 }
 
-void user_clear_ticket(struct user *u)
+void user_clear_ticket(struct user_record *u)
 {
 	sodium_memzero(u->ticket_hash, sizeof u->ticket_hash);
 	u->ticket_expires = 0;
@@ -280,7 +280,7 @@ static bool within_hour(uint64_t t, time_t now)
 	return t + USER_HOUR > (uint64_t)now;
 }
 
-uint64_t user_code_wait(const struct user *u, const struct portal_config *cfg, time_t now)
+uint64_t user_code_wait(const struct user_record *u, const struct portal_config *cfg, time_t now)
 {
 	uint64_t t = (uint64_t)now, wait = 0;
 	unsigned recent = 0;
@@ -300,7 +300,7 @@ uint64_t user_code_wait(const struct user *u, const struct portal_config *cfg, t
 	return wait;
 }
 
-void user_code_requested(struct user *u, time_t now)
+void user_code_requested(struct user_record *u, time_t now)
 {
 	unsigned kept = 0;
 
@@ -316,7 +316,7 @@ void user_code_requested(struct user *u, time_t now)
 	u->last_request = (uint64_t)now;
 }
 
-void user_entry(const struct user *u, const struct portal_config *cfg, time_t now,
+void user_entry(const struct user_record *u, const struct portal_config *cfg, time_t now,
 		struct proto_buf *out)
 {
 	enum pending_reason why;

@@ -100,7 +100,7 @@ static bool show(const char *user)
 	return proto_parse_body(f->data, f->len, &ent);
 }
 
-static bool load(const char *user, struct user *u)
+static bool load(const char *user, struct user_record *u)
 {
 	int rc;
 
@@ -110,7 +110,7 @@ static bool load(const char *user, struct user *u)
 	return rc == 0;
 }
 
-static void save(const struct user *u)
+static void save(const struct user_record *u)
 {
 	store_lock(d.store);
 	user_save(d.store, u);
@@ -120,7 +120,7 @@ static void save(const struct user *u)
 
 static void plant_code(const char *user, const char *code, time_t expires, uint32_t tries)
 {
-	struct user u;
+	struct user_record u;
 
 	if (!load(user, &u))
 		return;
@@ -246,7 +246,7 @@ static void administration(void)
 static void sending(void)
 {
 	unsigned long mail = pending_mail();
-	struct user before, after;
+	struct user_record before, after;
 	uint64_t expires = 0;
 
 	CHECK("code to an address not on file: same answer",
@@ -426,7 +426,7 @@ static void signing_in(void)
 static void dormant_and_rehash(void)
 {
 	time_t cutover = d.cfg.cutover;
-	struct user u;
+	struct user_record u;
 
 	SET_CFG(cutover, time(NULL) + 100);
 	CHECK("moved cutover: dormant", ask(&root, REQ_STATUS, "alice") == RESULT_OK &&
@@ -571,7 +571,7 @@ static long list_all(int state, unsigned *pages)
 static void listing(void)
 {
 	unsigned pages;
-	struct user u;
+	struct user_record u;
 
 	/* alice bob carol erin + 450 */
 	CHECK("list pages through every user once", list_all(0, &pages) == 454 && pages >= 3);
@@ -647,7 +647,7 @@ static bool start(void)
 	d.cfg.codes_per_hour = 100;
 	snprintf(d.cfg.smtp_host, sizeof d.cfg.smtp_host, "127.0.0.1");
 	d.cfg.smtp_port = closed_port();
-	d.cfg.smtp_tls = TLS_NONE;
+	d.cfg.smtp_tls = MAIL_TLS_NONE;
 	d.started = time(NULL) - 5;
 	pthread_rwlock_init(&d.cfg_lock, NULL);
 	sem_init(&d.hash_slots, 0, 2);

@@ -584,7 +584,7 @@ static void auth(void)
 	snprintf(log, sizeof log, "%s/auth.log", s.dir);
 	write_file(pw, "s3cret\n", 0600);
 	cfg.smtp_port = s.port;
-	cfg.smtp_tls = TLS_NONE;
+	cfg.smtp_tls = MAIL_TLS_NONE;
 	snprintf(cfg.smtp_user, sizeof cfg.smtp_user, "mailer");
 	snprintf(cfg.smtp_password_file, sizeof cfg.smtp_password_file, "%s", pw);
 	CHECK("AUTH: configured", outbox_reconfigure(ob, &cfg, err, sizeof err) == 0);
@@ -593,7 +593,7 @@ static void auth(void)
 	CHECK("AUTH: signed in with the password from the file, then sent",
 	      starts(in.status, "sent") && strcmp(slurp(log), "ok mailer\n") == 0);
 
-	cfg.smtp_tls = TLS_STARTTLS;
+	cfg.smtp_tls = MAIL_TLS_STARTTLS;
 	CHECK("AUTH: STARTTLS asked for", outbox_reconfigure(ob, &cfg, err, sizeof err) == 0);
 	CHECK("AUTH: queued again", queue_notice("judy", LANG_EN) == 0);
 	in = wait_entry("judy", "queued", 1);
@@ -678,7 +678,7 @@ static void tls(void)
 	CHECK("TLS: a server offering STARTTLS", sink_start(&s, "tls", 0, "--tls", pair));
 	snprintf(log, sizeof log, "%s/tls.log", s.dir);
 	cfg.smtp_port = s.port;
-	cfg.smtp_tls = TLS_STARTTLS;
+	cfg.smtp_tls = MAIL_TLS_STARTTLS;
 	CHECK("TLS: starttls", outbox_reconfigure(ob, &cfg, err, sizeof err) == 0);
 	CHECK("TLS: queued", queue_notice("kate", LANG_FR) == 0);
 	/* judy's mail, still waiting, goes in the same session (unless its
@@ -694,7 +694,7 @@ static void tls(void)
 	tls_sessions(log);
 	lines = tls_lines(log, &all_tls);
 
-	cfg.smtp_tls = TLS_REQUIRED;
+	cfg.smtp_tls = MAIL_TLS_REQUIRED;
 	CHECK("TLS: required", outbox_reconfigure(ob, &cfg, err, sizeof err) == 0);
 	CHECK("TLS: queued again", queue_notice("liam", LANG_FR) == 0);
 	in = wait_entry("liam", "queued", 1);
@@ -748,7 +748,7 @@ int main(void)
 	config_defaults(&cfg);
 	snprintf(cfg.smtp_host, sizeof cfg.smtp_host, "127.0.0.1");
 	cfg.smtp_port = a.port;
-	cfg.smtp_tls = TLS_NONE;
+	cfg.smtp_tls = MAIL_TLS_NONE;
 	snprintf(cfg.mail_from, sizeof cfg.mail_from, "portail@test.example");
 	snprintf(cfg.organization, sizeof cfg.organization, "Collège Test");
 	ob = outbox_start(st, keys, &cfg, geteuid(), err, sizeof err);

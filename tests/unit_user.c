@@ -18,7 +18,7 @@ static void codec(struct store *s)
 {
 	bool public_secret = false;
 	unsigned hashes = 0;
-	struct user u, v;
+	struct user_record u, v;
 
 	CHECK("absent user", user_load(s, "alice", &v) == 1);
 	user_init(&u, "alice", "alice@example.org", NOW);
@@ -79,7 +79,7 @@ static void codec(struct store *s)
 
 static void damage(struct store *s)
 {
-	struct user u;
+	struct user_record u;
 
 	proto_begin_body(&b);
 	memcpy(b.data, "\x02\xff\xff", 3);
@@ -105,7 +105,7 @@ static void damage(struct store *s)
 static void states(void)
 {
 	enum pending_reason why;
-	struct user u;
+	struct user_record u;
 
 	user_init(&u, "alice", "alice@example.org", NOW);
 	CHECK("new user pending, never signed in",
@@ -135,7 +135,7 @@ static void states(void)
 
 static void failures(void)
 {
-	struct user u;
+	struct user_record u;
 	bool locks[21] = { false };
 	bool ok = true;
 
@@ -160,7 +160,7 @@ static void failures(void)
 
 static void limits(void)
 {
-	struct user u;
+	struct user_record u;
 	time_t t = NOW;
 	bool bounded = true;
 
@@ -191,7 +191,7 @@ static void limits(void)
 
 static void entry(void)
 {
-	struct user u;
+	struct user_record u;
 	uint32_t v32;
 	uint64_t v64;
 	char s[64];
