@@ -197,9 +197,9 @@ FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror $(INCLUDES_f
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZERS      := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
 fuzz_src_proto    := common/proto.c
-fuzz_src_config   := helper/config.c helper/valid.c common/i18n.c $(CATALOG)
-fuzz_src_valid    := helper/valid.c
-fuzz_src_mailtext := helper/mailtext.c helper/valid.c common/i18n.c $(CATALOG)
+fuzz_src_config   := helper/config.c helper/valid.c helper/utf8.c common/i18n.c $(CATALOG)
+fuzz_src_valid    := helper/valid.c helper/utf8.c
+fuzz_src_mailtext := helper/mailtext.c helper/valid.c helper/utf8.c common/i18n.c $(CATALOG)
 
 .PHONY: fuzz fuzzers
 .SECONDEXPANSION:
