@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "client.h"
+#include "clock.h"
 
 #define CLIENTS_MAX 256
 #define USERS_MAX   1000000
@@ -55,14 +56,6 @@ struct client {
 	uint8_t frame[PROTO_MAX_FRAME];
 	struct proto_msg resp;
 };
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static void build(struct client *c, size_t i)
 {
@@ -110,7 +103,7 @@ static void *run(void *arg)
 	size_t i = j->kind == JOB_STATUS ? (size_t)c->index * 7919 : c->index;
 
 	for (;;) {
-		long long t0 = now_ns();
+		long long t0 = clock_ns();
 
 		if (j->kind == JOB_STATUS ? t0 >= j->until_ns : i >= j->count)
 			break;
@@ -118,7 +111,7 @@ static void *run(void *arg)
 		if (!ask(c, &fd))
 			c->errors++;
 		else if (c->n < LAT_MAX)
-			c->lat[c->n++] = (unsigned)((now_ns() - t0) / 1000);
+			c->lat[c->n++] = (unsigned)((clock_ns() - t0) / 1000);
 		i += j->kind == JOB_STATUS ? 1 : j->step;
 	}
 	if (fd >= 0)
@@ -194,7 +187,7 @@ int main(int argc, char **argv)
 	if (nclients == 0 || nclients > CLIENTS_MAX || j.nusers == 0)
 		return usage();
 	j.step = nclients;
-	t0 = now_ns();
+	t0 = clock_ns();
 	j.until_ns = t0 + (long long)(atof(argv[5]) * 1e9);
 	for (unsigned i = 0; i < nclients; i++) {
 		struct client *c = &clients[i];
@@ -209,7 +202,7 @@ int main(int argc, char **argv)
 	}
 	for (unsigned i = 0; i < nclients; i++)
 		pthread_join(clients[i].tid, NULL);
-	t1 = now_ns();
+	t1 = clock_ns();
 	for (unsigned i = 0; i < nclients; i++) {
 		total += clients[i].n;
 		errors += clients[i].errors;

@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <security/pam_appl.h>
+#include "clock.h"
 
 #define USERS_MAX 100000
 #define NAME_MAX_LEN 64
@@ -47,14 +48,6 @@ struct script {
 	long long step_ns;   /* -1 until measured */
 };
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static int conversation(int num_msg, const struct pam_message **msg,
 			struct pam_response **resp, void *data)
 {
@@ -62,7 +55,7 @@ static int conversation(int num_msg, const struct pam_message **msg,
 	struct pam_response *r;
 
 	if (s->step_from && s->step_ns < 0)
-		s->step_ns = now_ns() - s->step_from;
+		s->step_ns = clock_ns() - s->step_from;
 	r = calloc((size_t)num_msg, sizeof *r);
 	if (!r)
 		return PAM_BUF_ERR;
@@ -84,7 +77,7 @@ static int conversation(int num_msg, const struct pam_message **msg,
 		}
 	}
 	if (s->step && s->next == s->step && !s->step_from)
-		s->step_from = now_ns();
+		s->step_from = clock_ns();
 	*resp = r;
 	return PAM_SUCCESS;
 }
@@ -96,7 +89,7 @@ static void sign_in(const char *confdir, const char *service, const char *user,
 	struct pam_conv conv = { conversation, s };
 	pam_handle_t *pamh = NULL;
 	int auth, account = -1;
-	long long t0 = now_ns(), total;
+	long long t0 = clock_ns(), total;
 	char line[128];
 	int n;
 
@@ -107,7 +100,7 @@ static void sign_in(const char *confdir, const char *service, const char *user,
 			account = pam_acct_mgmt(pamh, 0);
 		pam_end(pamh, auth);
 	}
-	total = now_ns() - t0;
+	total = clock_ns() - t0;
 	n = snprintf(line, sizeof line, "%lld %lld %d %d\n", total / 1000,
 		     s->step_ns < 0 ? -1 : s->step_ns / 1000, auth, account);
 	/* One write of less than PIPE_BUF: lines of children never mix. */

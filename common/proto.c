@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 
 static const uint8_t magic[2] = { 'P', 'P' };
 
@@ -200,19 +201,11 @@ bool proto_get_u64(const struct proto_msg *m, uint8_t tag, uint64_t *v)
 
 /* ---- I/O ---------------------------------------------------------------- */
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait until fd is ready for `events` or the deadline passes. */
 static int wait_fd(int fd, short events, long long deadline)
 {
 	for (;;) {
-		long long left = deadline - now_ms();
+		long long left = deadline - clock_ms();
 		struct pollfd p = { .fd = fd, .events = events };
 		int r;
 
@@ -256,7 +249,7 @@ static int read_exact(int fd, uint8_t *p, size_t n, long long deadline)
 
 ssize_t proto_read_frame(int fd, uint8_t *buf, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = clock_ms() + timeout_ms;
 	size_t total;
 
 	/* The answer is seldom there yet: wait for it, then read it whole. */
@@ -280,7 +273,7 @@ int proto_write_frame(int fd, const struct proto_buf *b, int timeout_ms)
 
 int proto_write_all(int fd, const uint8_t *p, size_t len, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = clock_ms() + timeout_ms;
 	size_t sent = 0;
 
 	while (sent < len) {

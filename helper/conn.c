@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sodium.h>
+#include "clock.h"
 #include "log.h"
 
 #define FRAME_TIMEOUT_MS   10000  /* a frame must be in 10 s after its first byte */
@@ -20,14 +21,6 @@
 #define ACCEPT_BURST       64     /* accepts per wake-up, so the rest gets a turn */
 #define PAUSE_MS           1000   /* stop accepting this long when out of fds */
 #define REFUSED_LOG_MS     60000  /* at most one "refused" line a minute */
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- answers ------------------------------------------------------------- */
 
@@ -90,7 +83,7 @@ static int conn_watch(struct server *s, struct conn *c)
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 
 	c->state = CONN_READING;
-	c->deadline = now_ms() + IDLE_TIMEOUT_MS;
+	c->deadline = clock_ms() + IDLE_TIMEOUT_MS;
 	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, c->fd, &ev);
 }
 
@@ -98,7 +91,7 @@ static int conn_watch(struct server *s, struct conn *c)
  * close.  Logged at most once a minute so a flood does not flood the log. */
 static void refuse_busy(struct server *s, int fd, uid_t uid)
 {
-	long long now = now_ms();
+	long long now = clock_ms();
 
 	answer_now(s, fd, RESULT_BUSY);
 	close(fd);
@@ -166,7 +159,7 @@ static void pause_listener(struct server *s)
 
 	log_msg(LOG_WARNING, "accept: %s; not accepting for a second", strerror(errno));
 	epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->lfd, &ev);
-	s->paused_until = now_ms() + PAUSE_MS;
+	s->paused_until = clock_ms() + PAUSE_MS;
 }
 
 static void resume_listener(struct server *s)
@@ -226,7 +219,7 @@ static bool answer_here(struct server *s, struct conn *c)
 	sent = w >= 0 && (size_t)w == s->reply->len;
 	conn_answered(c, s->reply);
 	if (sent)
-		c->deadline = now_ms() + IDLE_TIMEOUT_MS;
+		c->deadline = clock_ms() + IDLE_TIMEOUT_MS;
 	else
 		conn_close(s, c);
 	return true;
@@ -286,7 +279,7 @@ void conn_read(struct server *s, struct conn *c)
 			return;
 		}
 		if (c->got == 0 && !c->size)
-			c->deadline = now_ms() + FRAME_TIMEOUT_MS;
+			c->deadline = clock_ms() + FRAME_TIMEOUT_MS;
 		c->got += (size_t)r;
 		if (!c->size && c->got == PROTO_HEADER && !conn_sized(s, c))
 			return;
@@ -296,7 +289,7 @@ void conn_read(struct server *s, struct conn *c)
 /* Close connections past their deadline; return epoll_wait's timeout. */
 int conns_expire(struct server *s)
 {
-	long long now = now_ms();
+	long long now = clock_ms();
 	long long next = s->paused_until;
 
 	if (next && next <= now) {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sodium.h>
 #include "check.h"
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "outbox.h"
@@ -33,14 +34,6 @@ static struct proto_buf resp, raw;
 static struct proto_msg msg, ent;
 
 /* ---- time ------------------------------------------------------------------ */
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void pause_ms(long ms)
 {
@@ -63,7 +56,7 @@ static bool sink_start(struct sink *s, const char *name, unsigned port, const ch
 		       const char *val)
 {
 	char portfile[PATH_MAX + 8], portarg[16];
-	long long until = now_ms() + DEADLINE_MS;
+	long long until = clock_ms() + DEADLINE_MS;
 	FILE *f;
 
 	snprintf(s->dir, sizeof s->dir, "%s/%s", tmp, name);
@@ -75,7 +68,7 @@ static bool sink_start(struct sink *s, const char *name, unsigned port, const ch
 		      portfile, "--port", portarg, opt, val, (char *)NULL);
 		_exit(127);
 	}
-	while (s->pid > 0 && now_ms() < until) {
+	while (s->pid > 0 && clock_ms() < until) {
 		if ((f = fopen(portfile, "r")) != NULL) {
 			bool ok = fscanf(f, "%u", &s->port) == 1;
 
@@ -161,9 +154,9 @@ static int count_of(const char *s, const char *what)
 
 static bool wait_mails(const struct sink *s, int n)
 {
-	long long until = now_ms() + DEADLINE_MS;
+	long long until = clock_ms() + DEADLINE_MS;
 
-	while (mails(s) < n && now_ms() < until)
+	while (mails(s) < n && clock_ms() < until)
 		pause_ms(20);
 	return mails(s) >= n;
 }
@@ -230,11 +223,11 @@ static bool starts(const char *s, const char *prefix)
  * and at least `attempts` attempts. */
 static struct info wait_entry(const char *user, const char *prefix, uint32_t attempts)
 {
-	long long until = now_ms() + DEADLINE_MS;
+	long long until = clock_ms() + DEADLINE_MS;
 	struct info in;
 
 	while (!((in = newest(user)).found && starts(in.status, prefix) &&
-		 in.attempts >= attempts) && now_ms() < until)
+		 in.attempts >= attempts) && clock_ms() < until)
 		pause_ms(20);
 	return in;
 }
@@ -282,9 +275,9 @@ static unsigned long pending(void)
 /* Poll until n entries are waiting to be sent. */
 static bool wait_pending(unsigned long n)
 {
-	long long until = now_ms() + DEADLINE_MS;
+	long long until = clock_ms() + DEADLINE_MS;
 
-	while (pending() != n && now_ms() < until)
+	while (pending() != n && clock_ms() < until)
 		pause_ms(20);
 	return pending() == n;
 }
@@ -512,10 +505,10 @@ static void restart(const struct portal_keys *keys)
 	struct info before = newest("erin"), after;
 	int count = count_all();
 	char err[256] = "";
-	long long t = now_ms();
+	long long t = clock_ms();
 
 	outbox_stop(ob);
-	CHECK("stop: prompt, even in the middle of a wait", now_ms() - t < 2000);
+	CHECK("stop: prompt, even in the middle of a wait", clock_ms() - t < 2000);
 	ob = outbox_start(st, keys, &cfg, geteuid(), err, sizeof err);
 	CHECK("restart: started again", ob != NULL);
 	if (!ob)
