@@ -113,7 +113,8 @@ enum proto_tag {
 	TAG_HAS_PASSWORD,   /* u32 0|1 */
 	TAG_CREATED,        /* u64 unix time */
 	TAG_NEW_PASSWORD,   /* string (secret): REQ_CHANGE_PASSWORD */
-	/* tags >= 100 are private to the helper's database records */
+	/* From here up, the tags of the fields of the helper's database
+	 * records that never travel (helper/record.h). */
 	TAG_PRIVATE = 100,
 };
 

@@ -4,28 +4,41 @@
  */
 #include "mailq.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "log.h"
+#include "record.h"
 
 #define KEEP_DONE    (24 * 3600)   /* finished records are shown for a day */
 
-/* Record fields; daemon-core owns TAG_PRIVATE .. TAG_PRIVATE+49. */
+/* The fields of an entry's record, in the order they are written; the
+ * sealed message and its nonce while there is one. */
 enum {
-	OB_ID = TAG_PRIVATE + 50,
-	OB_KIND,
-	OB_USER,
-	OB_TO,
-	OB_STATUS,
-	OB_ATTEMPTS,
-	OB_NEXT_TRY,
-	OB_EXPIRES,
-	OB_DETAIL,
-	OB_DONE,
-	OB_NONCE,
-	OB_BOX,
+	MF_ID, MF_KIND, MF_USER, MF_TO, MF_STATUS, MF_ATTEMPTS, MF_NEXT_TRY, MF_EXPIRES,
+	MF_DETAIL, MF_DONE, MF_NONCE, MF_BOX,
 };
+
+#define AT(m) .off = offsetof(struct mail_record, m), .size = sizeof ((struct mail_record *)0)->m
+
+static const struct record_field mail_fields[] = {
+	[MF_ID] = { REC_MAIL_ID, RF_STR, RULE_REQUIRED, AT(id) },
+	[MF_KIND] = { REC_MAIL_KIND, RF_U32, RULE_REQUIRED, AT(kind) },
+	[MF_USER] = { REC_MAIL_USER, RF_STR, RULE_REQUIRED, AT(user) },
+	[MF_TO] = { REC_MAIL_TO, RF_STR, RULE_REQUIRED, AT(to) },
+	[MF_STATUS] = { REC_MAIL_STATUS, RF_U32, RULE_REQUIRED, AT(status) },
+	[MF_ATTEMPTS] = { REC_MAIL_ATTEMPTS, RF_U32, RULE_REQUIRED, AT(attempts) },
+	[MF_NEXT_TRY] = { REC_MAIL_NEXT_TRY, RF_U64, RULE_REQUIRED, AT(next_try) },
+	[MF_EXPIRES] = { REC_MAIL_EXPIRES, RF_U64, RULE_REQUIRED, AT(expires) },
+	[MF_DETAIL] = { REC_MAIL_DETAIL, RF_STR, RULE_REQUIRED, AT(detail) },
+	[MF_DONE] = { REC_MAIL_DONE, RF_U64, RULE_REQUIRED, AT(done) },
+	[MF_NONCE] = { REC_MAIL_NONCE, RF_FIXED, RULE_IF, MF_BOX, AT(nonce) },
+	[MF_BOX] = { REC_MAIL_BOX, RF_BYTES, RULE_NONZERO, AT(box),
+		     .len_off = offsetof(struct mail_record, boxlen) },
+};
+
+static const struct record_layout mail_layout = RECORD_LAYOUT(struct mail_record, mail_fields);
 
 static const char *const kind_names[] = { "code", "notice" };
 static const char *const status_names[] = {
@@ -93,7 +106,6 @@ static void key_of(const char *id, char *key)
 int mailq_get(struct mailq *q, const char *id, struct mail_record *r)
 {
 	struct proto_msg *m = &q->msg;
-	const struct proto_field *box;
 	char key[STORE_KEY_MAX];
 	int rc;
 
@@ -101,28 +113,18 @@ int mailq_get(struct mailq *q, const char *id, struct mail_record *r)
 	rc = store_get(q->st, key, &q->raw);
 	if (rc != 0)
 		return rc;
-	memset(r, 0, sizeof *r);
-	if (!proto_parse_body(q->raw.data, q->raw.len, m) ||
-	    !proto_get_str(m, OB_ID, r->id, sizeof r->id) || strcmp(r->id, id) != 0 ||
-	    !proto_get_u32(m, OB_KIND, &r->kind) || r->kind > MAILQ_NOTICE ||
-	    !proto_get_str(m, OB_USER, r->user, sizeof r->user) ||
-	    !proto_get_str(m, OB_TO, r->to, sizeof r->to) ||
-	    !proto_get_u32(m, OB_STATUS, &r->status) || r->status > MAILQ_WITHHELD ||
-	    !proto_get_u32(m, OB_ATTEMPTS, &r->attempts) ||
-	    !proto_get_u64(m, OB_NEXT_TRY, &r->next_try) ||
-	    !proto_get_u64(m, OB_EXPIRES, &r->expires) ||
-	    !proto_get_u64(m, OB_DONE, &r->done) ||
-	    !proto_get_str(m, OB_DETAIL, r->detail, sizeof r->detail)) {
+	if (!proto_parse_body(q->raw.data, q->raw.len, m) || !record_decode(&mail_layout, m, r) ||
+	    strcmp(r->id, id) != 0 || r->kind > MAILQ_NOTICE || r->status > MAILQ_WITHHELD) {
+		memset(r, 0, sizeof *r);
 		log_msg(LOG_ERR, "outbox %s: the record cannot be read", id);
 		return -1;
 	}
-	box = proto_find(m, OB_BOX);
-	if (box && (box->len <= crypto_secretbox_MACBYTES ||
-		    box->len > crypto_secretbox_MACBYTES + MAILQ_PLAIN_MAX))
-		box = NULL;
-	if (box && proto_get_fixed(m, OB_NONCE, r->nonce, sizeof r->nonce)) {
-		r->box = box->data;
-		r->boxlen = box->len;
+	/* A box of a size no message has, or without its nonce, holds none. */
+	if (r->box && (r->boxlen <= crypto_secretbox_MACBYTES ||
+		       r->boxlen > crypto_secretbox_MACBYTES + MAILQ_PLAIN_MAX ||
+		       !proto_find(m, REC_MAIL_NONCE))) {
+		r->box = NULL;
+		r->boxlen = 0;
 	}
 	return 0;
 }
@@ -132,21 +134,7 @@ static int record_save(struct mailq *q, const struct mail_record *r)
 	struct proto_buf *b = &q->rec;
 	char key[STORE_KEY_MAX];
 
-	proto_begin_body(b);
-	proto_put_str(b, OB_ID, r->id);
-	proto_put_u32(b, OB_KIND, r->kind);
-	proto_put_str(b, OB_USER, r->user);
-	proto_put_str(b, OB_TO, r->to);
-	proto_put_u32(b, OB_STATUS, r->status);
-	proto_put_u32(b, OB_ATTEMPTS, r->attempts);
-	proto_put_u64(b, OB_NEXT_TRY, r->next_try);
-	proto_put_u64(b, OB_EXPIRES, r->expires);
-	proto_put_str(b, OB_DETAIL, r->detail);
-	proto_put_u64(b, OB_DONE, r->done);
-	if (r->box) {
-		proto_put_bytes(b, OB_NONCE, r->nonce, sizeof r->nonce);
-		proto_put_bytes(b, OB_BOX, r->box, r->boxlen);
-	}
+	record_encode(&mail_layout, r, b);
 	key_of(r->id, key);
 	return b->overflow ? -1 : store_put(q->st, key, b);
 }

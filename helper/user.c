@@ -5,23 +5,11 @@
  */
 #include "user.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include "log.h"
-
-/* Tags of the fields that never leave the helper. */
-enum user_private_tag {
-	P_PWHASH = TAG_PRIVATE,
-	P_RESET,
-	P_HARD_LOCKED,
-	P_CODE_HASH,
-	P_CODE_TRIES,
-	P_REQUEST,          /* repeated, oldest first */
-	P_LAST_REQUEST,
-	P_TICKET_HASH,
-	P_TICKET_EXPIRES,
-	P_TICKET_TRIES,
-};
+#include "record.h"
 
 void user_init(struct user_record *u, const char *name, const char *email, time_t now)
 {
@@ -43,106 +31,40 @@ static void user_key(const char *name, char key[STORE_KEY_MAX])
 
 /* ---- codec ---------------------------------------------------------------- */
 
-static void encode(const struct user_record *u, struct proto_buf *b)
-{
-	proto_begin_body(b);
-	proto_put_str(b, TAG_USER, u->name);
-	proto_put_str(b, TAG_EMAIL, u->email);
-	proto_put_u64(b, TAG_CREATED, u->created);
-	proto_put_u64(b, TAG_LAST_SIGNIN, u->last_signin);
-	proto_put_u32(b, TAG_FAILURES, u->failures);
-	proto_put_u64(b, TAG_UNTIL, u->locked_until);
-	proto_put_u32(b, P_RESET, u->reset);
-	proto_put_u32(b, P_HARD_LOCKED, u->hard_locked);
-	if (u->pwhash[0])
-		proto_put_str(b, P_PWHASH, u->pwhash);
-	if (u->code_expires) {
-		proto_put_bytes(b, P_CODE_HASH, u->code_hash, CODE_HASH_LEN);
-		proto_put_u64(b, TAG_CODE_EXPIRES, u->code_expires);
-		proto_put_u32(b, P_CODE_TRIES, u->code_tries);
-	}
-	for (unsigned i = 0; i < u->nrequests; i++)
-		proto_put_u64(b, P_REQUEST, u->requests[i]);
-	proto_put_u64(b, P_LAST_REQUEST, u->last_request);
-	if (u->ticket_expires) {
-		proto_put_bytes(b, P_TICKET_HASH, u->ticket_hash, CODE_HASH_LEN);
-		proto_put_u64(b, P_TICKET_EXPIRES, u->ticket_expires);
-		proto_put_u32(b, P_TICKET_TRIES, u->ticket_tries);
-	}
-}
+/* The fields of a user record, in the order they are written.  The hash
+ * of a code or of a ticket and its expiry come together or not at all. */
+enum {
+	UF_NAME, UF_EMAIL, UF_CREATED, UF_LAST_SIGNIN, UF_FAILURES, UF_LOCKED_UNTIL,
+	UF_RESET, UF_HARD_LOCKED, UF_PWHASH, UF_CODE_HASH, UF_CODE_EXPIRES, UF_CODE_TRIES,
+	UF_REQUESTS, UF_LAST_REQUEST, UF_TICKET_HASH, UF_TICKET_EXPIRES, UF_TICKET_TRIES,
+};
 
-/* Optional numbers: absent reads as 0, present but malformed is damage. */
-static bool opt_u64(const struct proto_msg *m, uint8_t tag, uint64_t *v)
-{
-	*v = 0;
-	return !proto_find(m, tag) || proto_get_u64(m, tag, v);
-}
+#define AT(m) .off = offsetof(struct user_record, m), .size = sizeof ((struct user_record *)0)->m
 
-static bool opt_u32(const struct proto_msg *m, uint8_t tag, uint32_t *v)
-{
-	*v = 0;
-	return !proto_find(m, tag) || proto_get_u32(m, tag, v);
-}
+static const struct record_field user_fields[] = {
+	[UF_NAME] = { TAG_USER, RF_STR, RULE_REQUIRED, AT(name) },
+	[UF_EMAIL] = { TAG_EMAIL, RF_STR, RULE_REQUIRED, AT(email) },
+	[UF_CREATED] = { TAG_CREATED, RF_U64, RULE_REQUIRED, AT(created) },
+	[UF_LAST_SIGNIN] = { TAG_LAST_SIGNIN, RF_U64, RULE_OPTIONAL, AT(last_signin) },
+	[UF_FAILURES] = { TAG_FAILURES, RF_U32, RULE_OPTIONAL, AT(failures) },
+	[UF_LOCKED_UNTIL] = { TAG_UNTIL, RF_U64, RULE_OPTIONAL, AT(locked_until) },
+	[UF_RESET] = { REC_RESET, RF_BOOL, RULE_OPTIONAL, AT(reset) },
+	[UF_HARD_LOCKED] = { REC_HARD_LOCKED, RF_BOOL, RULE_OPTIONAL, AT(hard_locked) },
+	[UF_PWHASH] = { REC_PWHASH, RF_STR, RULE_NONZERO, AT(pwhash) },
+	[UF_CODE_HASH] = { REC_CODE_HASH, RF_FIXED, RULE_WITH, UF_CODE_EXPIRES, AT(code_hash) },
+	[UF_CODE_EXPIRES] = { TAG_CODE_EXPIRES, RF_U64, RULE_NONZERO, AT(code_expires) },
+	[UF_CODE_TRIES] = { REC_CODE_TRIES, RF_U32, RULE_IF, UF_CODE_EXPIRES, AT(code_tries) },
+	[UF_REQUESTS] = { REC_REQUEST, RF_U64_LIST, RULE_OPTIONAL, AT(requests),
+			  .len_off = offsetof(struct user_record, nrequests) },
+	[UF_LAST_REQUEST] = { REC_LAST_REQUEST, RF_U64, RULE_OPTIONAL, AT(last_request) },
+	[UF_TICKET_HASH] = { REC_TICKET_HASH, RF_FIXED, RULE_WITH, UF_TICKET_EXPIRES,
+			     AT(ticket_hash) },
+	[UF_TICKET_EXPIRES] = { REC_TICKET_EXPIRES, RF_U64, RULE_NONZERO, AT(ticket_expires) },
+	[UF_TICKET_TRIES] = { REC_TICKET_TRIES, RF_U32, RULE_IF, UF_TICKET_EXPIRES,
+			      AT(ticket_tries) },
+};
 
-static bool opt_bool(const struct proto_msg *m, uint8_t tag, bool *v)
-{
-	uint32_t n;
-	bool ok = opt_u32(m, tag, &n) && n <= 1;
-
-	*v = n == 1;
-	return ok;
-}
-
-static bool decode_requests(const struct proto_msg *m, struct user_record *u)
-{
-	u->nrequests = 0;
-	for (size_t i = 0; i < m->nfields; i++) {
-		const struct proto_field *f = &m->f[i];
-
-		if (f->tag != P_REQUEST)
-			continue;
-		if (f->len != 8 || u->nrequests == USER_REQUESTS_MAX)
-			return false;
-		u->requests[u->nrequests] = 0;
-		for (unsigned j = 0; j < 8; j++)
-			u->requests[u->nrequests] = u->requests[u->nrequests] << 8 | f->data[j];
-		u->nrequests++;
-	}
-	return true;
-}
-
-/* A hash and its expiry come together or not at all. */
-static bool decode_secret(const struct proto_msg *m, uint8_t hash_tag, uint8_t hash[CODE_HASH_LEN],
-			  uint64_t expires)
-{
-	if (!expires)
-		return !proto_find(m, hash_tag);
-	return proto_get_fixed(m, hash_tag, hash, CODE_HASH_LEN);
-}
-
-static bool decode(const struct proto_msg *m, struct user_record *u)
-{
-	memset(u, 0, sizeof *u);
-	if (!proto_get_str(m, TAG_USER, u->name, sizeof u->name) ||
-	    !proto_get_str(m, TAG_EMAIL, u->email, sizeof u->email) ||
-	    !proto_get_u64(m, TAG_CREATED, &u->created))
-		return false;
-	if (proto_find(m, P_PWHASH) && !proto_get_str(m, P_PWHASH, u->pwhash, sizeof u->pwhash))
-		return false;
-	return opt_u64(m, TAG_LAST_SIGNIN, &u->last_signin) &&
-	       opt_u32(m, TAG_FAILURES, &u->failures) &&
-	       opt_u64(m, TAG_UNTIL, &u->locked_until) &&
-	       opt_bool(m, P_RESET, &u->reset) &&
-	       opt_bool(m, P_HARD_LOCKED, &u->hard_locked) &&
-	       opt_u64(m, TAG_CODE_EXPIRES, &u->code_expires) &&
-	       opt_u32(m, P_CODE_TRIES, &u->code_tries) &&
-	       decode_secret(m, P_CODE_HASH, u->code_hash, u->code_expires) &&
-	       decode_requests(m, u) &&
-	       opt_u64(m, P_LAST_REQUEST, &u->last_request) &&
-	       opt_u64(m, P_TICKET_EXPIRES, &u->ticket_expires) &&
-	       opt_u32(m, P_TICKET_TRIES, &u->ticket_tries) &&
-	       decode_secret(m, P_TICKET_HASH, u->ticket_hash, u->ticket_expires);
-}
+static const struct record_layout user_layout = RECORD_LAYOUT(struct user_record, user_fields);
 
 int user_load(struct store *s, const char *name, struct user_record *u)
 {
@@ -156,7 +78,8 @@ int user_load(struct store *s, const char *name, struct user_record *u)
 	rc = store_get(s, key, &b);
 	if (rc != 0)
 		return rc;
-	ok = proto_parse_body(b.data, b.len, &m) && decode(&m, u) && strcmp(u->name, name) == 0;
+	ok = proto_parse_body(b.data, b.len, &m) && record_decode(&user_layout, &m, u) &&
+	     strcmp(u->name, name) == 0;
 	proto_wipe(&b);
 	if (!ok) {
 		log_msg(LOG_ERR, "database record %s is damaged", key);
@@ -175,7 +98,7 @@ static int write_record(struct store *s, const struct user_record *u,
 	int rc;
 
 	user_key(u->name, key);
-	encode(u, &b);
+	record_encode(&user_layout, u, &b);
 	rc = put(s, key, &b);
 	proto_wipe(&b);
 	return rc;

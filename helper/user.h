@@ -2,9 +2,10 @@
  * user.h - a managed user's record ("u:<user>" in the store) and the rules
  * that follow from it alone: state, lockout, code request limits.
  *
- * The record is a proto field body.  What may be shown to an administrator
- * uses the public tags; what never leaves the helper (password hash, hashes
- * of the live code and ticket, request times) uses tags >= TAG_PRIVATE.
+ * The record is a proto field body (record.h).  What may be shown to an
+ * administrator uses the public tags; what never leaves the helper
+ * (password hash, hashes of the live code and ticket, request times) the
+ * private ones of record.h.
  */
 #ifndef PORTAL_USER_H
 #define PORTAL_USER_H
