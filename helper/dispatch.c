@@ -370,6 +370,24 @@ static bool load_with_ticket(struct req *r, struct user_record *u, const struct 
 	return true;
 }
 
+/* The policy's word on a new password for user (PW_OK: its hash is in
+ * hash), or POLICY_ERROR after answering.  The slow part of setting a
+ * password: the store lock is not held. */
+static int judge_password(struct req *r, const struct proto_field *pw, const char *user,
+			  const char *email, char hash[crypto_pwhash_STRBYTES])
+{
+	int reason = policy_check((const char *)pw->data, pw->len, user, email,
+				  r->cfg.password_min_length);
+
+	if (reason == POLICY_ERROR ||
+	    (reason == PW_OK && policy_hash(&r->d->hash_slots, (const char *)pw->data,
+					    pw->len, hash) != 0)) {
+		reply_detail(r, RESULT_INTERNAL, "the password could not be checked or hashed");
+		return POLICY_ERROR;
+	}
+	return reason;
+}
+
 static void refuse_password(struct req *r, struct user_record *u, int reason)
 {
 	if (--u->ticket_tries == 0)
@@ -422,17 +440,10 @@ static void h_set_password(struct req *r)
 		return;
 	}
 	store_unlock(st);
-
-	/* The slow part, without the lock. */
-	reason = policy_check((const char *)pw->data, pw->len, u.name, u.email,
-			      r->cfg.password_min_length);
+	reason = judge_password(r, pw, u.name, u.email, hash);
 	user_wipe(&u);
-	if (reason == POLICY_ERROR ||
-	    (reason == PW_OK && policy_hash(&r->d->hash_slots, (const char *)pw->data,
-					    pw->len, hash) != 0)) {
-		reply_detail(r, RESULT_INTERNAL, "the password could not be checked or hashed");
+	if (reason == POLICY_ERROR)
 		return;
-	}
 
 	/* The ticket may have been used or spent meanwhile: look again. */
 	store_lock(st);
@@ -464,6 +475,52 @@ static bool may_sign_in(struct req *r, const struct user_record *u)
 		return false;
 	}
 	return true;
+}
+
+/* A password to check against a hash: no longer than any the policy
+ * takes.  False after answering. */
+static bool password_fits(struct req *r, const struct proto_field *pw)
+{
+	if (pw->len <= PORTAL_PASSWORD_MAX)
+		return true;
+	reply_detail(r, RESULT_INVALID, "password");
+	return false;
+}
+
+/* The record of an active user, read under the lock: the hash the password
+ * is checked against, and (email not NULL) the address the policy looks
+ * for in a new one.  False after answering. */
+static bool active_hash(struct req *r, char hash[crypto_pwhash_STRBYTES],
+			char email[PORTAL_EMAIL_MAX + 1])
+{
+	struct user_record u;
+	bool ok;
+
+	store_lock(r->d->store);
+	ok = load_user(r, &u) == 0 && may_sign_in(r, &u);
+	if (ok) {
+		snprintf(hash, crypto_pwhash_STRBYTES, "%s", u.pwhash);
+		if (email)
+			snprintf(email, PORTAL_EMAIL_MAX + 1, "%s", u.email);
+	}
+	user_wipe(&u);
+	store_unlock(r->d->store);
+	return ok;
+}
+
+/* Store lock held: the record, once a password has been checked against
+ * hash without the lock.  Meanwhile the user may have been locked, reset
+ * or given a new password: the verdict only stands for the hash it was
+ * made on.  False after answering. */
+static bool verdict_stands(struct req *r, struct user_record *u, const char *hash)
+{
+	if (load_user(r, u) != 0 || !may_sign_in(r, u))
+		return false;
+	if (strcmp(u->pwhash, hash) == 0)
+		return true;
+	reply(r, RESULT_PASSWORD);
+	note(r, "the password changed during the check");
+	return false;
 }
 
 static void auth_result(struct req *r, struct user_record *u, bool right, const char *rehash)
@@ -499,37 +556,16 @@ static void h_auth(struct req *r)
 	struct user_record u;
 	bool right;
 
-	if (!pw)
+	if (!pw || !password_fits(r, pw) || !active_hash(r, hash, NULL))
 		return;
-	if (pw->len > PORTAL_PASSWORD_MAX) {
-		reply_detail(r, RESULT_INVALID, "password");
-		return;
-	}
-	store_lock(st);
-	if (load_user(r, &u) != 0 || !may_sign_in(r, &u)) {
-		store_unlock(st);
-		return;
-	}
-	snprintf(hash, sizeof hash, "%s", u.pwhash);
-	user_wipe(&u);
-	store_unlock(st);
-
 	right = policy_verify(&r->d->hash_slots, hash, (const char *)pw->data, pw->len);
 	if (right && policy_needs_rehash(hash) &&
 	    policy_hash(&r->d->hash_slots, (const char *)pw->data, pw->len, rehash) != 0)
 		rehash[0] = '\0';
 
-	/* Meanwhile the user may have been locked, reset or given a new
-	 * password: the verdict only stands for the hash it was made on. */
 	store_lock(st);
-	if (load_user(r, &u) == 0 && may_sign_in(r, &u)) {
-		if (strcmp(u.pwhash, hash) != 0) {
-			reply(r, RESULT_PASSWORD);
-			note(r, "the password changed during the check");
-		} else {
-			auth_result(r, &u, right, rehash);
-		}
-	}
+	if (verdict_stands(r, &u, hash))
+		auth_result(r, &u, right, rehash);
 	user_wipe(&u);
 	store_unlock(st);
 	sodium_memzero(hash, sizeof hash);
@@ -537,43 +573,6 @@ static void h_auth(struct req *r)
 }
 
 /* ---- password change ------------------------------------------------------ */
-
-/* The record of an active user, read under the lock: the hash the current
- * password is checked against, and the address the policy looks for in
- * the new one.  False after answering. */
-static bool change_load(struct req *r, char hash[crypto_pwhash_STRBYTES],
-			char email[PORTAL_EMAIL_MAX + 1])
-{
-	struct user_record u;
-	bool ok;
-
-	store_lock(r->d->store);
-	ok = load_user(r, &u) == 0 && may_sign_in(r, &u);
-	if (ok) {
-		snprintf(hash, crypto_pwhash_STRBYTES, "%s", u.pwhash);
-		snprintf(email, PORTAL_EMAIL_MAX + 1, "%s", u.email);
-	}
-	user_wipe(&u);
-	store_unlock(r->d->store);
-	return ok;
-}
-
-/* The policy's word on the new password (PW_OK: its hash is in newhash),
- * or POLICY_ERROR after answering. */
-static int change_check(struct req *r, const struct proto_field *npw, const char *email,
-			char newhash[crypto_pwhash_STRBYTES])
-{
-	int reason = policy_check((const char *)npw->data, npw->len, r->user, email,
-				  r->cfg.password_min_length);
-
-	if (reason == POLICY_ERROR ||
-	    (reason == PW_OK && policy_hash(&r->d->hash_slots, (const char *)npw->data,
-					    npw->len, newhash) != 0)) {
-		reply_detail(r, RESULT_INTERNAL, "the password could not be checked or hashed");
-		return POLICY_ERROR;
-	}
-	return reason;
-}
 
 /* The current password was right but the new one is refused: the run of
  * failures still ends, as after a sign-in. */
@@ -604,25 +603,17 @@ static void h_change_password(struct req *r)
 	struct user_record u;
 	bool right;
 
-	if (!pw || !opt_str(r, TAG_HOST, "host", host, sizeof host, host_ok) || !opt_lang(r, &lang))
-		return;
-	if (pw->len > PORTAL_PASSWORD_MAX) {
-		reply_detail(r, RESULT_INVALID, "password");
-		return;
-	}
-	if (!change_load(r, hash, email))
+	if (!pw || !opt_str(r, TAG_HOST, "host", host, sizeof host, host_ok) ||
+	    !opt_lang(r, &lang) || !password_fits(r, pw) || !active_hash(r, hash, email))
 		return;
 	right = policy_verify(&r->d->hash_slots, hash, (const char *)pw->data, pw->len);
-	if (right && npw && (reason = change_check(r, npw, email, newhash)) == POLICY_ERROR)
+	if (right && npw &&
+	    (reason = judge_password(r, npw, r->user, email, newhash)) == POLICY_ERROR)
 		goto out;
 
-	/* As in h_auth: the verdict only stands for the hash it was made on. */
 	store_lock(st);
-	if (load_user(r, &u) == 0 && may_sign_in(r, &u)) {
-		if (strcmp(u.pwhash, hash) != 0) {
-			reply(r, RESULT_PASSWORD);
-			note(r, "the password changed during the check");
-		} else if (!right || !npw) {
+	if (verdict_stands(r, &u, hash)) {
+		if (!right || !npw) {
 			auth_result(r, &u, right, "");
 		} else if (reason != PW_OK) {
 			change_refused(r, &u, reason);
