@@ -20,21 +20,21 @@ enum {
 	MF_DETAIL, MF_DONE, MF_NONCE, MF_BOX,
 };
 
-#define AT(m) .off = offsetof(struct mail_record, m), .size = sizeof ((struct mail_record *)0)->m
+#define AT(m) RECORD_AT(struct mail_record, m)
 
 static const struct record_field mail_fields[] = {
-	[MF_ID] = { REC_MAIL_ID, RF_STR, RULE_REQUIRED, AT(id) },
-	[MF_KIND] = { REC_MAIL_KIND, RF_U32, RULE_REQUIRED, AT(kind) },
-	[MF_USER] = { REC_MAIL_USER, RF_STR, RULE_REQUIRED, AT(user) },
-	[MF_TO] = { REC_MAIL_TO, RF_STR, RULE_REQUIRED, AT(to) },
-	[MF_STATUS] = { REC_MAIL_STATUS, RF_U32, RULE_REQUIRED, AT(status) },
-	[MF_ATTEMPTS] = { REC_MAIL_ATTEMPTS, RF_U32, RULE_REQUIRED, AT(attempts) },
-	[MF_NEXT_TRY] = { REC_MAIL_NEXT_TRY, RF_U64, RULE_REQUIRED, AT(next_try) },
-	[MF_EXPIRES] = { REC_MAIL_EXPIRES, RF_U64, RULE_REQUIRED, AT(expires) },
-	[MF_DETAIL] = { REC_MAIL_DETAIL, RF_STR, RULE_REQUIRED, AT(detail) },
-	[MF_DONE] = { REC_MAIL_DONE, RF_U64, RULE_REQUIRED, AT(done) },
-	[MF_NONCE] = { REC_MAIL_NONCE, RF_FIXED, RULE_IF, MF_BOX, AT(nonce) },
-	[MF_BOX] = { REC_MAIL_BOX, RF_BYTES, RULE_NONZERO, AT(box),
+	[MF_ID] = { REC_MAIL_ID, RF_STR, AT(id) },
+	[MF_KIND] = { REC_MAIL_KIND, RF_U32, AT(kind) },
+	[MF_USER] = { REC_MAIL_USER, RF_STR, AT(user) },
+	[MF_TO] = { REC_MAIL_TO, RF_STR, AT(to) },
+	[MF_STATUS] = { REC_MAIL_STATUS, RF_U32, AT(status) },
+	[MF_ATTEMPTS] = { REC_MAIL_ATTEMPTS, RF_U32, AT(attempts) },
+	[MF_NEXT_TRY] = { REC_MAIL_NEXT_TRY, RF_U64, AT(next_try) },
+	[MF_EXPIRES] = { REC_MAIL_EXPIRES, RF_U64, AT(expires) },
+	[MF_DETAIL] = { REC_MAIL_DETAIL, RF_STR, AT(detail) },
+	[MF_DONE] = { REC_MAIL_DONE, RF_U64, AT(done) },
+	[MF_NONCE] = { REC_MAIL_NONCE, RF_FIXED, AT(nonce), .rule = RULE_IF, .when = MF_BOX },
+	[MF_BOX] = { REC_MAIL_BOX, RF_BYTES, AT(box), .rule = RULE_NONZERO,
 		     .len_off = offsetof(struct mail_record, boxlen) },
 };
 

@@ -72,12 +72,15 @@ enum record_rule {
 struct record_field {
 	uint8_t tag;
 	uint8_t type;         /* enum record_type */
-	uint8_t rule;         /* enum record_rule */
-	uint8_t when;         /* RULE_IF, RULE_WITH: the index of the deciding field */
 	size_t off;           /* where in the struct */
 	size_t size;          /* its sizeof */
+	uint8_t rule;         /* enum record_rule: RULE_REQUIRED unless given */
+	uint8_t when;         /* RULE_IF, RULE_WITH: the index of the deciding field */
 	size_t len_off;       /* RF_BYTES, RF_U64_LIST: where its length is */
 };
+
+/* .off and .size of member m of struct type t. */
+#define RECORD_AT(t, m) .off = offsetof(t, m), .size = sizeof ((t *)0)->m
 
 struct record_layout {
 	const struct record_field *field;

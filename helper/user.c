@@ -39,29 +39,32 @@ enum {
 	UF_REQUESTS, UF_LAST_REQUEST, UF_TICKET_HASH, UF_TICKET_EXPIRES, UF_TICKET_TRIES,
 };
 
-#define AT(m) .off = offsetof(struct user_record, m), .size = sizeof ((struct user_record *)0)->m
+#define AT(m) RECORD_AT(struct user_record, m)
 
 static const struct record_field user_fields[] = {
-	[UF_NAME] = { TAG_USER, RF_STR, RULE_REQUIRED, AT(name) },
-	[UF_EMAIL] = { TAG_EMAIL, RF_STR, RULE_REQUIRED, AT(email) },
-	[UF_CREATED] = { TAG_CREATED, RF_U64, RULE_REQUIRED, AT(created) },
-	[UF_LAST_SIGNIN] = { TAG_LAST_SIGNIN, RF_U64, RULE_OPTIONAL, AT(last_signin) },
-	[UF_FAILURES] = { TAG_FAILURES, RF_U32, RULE_OPTIONAL, AT(failures) },
-	[UF_LOCKED_UNTIL] = { TAG_UNTIL, RF_U64, RULE_OPTIONAL, AT(locked_until) },
-	[UF_RESET] = { REC_RESET, RF_BOOL, RULE_OPTIONAL, AT(reset) },
-	[UF_HARD_LOCKED] = { REC_HARD_LOCKED, RF_BOOL, RULE_OPTIONAL, AT(hard_locked) },
-	[UF_PWHASH] = { REC_PWHASH, RF_STR, RULE_NONZERO, AT(pwhash) },
-	[UF_CODE_HASH] = { REC_CODE_HASH, RF_FIXED, RULE_WITH, UF_CODE_EXPIRES, AT(code_hash) },
-	[UF_CODE_EXPIRES] = { TAG_CODE_EXPIRES, RF_U64, RULE_NONZERO, AT(code_expires) },
-	[UF_CODE_TRIES] = { REC_CODE_TRIES, RF_U32, RULE_IF, UF_CODE_EXPIRES, AT(code_tries) },
-	[UF_REQUESTS] = { REC_REQUEST, RF_U64_LIST, RULE_OPTIONAL, AT(requests),
+	[UF_NAME] = { TAG_USER, RF_STR, AT(name) },
+	[UF_EMAIL] = { TAG_EMAIL, RF_STR, AT(email) },
+	[UF_CREATED] = { TAG_CREATED, RF_U64, AT(created) },
+	[UF_LAST_SIGNIN] = { TAG_LAST_SIGNIN, RF_U64, AT(last_signin), .rule = RULE_OPTIONAL },
+	[UF_FAILURES] = { TAG_FAILURES, RF_U32, AT(failures), .rule = RULE_OPTIONAL },
+	[UF_LOCKED_UNTIL] = { TAG_UNTIL, RF_U64, AT(locked_until), .rule = RULE_OPTIONAL },
+	[UF_RESET] = { REC_RESET, RF_BOOL, AT(reset), .rule = RULE_OPTIONAL },
+	[UF_HARD_LOCKED] = { REC_HARD_LOCKED, RF_BOOL, AT(hard_locked), .rule = RULE_OPTIONAL },
+	[UF_PWHASH] = { REC_PWHASH, RF_STR, AT(pwhash), .rule = RULE_NONZERO },
+	[UF_CODE_HASH] = { REC_CODE_HASH, RF_FIXED, AT(code_hash),
+	                   .rule = RULE_WITH, .when = UF_CODE_EXPIRES },
+	[UF_CODE_EXPIRES] = { TAG_CODE_EXPIRES, RF_U64, AT(code_expires), .rule = RULE_NONZERO },
+	[UF_CODE_TRIES] = { REC_CODE_TRIES, RF_U32, AT(code_tries),
+	                    .rule = RULE_IF, .when = UF_CODE_EXPIRES },
+	[UF_REQUESTS] = { REC_REQUEST, RF_U64_LIST, AT(requests), .rule = RULE_OPTIONAL,
 			  .len_off = offsetof(struct user_record, nrequests) },
-	[UF_LAST_REQUEST] = { REC_LAST_REQUEST, RF_U64, RULE_OPTIONAL, AT(last_request) },
-	[UF_TICKET_HASH] = { REC_TICKET_HASH, RF_FIXED, RULE_WITH, UF_TICKET_EXPIRES,
-			     AT(ticket_hash) },
-	[UF_TICKET_EXPIRES] = { REC_TICKET_EXPIRES, RF_U64, RULE_NONZERO, AT(ticket_expires) },
-	[UF_TICKET_TRIES] = { REC_TICKET_TRIES, RF_U32, RULE_IF, UF_TICKET_EXPIRES,
-			      AT(ticket_tries) },
+	[UF_LAST_REQUEST] = { REC_LAST_REQUEST, RF_U64, AT(last_request), .rule = RULE_OPTIONAL },
+	[UF_TICKET_HASH] = { REC_TICKET_HASH, RF_FIXED, AT(ticket_hash),
+	                     .rule = RULE_WITH, .when = UF_TICKET_EXPIRES },
+	[UF_TICKET_EXPIRES] = { REC_TICKET_EXPIRES, RF_U64, AT(ticket_expires),
+	                        .rule = RULE_NONZERO },
+	[UF_TICKET_TRIES] = { REC_TICKET_TRIES, RF_U32, AT(ticket_tries),
+	                      .rule = RULE_IF, .when = UF_TICKET_EXPIRES },
 };
 
 static const struct record_layout user_layout = RECORD_LAYOUT(struct user_record, user_fields);
