@@ -135,17 +135,18 @@ int listener_open(const char *path, const struct runas *as, bool *made, char *er
 	}
 	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
 		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
+		goto fail;
 	}
 	*made = true;
 	if (chmod(path, 0666) < 0 || listen(fd, LISTEN_BACKLOG) < 0 ||
 	    (as->drop && fchownat(AT_FDCWD, path, as->uid, as->gid, AT_SYMLINK_NOFOLLOW) < 0)) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
+		goto fail;
 	}
 	return fd;
+fail:
+	close(fd);
+	return -1;
 }
 
 /* The socket's directory there, and one portald can make the socket in,

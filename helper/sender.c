@@ -324,20 +324,21 @@ static void *run(void *arg)
 
 /* ---- start and stop ---------------------------------------------------------- */
 
-/* srv with password in it; the old password is wiped and freed.  s->mu held. */
+/* The server to send with, and its password (NULL: none), which is the
+ * sender's from now on; the old one is wiped and freed.  s->mu held. */
 static void set_server(struct sender *s, const struct mail_server *srv, char *password)
 {
 	if (s->password)
 		sodium_free(s->password);
-	s->srv = *srv;
+	if (srv)
+		s->srv = *srv;
 	s->password = password;
 	s->srv.password = password;
 }
 
 static void sender_free(struct sender *s)
 {
-	if (s->password)
-		sodium_free(s->password);
+	set_server(s, NULL, NULL);
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
