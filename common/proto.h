@@ -34,10 +34,9 @@
 #define PROTO_MAX_FIELDS 1100
 #endif
 #define PROTO_PAGE       200   /* entries per list page */
-/* Users per import request: each batch is one fsync, so the more the
- * faster an import (500 took a million users 25-30 s, 1000 about a
- * quarter less), as long as an answer refusing every one of them still
- * fits in a message (checked in dispatch.c). */
+/* Users per import request: each batch is one fsync, so the larger the
+ * faster an import (docs/PERFORMANCE.md), as long as an answer refusing
+ * every one of them still fits in a message (checked in dispatch.c). */
 #define PROTO_IMPORT_BATCH 1000
 
 /* Limits on what travels in fields (bytes, excluding the terminating NUL). */

@@ -184,8 +184,8 @@ int store_open_owned(struct store **out, const char *path, uid_t owner, gid_t gr
 	}
 	/* GDBM_CLOERROR: the descriptor is GDBM's from here, closed on failure.
 	 * GDBM_NOMMAP: with a memory map GDBM remaps the whole file each time
-	 * it grows by a block, which made an import of a million users spend
-	 * most of its time in page faults; plain reads and writes do not. */
+	 * it grows by a block, and a large import spends its time in page
+	 * faults; plain reads and writes do not. */
 	s->db = gdbm_fd_open(fd, path, 0, GDBM_WRCREAT | GDBM_CLOEXEC | GDBM_CLOERROR |
 			     GDBM_NOMMAP, NULL);
 	if (!s->db) {

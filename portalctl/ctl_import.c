@@ -2,10 +2,11 @@
  * ctl_import.c - `portalctl import FILE`: add users from a CSV file.
  *
  * The file streams through csv.c line by line; each good line becomes one
- * entry {TAG_LINE TAG_USER TAG_EMAIL} of a REQ_IMPORT batch, the batches over
- * two connections in turn (see struct lane).  A line is whole or refused: a refused line is said as
- * "FILE:LINE: why" and never sent, and portald answers for each line it
- * refuses, by number, so one bad line never stops the others.
+ * entry {TAG_LINE TAG_USER TAG_EMAIL} of a REQ_IMPORT batch, the batches
+ * over two connections in turn (see struct lane).  A line is whole or
+ * refused: a refused line is said as "FILE:LINE: why" and never sent, and
+ * portald answers for each line it refuses, by number, so one bad line
+ * never stops the others.
  */
 #include <errno.h>
 #include <string.h>
