@@ -381,5 +381,9 @@ help:
 	@echo "make fresh-test make demo then make check in a clean Debian 12 root, from a clone (root; long)"
 	@echo "make pot        list the messages of the code in po/pam_portal.pot, update po/*.po (msgmerge)"
 	@echo "make clean      remove build/"
+	@echo
+	@echo "The code: pam_portal/ the PAM module, helper/ portald, portalctl/ portalctl,"
+	@echo "common/ what the module shares with them (protocol, client, languages);"
+	@echo "each compiled with its INCLUDES_ paths only (README.md, \"Layout\")."
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
