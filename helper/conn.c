@@ -3,7 +3,7 @@
  * the limits, reading requests without blocking, answering the quick ones
  * on the spot and handing the others to a worker.  See server.h.
  */
-#include "server.h"
+#include "conn.h"
 
 #include <errno.h>
 #include <stdlib.h>

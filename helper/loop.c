@@ -3,7 +3,7 @@
  * coming in, connections the workers give back, and signals (SIGHUP
  * reloads the configuration, SIGTERM and SIGINT stop portald).
  */
-#include "server.h"
+#include "loop.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -14,6 +14,7 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
+#include "conn.h"
 #include "log.h"
 
 int signals_block(struct server *s, char *err, size_t errlen)

@@ -20,9 +20,12 @@
 #include <string.h>
 #include <unistd.h>
 #include <sodium.h>
+#include "conn.h"
 #include "listener.h"
 #include "log.h"
+#include "loop.h"
 #include "version.h"
+#include "workers.h"
 
 /* ---- start and stop ---------------------------------------------------------- */
 

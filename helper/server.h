@@ -1,6 +1,7 @@
 /*
- * server.h - portald's process: its connections, the event loop that
- * reads them and the workers that answer the slow requests.
+ * server.h - the state of portald's process, which its connections
+ * (conn.c), the event loop that reads them (loop.c) and the workers that
+ * answer the slow requests (workers.c) share.
  *
  * The main thread owns every connection while it is waiting for a
  * request.  It reads without blocking until a whole frame is in.  A quick
@@ -105,39 +106,5 @@ static inline struct conn *queue_pop(struct queue *q)
 	}
 	return c;
 }
-
-/* ---- conn.c: the connections, on the main thread ------------------------ */
-
-/* A response frame carrying only a result. */
-void build_result(struct proto_buf *b, enum proto_result r);
-/* The answer is sent: wipe the request and the answer. */
-void conn_answered(struct conn *c, struct proto_buf *resp);
-void conn_close(struct server *s, struct conn *c);
-/* Accept what the listener has (a burst at most). */
-void conns_accept(struct server *s);
-/* Read what c has sent; a whole request is answered or handed on. */
-void conn_read(struct server *s, struct conn *c);
-/* Close connections past their deadline; epoll_wait's timeout. */
-int conns_expire(struct server *s);
-/* Take back the connections the workers are done with. */
-void conns_take_back(struct server *s);
-
-/* ---- workers.c: the pool --------------------------------------------------- */
-
-/* The CPUs portald may run on. */
-unsigned cpu_count(void);
-int workers_start(struct server *s, unsigned n, char *err, size_t errlen);
-/* Let the workers answer what is queued, then end them. */
-void workers_stop(struct server *s);
-
-/* ---- loop.c: the event loop and signals ------------------------------------ */
-
-/* Block the signals portald takes through its signalfd (before any thread). */
-int signals_block(struct server *s, char *err, size_t errlen);
-/* The epoll set (listener, signals, workers' wake-ups) and the main
- * thread's buffers. */
-int loop_open(struct server *s, char *err, size_t errlen);
-/* Serve until a signal says stop (0) or epoll fails (-1). */
-int loop_run(struct server *s);
 
 #endif

@@ -3,7 +3,7 @@
  * requests that may take a while (a password hash) or wait on NSS (naming
  * a caller other than root).  See server.h.
  */
-#include "server.h"
+#include "workers.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "conn.h"
 #include "log.h"
 
 #define WRITE_TIMEOUT_MS 5000
