@@ -78,6 +78,19 @@ static bool parse_unsigned(const char *v, unsigned long *out)
 	return errno == 0 && *end == '\0';
 }
 
+/* n, within the key's bounds, into its place; else why not (unit: what
+ * follows each bound, "" or "s"). */
+static const char *set_number(struct portal_config *c, const struct key *k, unsigned long n,
+			      const char *unit, char *why)
+{
+	if (n < k->lo || n > k->hi) {
+		snprintf(why, WHY_MAX, "must be between %u%s and %u%s", k->lo, unit, k->hi, unit);
+		return why;
+	}
+	*num_at(c, k) = (unsigned)n;
+	return NULL;
+}
+
 static const char *parse_number(struct portal_config *c, const char *v, const struct key *k,
 				char *why)
 {
@@ -85,12 +98,7 @@ static const char *parse_number(struct portal_config *c, const char *v, const st
 
 	if (!parse_unsigned(v, &n))
 		return "must be a whole number";
-	if (n < k->lo || n > k->hi) {
-		snprintf(why, WHY_MAX, "must be between %u and %u", k->lo, k->hi);
-		return why;
-	}
-	*num_at(c, k) = (unsigned)n;
-	return NULL;
+	return set_number(c, k, n, "", why);
 }
 
 bool config_duration(const char *s, unsigned *seconds)
@@ -122,12 +130,7 @@ static const char *parse_duration(struct portal_config *c, const char *v, const 
 
 	if (!config_duration(v, &s))
 		return "must be a duration such as 90s, 10m or 2h";
-	if (s < k->lo || s > k->hi) {
-		snprintf(why, WHY_MAX, "must be between %us and %us", k->lo, k->hi);
-		return why;
-	}
-	*num_at(c, k) = s;
-	return NULL;
+	return set_number(c, k, s, "s", why);
 }
 
 static const char *parse_cutover(struct portal_config *c, const char *v, const struct key *k,
