@@ -223,7 +223,15 @@ static int wait_fd(int fd, short events, long long deadline)
 
 /* Each read and write is tried first and waited for only when the socket
  * is not ready (MSG_DONTWAIT, whether or not the fd blocks): a poll before
- * every call would double the system calls of an exchange. */
+ * every call would double the system calls of an exchange.  After a try
+ * that failed (errno says why): 0 to try again, -1 to give up. */
+static int retry(int fd, short events, long long deadline)
+{
+	if (errno == EINTR)
+		return 0;
+	return errno == EAGAIN ? wait_fd(fd, events, deadline) : -1;
+}
+
 static int read_exact(int fd, uint8_t *p, size_t n, long long deadline)
 {
 	size_t got = 0;
@@ -235,14 +243,10 @@ static int read_exact(int fd, uint8_t *p, size_t n, long long deadline)
 			errno = ECONNRESET;
 			return -1;
 		}
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN || wait_fd(fd, POLLIN, deadline) < 0)
-				return -1;
-			continue;
-		}
-		got += (size_t)r;
+		if (r < 0 && retry(fd, POLLIN, deadline) < 0)
+			return -1;
+		if (r > 0)
+			got += (size_t)r;
 	}
 	return 0;
 }
@@ -279,14 +283,10 @@ int proto_write_all(int fd, const uint8_t *p, size_t len, int timeout_ms)
 	while (sent < len) {
 		ssize_t w = send(fd, p + sent, len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
 
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN || wait_fd(fd, POLLOUT, deadline) < 0)
-				return -1;
-			continue;
-		}
-		sent += (size_t)w;
+		if (w < 0 && retry(fd, POLLOUT, deadline) < 0)
+			return -1;
+		if (w > 0)
+			sent += (size_t)w;
 	}
 	return 0;
 }
