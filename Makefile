@@ -25,7 +25,7 @@ PKGS     := $(foreach p,$(PKG_DEBS),$(firstword $(subst :, ,$(p))))
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wshadow \
-            -fstack-protector-strong -D_FORTIFY_SOURCE=2 -Ihelper $(PKG_CFLAGS)
+            -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(PKG_CFLAGS)
 LDFLAGS  += -Wl,-z,relro,-z,now -Wl,--as-needed
 ifneq ($(SAN),)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -39,18 +39,38 @@ LIBS_ESMTP   := $(shell $(PKG_CONFIG) --libs libesmtp-1.0 openssl 2>/dev/null)
 LIBS_PWQ     := $(shell $(PKG_CONFIG) --libs pwquality 2>/dev/null)
 LIBS_GDBM    := -lgdbm
 
+# One folder a program, and common/ for what the module shares with the
+# other two.  Each folder's code is compiled with the include paths of its
+# INCLUDES_ line and no other (its own headers come first, as "..." finds
+# them): the module and common/ reach common/ alone, never a header of
+# portald's; portalctl also compiles portald's configuration parser and
+# the checks that parser makes (CTL_FROM_HELPER), as OpenSMTPD's smtpctl
+# compiles smtpd's parser.  tests/test_layout.py holds the code to this.
+INCLUDES_common     := -Icommon
+INCLUDES_pam_portal := -Icommon
+INCLUDES_helper     := -Icommon
+INCLUDES_portalctl  := -Icommon -Ihelper
+INCLUDES_gen        := -Icommon
+INCLUDES_tests      := -Icommon -Ihelper -Iportalctl
+INCLUDES_fuzz       := -Icommon -Ihelper
+INCLUDES_bench      := -Icommon
+INCLUDE_FOLDERS     := common pam_portal helper portalctl gen tests fuzz bench
+# The include paths of a source file, by its top folder ($(BUILD)/gen for
+# generated ones).
+includes = $(INCLUDES_$(firstword $(subst /, ,$(patsubst $(BUILD)/%,%,$(1)))))
+
 # The translations: po/LL.po made into C tables at build time (catalog.h).
 PO          := $(wildcard po/*.po)
 CATALOG     := $(BUILD)/gen/catalog.c
-COMMON_SRC  := helper/proto.c helper/i18n.c $(CATALOG)
-MODULE_SRC  := $(wildcard pam_portal/*.c) $(COMMON_SRC) helper/client.c
-PORTALD_SRC := helper/portald.c helper/dispatch.c helper/store.c helper/keys.c \
-               helper/user.c helper/code.c helper/policy.c helper/valid.c helper/outbox.c \
-               helper/mail.c helper/mailtext.c helper/config.c helper/log.c helper/utf8.c \
-               $(COMMON_SRC)
-CTL_SRC     := helper/portalctl.c helper/ctl.c helper/ctl_user.c helper/ctl_import.c \
-               helper/ctl_daemon.c helper/ctl_table.c helper/csv.c \
-               helper/config.c helper/client.c helper/valid.c helper/utf8.c $(COMMON_SRC)
+COMMON_SRC  := common/proto.c common/i18n.c $(CATALOG)
+MODULE_SRC  := $(wildcard pam_portal/*.c) $(COMMON_SRC) common/client.c
+PORTALD_SRC := $(wildcard helper/*.c) $(COMMON_SRC)
+# portald's process (start, privileges, socket, event loop, workers), which
+# the unit tests, linking the rest of portald, do without.
+PROCESS_SRC := helper/portald.c helper/privileges.c helper/listener.c helper/loop.c \
+               helper/conn.c helper/workers.c
+CTL_FROM_HELPER := helper/config.c helper/valid.c helper/utf8.c
+CTL_SRC     := $(wildcard portalctl/*.c) $(CTL_FROM_HELPER) common/client.c $(COMMON_SRC)
 
 OBJ   := $(BUILD)/obj
 PIC   := $(BUILD)/pic
@@ -60,7 +80,7 @@ PIC   := $(BUILD)/pic
 # multi-processor machine is an inter-processor interrupt.
 MODULE_DEFS := -DPROTO_MAX_BODY=4096 -DPROTO_MAX_FIELDS=64
 # Every sign-in loads the module afresh: packed relative relocations
-# (DT_RELR) are a few hundred bytes to read instead of 10 KiB.
+# (DT_RELR) leave the loader far less to read and apply.
 MODULE_LDFLAGS := -Wl,-z,pack-relative-relocs
 # Objects of generated sources ($(BUILD)/gen) go to $(OBJ)/gen, $(PIC)/gen.
 obj    = $(patsubst %.c,$(OBJ)/%.o,$(patsubst $(BUILD)/%,%,$(1)))
@@ -96,7 +116,8 @@ libraries:
 # $(BUILD)/cflags holds what objects are compiled with, $(BUILD)/ldflags
 # what programs are linked with; each is rewritten only when that changes,
 # which makes what depends on it again.
-COMPILE_FLAGS = $(CC) $(CFLAGS) $(MODULE_DEFS) $(FUZZ_CC) $(FUZZ_CFLAGS)
+COMPILE_FLAGS = $(CC) $(CFLAGS) $(MODULE_DEFS) $(FUZZ_CC) $(FUZZ_CFLAGS) \
+                $(foreach f,$(INCLUDE_FOLDERS),$(f): $(INCLUDES_$(f)))
 LINK_FLAGS    = $(LDFLAGS) $(MODULE_LDFLAGS) $(LIBS_PAM) $(LIBS_SODIUM) $(LIBS_ESMTP) \
                 $(LIBS_PWQ) $(LIBS_GDBM)
 define write-if-changed
@@ -115,19 +136,19 @@ LINK_OBJS = $(filter %.o,$^)
 
 $(OBJ)/%.o: %.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fPIE -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(call includes,$<) -fPIE -MMD -MP -c $< -o $@
 
 $(PIC)/%.o: %.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(MODULE_DEFS) -fPIC -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(call includes,$<) $(MODULE_DEFS) -fPIC -MMD -MP -c $< -o $@
 
 $(OBJ)/gen/%.o: $(BUILD)/gen/%.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fPIE -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(call includes,$<) -fPIE -MMD -MP -c $< -o $@
 
 $(PIC)/gen/%.o: $(BUILD)/gen/%.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(MODULE_DEFS) -fPIC -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(call includes,$<) $(MODULE_DEFS) -fPIC -MMD -MP -c $< -o $@
 
 $(CATALOG): $(PO) tools/po2c.py | libraries
 	@mkdir -p $(dir $@)
@@ -149,7 +170,7 @@ UNIT_TESTS := $(patsubst tests/unit_%.c,$(BUILD)/tests/unit_%,$(wildcard tests/u
 TEST_TOOLS := $(BUILD)/tests/pamconv $(BUILD)/tests/locker
 
 # Unit tests link the unit under test and whatever it needs from portald.
-UNIT_DEPS := $(filter-out helper/portald.c,$(PORTALD_SRC)) helper/client.c helper/csv.c
+UNIT_DEPS := $(filter-out $(PROCESS_SRC),$(PORTALD_SRC)) common/client.c portalctl/csv.c
 $(BUILD)/tests/unit_%: $(OBJ)/tests/unit_%.o $(call obj,$(UNIT_DEPS)) $(BUILD)/ldflags
 	@mkdir -p $(dir $@)
 	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_PWQ) $(LIBS_GDBM) -lpthread
@@ -172,17 +193,17 @@ FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_TIME    ?= 60
 FUZZ_CC      ?= clang
-FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Ihelper $(PKG_CFLAGS) \
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror $(INCLUDES_fuzz) $(PKG_CFLAGS) \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZERS      := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
-fuzz_src_proto    := helper/proto.c
-fuzz_src_config   := helper/config.c helper/valid.c helper/i18n.c $(CATALOG)
-fuzz_src_valid    := helper/valid.c
-fuzz_src_mailtext := helper/mailtext.c helper/valid.c helper/i18n.c $(CATALOG)
+fuzz_src_proto    := common/proto.c
+fuzz_src_config   := helper/config.c helper/valid.c helper/utf8.c common/i18n.c $(CATALOG)
+fuzz_src_valid    := helper/valid.c helper/utf8.c
+fuzz_src_mailtext := helper/mailtext.c helper/valid.c helper/utf8.c common/i18n.c $(CATALOG)
 
 .PHONY: fuzz fuzzers
 .SECONDEXPANSION:
-$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $$(fuzz_src_$$*) $$(wildcard helper/*.h) \
+$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $$(fuzz_src_$$*) $$(wildcard common/*.h helper/*.h) \
 		$(BUILD)/cflags $(BUILD)/ldflags
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(fuzz_src_$*) $(LIBS_SODIUM)
@@ -222,7 +243,7 @@ $(BUILD)/bench/pam_nothing.so: $(PIC)/bench/pam_nothing.o $(BUILD)/ldflags
 $(BUILD)/bench/pambench: $(OBJ)/bench/pambench.o $(BUILD)/ldflags
 	@mkdir -p $(dir $@)
 	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_PAM)
-$(BUILD)/bench/helperbench: $(call obj,bench/helperbench.c helper/client.c helper/proto.c) \
+$(BUILD)/bench/helperbench: $(call obj,bench/helperbench.c common/client.c common/proto.c) \
 		$(BUILD)/ldflags
 	@mkdir -p $(dir $@)
 	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) -lpthread
@@ -241,7 +262,7 @@ demo: deps
 # makes it again from the code and brings every po/LL.po up to date with
 # it (msgmerge: new messages untranslated, changed ones fuzzy) for a
 # translator to finish; tests/test_i18n_po.py fails until they are.
-POT_SRC := $(sort $(wildcard pam_portal/*.c helper/*.c))
+POT_SRC := $(sort $(wildcard pam_portal/*.c common/*.c helper/*.c portalctl/*.c))
 $(BUILD)/gen/pam_portal.pot: $(POT_SRC)
 	@mkdir -p $(dir $@)
 	xgettext --from-code=UTF-8 --language=C --keyword= --keyword=I18N \
@@ -249,7 +270,7 @@ $(BUILD)/gen/pam_portal.pot: $(POT_SRC)
 		--package-name=pam_portal --package-version=$(VERSION) \
 		--msgid-bugs-address=pam-portal@example.org -o $@ $(POT_SRC)
 
-VERSION := $(shell sed -n 's/^\#define PORTAL_VERSION "\(.*\)"/\1/p' helper/version.h)
+VERSION := $(shell sed -n 's/^\#define PORTAL_VERSION "\(.*\)"/\1/p' common/version.h)
 
 .PHONY: pot
 pot: $(BUILD)/gen/pam_portal.pot
@@ -360,5 +381,9 @@ help:
 	@echo "make fresh-test make demo then make check in a clean Debian 12 root, from a clone (root; long)"
 	@echo "make pot        list the messages of the code in po/pam_portal.pot, update po/*.po (msgmerge)"
 	@echo "make clean      remove build/"
+	@echo
+	@echo "The code: pam_portal/ the PAM module, helper/ portald, portalctl/ portalctl,"
+	@echo "common/ what the module shares with them (protocol, client, languages);"
+	@echo "each compiled with its INCLUDES_ paths only (README.md, \"Layout\")."
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -179,7 +179,7 @@ def argon2_params():
 
 def import_batch():
     """PROTO_IMPORT_BATCH, read from the product's source."""
-    with open(os.path.join(ROOT, "helper", "proto.h")) as f:
+    with open(os.path.join(ROOT, "common", "proto.h")) as f:
         return int(re.search(r"#define PROTO_IMPORT_BATCH\s+(\d+)", f.read()).group(1))
 
 

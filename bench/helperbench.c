@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "client.h"
+#include "clock.h"
 
 #define CLIENTS_MAX 256
 #define USERS_MAX   1000000
@@ -56,25 +57,17 @@ struct client {
 	struct proto_msg resp;
 };
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static void build(struct client *c, size_t i)
 {
 	const struct job *j = c->job;
 
 	if (j->kind == JOB_STATUS) {
 		proto_begin(&c->req, REQ_STATUS);
-		proto_put_str(&c->req, F_USER, j->users[i % j->nusers]);
+		proto_put_str(&c->req, TAG_USER, j->users[i % j->nusers]);
 	} else {
 		proto_begin(&c->req, REQ_SEND_CODE);
-		proto_put_str(&c->req, F_USER, j->users[i]);
-		proto_put_str(&c->req, F_EMAIL, j->emails[i]);
+		proto_put_str(&c->req, TAG_USER, j->users[i]);
+		proto_put_str(&c->req, TAG_EMAIL, j->emails[i]);
 	}
 }
 
@@ -93,7 +86,7 @@ static bool ask(struct client *c, int *fd)
 			*fd = -1;
 		}
 	}
-	if (rc >= 0 && client_result(&c->resp) == R_OK)
+	if (rc >= 0 && client_result(&c->resp) == RESULT_OK)
 		return true;
 	if (!c->why[0])
 		snprintf(c->why, sizeof c->why, "%s", rc < 0 ? err :
@@ -110,7 +103,7 @@ static void *run(void *arg)
 	size_t i = j->kind == JOB_STATUS ? (size_t)c->index * 7919 : c->index;
 
 	for (;;) {
-		long long t0 = now_ns();
+		long long t0 = clock_ns();
 
 		if (j->kind == JOB_STATUS ? t0 >= j->until_ns : i >= j->count)
 			break;
@@ -118,7 +111,7 @@ static void *run(void *arg)
 		if (!ask(c, &fd))
 			c->errors++;
 		else if (c->n < LAT_MAX)
-			c->lat[c->n++] = (unsigned)((now_ns() - t0) / 1000);
+			c->lat[c->n++] = (unsigned)((clock_ns() - t0) / 1000);
 		i += j->kind == JOB_STATUS ? 1 : j->step;
 	}
 	if (fd >= 0)
@@ -194,7 +187,7 @@ int main(int argc, char **argv)
 	if (nclients == 0 || nclients > CLIENTS_MAX || j.nusers == 0)
 		return usage();
 	j.step = nclients;
-	t0 = now_ns();
+	t0 = clock_ns();
 	j.until_ns = t0 + (long long)(atof(argv[5]) * 1e9);
 	for (unsigned i = 0; i < nclients; i++) {
 		struct client *c = &clients[i];
@@ -209,7 +202,7 @@ int main(int argc, char **argv)
 	}
 	for (unsigned i = 0; i < nclients; i++)
 		pthread_join(clients[i].tid, NULL);
-	t1 = now_ns();
+	t1 = clock_ns();
 	for (unsigned i = 0; i < nclients; i++) {
 		total += clients[i].n;
 		errors += clients[i].errors;

@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <security/pam_appl.h>
+#include "clock.h"
 
 #define USERS_MAX 100000
 #define NAME_MAX_LEN 64
@@ -47,14 +48,6 @@ struct script {
 	long long step_ns;   /* -1 until measured */
 };
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static int conversation(int num_msg, const struct pam_message **msg,
 			struct pam_response **resp, void *data)
 {
@@ -62,7 +55,7 @@ static int conversation(int num_msg, const struct pam_message **msg,
 	struct pam_response *r;
 
 	if (s->step_from && s->step_ns < 0)
-		s->step_ns = now_ns() - s->step_from;
+		s->step_ns = clock_ns() - s->step_from;
 	r = calloc((size_t)num_msg, sizeof *r);
 	if (!r)
 		return PAM_BUF_ERR;
@@ -84,7 +77,7 @@ static int conversation(int num_msg, const struct pam_message **msg,
 		}
 	}
 	if (s->step && s->next == s->step && !s->step_from)
-		s->step_from = now_ns();
+		s->step_from = clock_ns();
 	*resp = r;
 	return PAM_SUCCESS;
 }
@@ -96,7 +89,7 @@ static void sign_in(const char *confdir, const char *service, const char *user,
 	struct pam_conv conv = { conversation, s };
 	pam_handle_t *pamh = NULL;
 	int auth, account = -1;
-	long long t0 = now_ns(), total;
+	long long t0 = clock_ns(), total;
 	char line[128];
 	int n;
 
@@ -107,7 +100,7 @@ static void sign_in(const char *confdir, const char *service, const char *user,
 			account = pam_acct_mgmt(pamh, 0);
 		pam_end(pamh, auth);
 	}
-	total = now_ns() - t0;
+	total = clock_ns() - t0;
 	n = snprintf(line, sizeof line, "%lld %lld %d %d\n", total / 1000,
 		     s->step_ns < 0 ? -1 : s->step_ns / 1000, auth, account);
 	/* One write of less than PIPE_BUF: lines of children never mix. */
@@ -161,21 +154,28 @@ static void relay(int fd)
 			exit(1);
 }
 
-int main(int argc, char **argv)
-{
-	struct script s = { .step_ns = -1 };
-	bool together = false, forked = false;
+/* What the command line asks for. */
+struct run {
+	const char *confdir, *service;
 	char **users;
-	int opt, nusers, count, out[2], go[2];
-	int failed = 0;
+	int nusers, count;
+	bool together, forked;
+	struct script s;
+};
 
+/* 0, or the exit status of a bad command line. */
+static int parse(int argc, char **argv, struct run *r)
+{
+	int opt;
+
+	r->s.step_ns = -1;
 	while ((opt = getopt(argc, argv, "cfs:")) != -1) {
 		if (opt == 'c')
-			together = forked = true;
+			r->together = r->forked = true;
 		else if (opt == 'f')
-			forked = true;
+			r->forked = true;
 		else if (opt == 's')
-			s.step = atoi(optarg);
+			r->s.step = atoi(optarg);
 		else
 			return 2;
 	}
@@ -184,68 +184,86 @@ int main(int argc, char **argv)
 			"[ANSWER...]\n");
 		return 2;
 	}
-	nusers = read_users(argv[optind + 2], &users);
-	count = atoi(argv[optind + 3]);
-	s.answers = argv + optind + 4;
-	s.nanswers = argc - optind - 4;
+	r->confdir = argv[optind];
+	r->service = argv[optind + 1];
+	r->nusers = read_users(argv[optind + 2], &r->users);
+	r->count = atoi(argv[optind + 3]);
+	r->s.answers = argv + optind + 4;
+	r->s.nanswers = argc - optind - 4;
+	return 0;
+}
+
+/* Sign-in i, in a child: with -c, once every child is there. */
+static void child(const struct run *r, int i, const int out[2], const int go[2])
+{
+	struct script s = r->s;
+	char c;
+
+	close(out[0]);
+	close(go[1]);
+	if (r->together && read(go[0], &c, 1) < 0)
+		_exit(1);
+	sign_in(r->confdir, r->service, r->users[i % r->nusers], &s, out[1]);
+	_exit(0);
+}
+
+/* Every sign-in in a child of its own (-f one after the other, -c all at
+ * once), their lines relayed in order.  The sign-ins that did not finish,
+ * or -1. */
+static int run_forked(const struct run *r)
+{
+	int out[2], go[2], status, failed = 0;
+
 	if (pipe(out) < 0 || pipe(go) < 0) {
 		perror("pipe");
-		return 1;
-	}
-	if (!forked) {
-		for (int i = 0; i < count; i++) {
-			struct script again = s;
-
-			sign_in(argv[optind], argv[optind + 1], users[i % nusers], &again,
-				STDOUT_FILENO);
-		}
-		return 0;
+		return -1;
 	}
 	fflush(stdout);
-	for (int i = 0; i < count; i++) {
+	for (int i = 0; i < r->count; i++) {
 		pid_t pid = fork();
 
 		if (pid < 0) {
 			perror("fork");
-			return 1;
+			return -1;
 		}
-		if (pid == 0) {
-			char c;
-
-			close(out[0]);
-			close(go[1]);
-			/* -c: wait until every child is there */
-			if (together && read(go[0], &c, 1) < 0)
-				_exit(1);
-			sign_in(argv[optind], argv[optind + 1], users[i % nusers], &s, out[1]);
-			_exit(0);
-		}
-		if (!together) {
-			int status;
-
-			/* One at a time: its line is read before the next starts,
-			 * so the pipe never fills. */
-			if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-			    WEXITSTATUS(status) != 0)
-				failed++;
-			else
-				relay_line(out[0]);
-		}
+		if (pid == 0)
+			child(r, i, out, go);
+		/* One at a time: its line is read before the next starts, so the
+		 * pipe never fills. */
+		if (r->together)
+			continue;
+		if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			failed++;
+		else
+			relay_line(out[0]);
 	}
 	close(out[1]);
 	close(go[0]);
 	close(go[1]);   /* -c: the children's read returns, all at once */
 	relay(out[0]);
-	for (;;) {
-		int status;
-		pid_t pid = wait(&status);
-
-		if (pid < 0)
-			break;
+	while (wait(&status) >= 0)
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			failed++;
+	return failed;
+}
+
+int main(int argc, char **argv)
+{
+	struct run r = { 0 };
+	int failed, rc = parse(argc, argv, &r);
+
+	if (rc)
+		return rc;
+	if (!r.forked) {
+		for (int i = 0; i < r.count; i++) {
+			struct script again = r.s;
+
+			sign_in(r.confdir, r.service, r.users[i % r.nusers], &again, STDOUT_FILENO);
+		}
+		return 0;
 	}
-	if (failed)
+	failed = run_forked(&r);
+	if (failed > 0)
 		fprintf(stderr, "pambench: %d sign-ins did not finish\n", failed);
-	return failed ? 1 : 0;
+	return failed == 0 ? 0 : 1;
 }

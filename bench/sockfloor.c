@@ -25,6 +25,7 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 
 #define REQUEST_LEN 21     /* a REQ_STATUS frame for a 10-letter name */
 #define ANSWER_LEN  120    /* about what portald answers to it */
@@ -32,14 +33,6 @@
 
 static struct sockaddr_un addr = { .sun_family = AF_UNIX };
 static int listener;
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /* Answer what is there on fd: 0, or -1 at the end of the connection or
  * on an error (the caller closes it). */
@@ -137,10 +130,10 @@ int main(int argc, char **argv)
 		perror("sockfloor: listen");
 		return 1;
 	}
-	start = now_ns();
+	start = clock_ns();
 	until = start + atoll(argv[2]) * 1000000000LL;
 	while (n < LAT_MAX) {
-		long long t = now_ns();
+		long long t = clock_ns();
 
 		if (t >= until)
 			break;
@@ -157,10 +150,10 @@ int main(int argc, char **argv)
 			close(fd);
 			fd = -1;
 		}
-		lat[n++] = (unsigned)((now_ns() - t) / 1000);
+		lat[n++] = (unsigned)((clock_ns() - t) / 1000);
 	}
 	printf("requests %zu seconds %.3f\nclient_min %zu client_max %zu\nerrors %lu\n", n,
-	       (double)(now_ns() - start) / 1e9, n, n, errors);
+	       (double)(clock_ns() - start) / 1e9, n, n, errors);
 	for (size_t i = 0; i < n; i++)
 		printf("lat %u\n", lat[i]);
 	unlink(addr.sun_path);

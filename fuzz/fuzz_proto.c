@@ -1,5 +1,5 @@
 /*
- * fuzz_proto.c - the wire decoder (helper/proto.c), which portald runs on
+ * fuzz_proto.c - the wire decoder (common/proto.c), which portald runs on
  * every byte a local user sends.  Whatever the input: no crash, no read
  * outside it, and what the decoder accepts holds together: fields lie
  * inside the frame, strings copied out are what the field held, and a
@@ -31,7 +31,7 @@ static void check_fields(const uint8_t *data, size_t size, const struct proto_ms
 			FUZZ_CHECK(proto_find(m, f->tag)->len == 4);
 		if (proto_get_u64(m, f->tag, &u64))
 			FUZZ_CHECK(proto_find(m, f->tag)->len == 8);
-		if (f->tag == F_ENTRY && proto_parse_body(f->data, f->len, &nested))
+		if (f->tag == TAG_ENTRY && proto_parse_body(f->data, f->len, &nested))
 			FUZZ_CHECK(nested.nfields <= PROTO_MAX_FIELDS);
 	}
 }

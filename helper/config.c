@@ -78,6 +78,19 @@ static bool parse_unsigned(const char *v, unsigned long *out)
 	return errno == 0 && *end == '\0';
 }
 
+/* n, within the key's bounds, into its place; else why not (unit: what
+ * follows each bound, "" or "s"). */
+static const char *set_number(struct portal_config *c, const struct key *k, unsigned long n,
+			      const char *unit, char *why)
+{
+	if (n < k->lo || n > k->hi) {
+		snprintf(why, WHY_MAX, "must be between %u%s and %u%s", k->lo, unit, k->hi, unit);
+		return why;
+	}
+	*num_at(c, k) = (unsigned)n;
+	return NULL;
+}
+
 static const char *parse_number(struct portal_config *c, const char *v, const struct key *k,
 				char *why)
 {
@@ -85,12 +98,7 @@ static const char *parse_number(struct portal_config *c, const char *v, const st
 
 	if (!parse_unsigned(v, &n))
 		return "must be a whole number";
-	if (n < k->lo || n > k->hi) {
-		snprintf(why, WHY_MAX, "must be between %u and %u", k->lo, k->hi);
-		return why;
-	}
-	*num_at(c, k) = (unsigned)n;
-	return NULL;
+	return set_number(c, k, n, "", why);
 }
 
 bool config_duration(const char *s, unsigned *seconds)
@@ -122,12 +130,7 @@ static const char *parse_duration(struct portal_config *c, const char *v, const 
 
 	if (!config_duration(v, &s))
 		return "must be a duration such as 90s, 10m or 2h";
-	if (s < k->lo || s > k->hi) {
-		snprintf(why, WHY_MAX, "must be between %us and %us", k->lo, k->hi);
-		return why;
-	}
-	*num_at(c, k) = s;
-	return NULL;
+	return set_number(c, k, s, "s", why);
 }
 
 static const char *parse_cutover(struct portal_config *c, const char *v, const struct key *k,
@@ -167,11 +170,11 @@ static const char *parse_tls(struct portal_config *c, const char *v, const struc
 	(void)why;
 	(void)k;
 	if (strcmp(v, "none") == 0)
-		c->smtp_tls = TLS_NONE;
+		c->smtp_tls = MAIL_TLS_NONE;
 	else if (strcmp(v, "starttls") == 0)
-		c->smtp_tls = TLS_STARTTLS;
+		c->smtp_tls = MAIL_TLS_STARTTLS;
 	else if (strcmp(v, "required") == 0)
-		c->smtp_tls = TLS_REQUIRED;
+		c->smtp_tls = MAIL_TLS_REQUIRED;
 	else
 		return "must be none, starttls or required";
 	return NULL;
@@ -276,7 +279,7 @@ void config_defaults(struct portal_config *c)
 	c->max_failures = 20;
 	snprintf(c->smtp_host, sizeof c->smtp_host, "localhost");
 	c->smtp_port = 25;
-	c->smtp_tls = TLS_STARTTLS;
+	c->smtp_tls = MAIL_TLS_STARTTLS;
 	snprintf(c->mail_from, sizeof c->mail_from, "noreply@%s", host);
 	if (!valid_email(c->mail_from))
 		snprintf(c->mail_from, sizeof c->mail_from, "noreply@localhost");

@@ -11,13 +11,12 @@
 #include <stddef.h>
 #include <time.h>
 #include "i18n.h"
+#include "paths.h"
 
-#define PORTAL_DEFAULT_CONFIG "/etc/portald/portald.conf"
-#define PORTAL_DEFAULT_SOCKET "/run/portald/portald.sock"
 #define PORTAL_DEFAULT_DB     "/var/lib/portald/portal.db"
 #define PORTAL_DEFAULT_USER   "portald"
 
-enum smtp_tls { TLS_NONE, TLS_STARTTLS, TLS_REQUIRED };
+enum mail_tls { MAIL_TLS_NONE, MAIL_TLS_STARTTLS, MAIL_TLS_REQUIRED };
 
 struct portal_config {
 	char socket[108];             /* sizeof sun_path */
@@ -36,7 +35,7 @@ struct portal_config {
 	unsigned max_failures;
 	char smtp_host[256];
 	unsigned smtp_port;
-	enum smtp_tls smtp_tls;
+	enum mail_tls smtp_tls;
 	char smtp_user[256];
 	char smtp_password_file[PATH_MAX];
 	char mail_from[256];          /* mail_from's address: the envelope sender */

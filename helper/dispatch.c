@@ -12,7 +12,7 @@
  * the next request already, which need not wait for the disk, nor need the
  * event loop's look-ups (dispatch_quick).
  */
-#include "portald.h"
+#include "dispatch.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +24,7 @@
 #include "policy.h"
 #include "user.h"
 #include "valid.h"
+#include "version.h"
 
 #define TICKET_TRIES 3      /* policy refusals a reset ticket survives */
 #define HOST_MAX     255
@@ -51,7 +52,7 @@ struct req {
 /* Without H_SELF a request is root's (or the daemon's own uid's) alone. */
 enum handler_flags {
 	H_SELF = 1,      /* anyone else may send it too, for its own user name */
-	H_USER = 2,      /* carries F_USER, checked before the handler runs */
+	H_USER = 2,      /* carries TAG_USER, checked before the handler runs */
 	H_LOCKED = 4,    /* runs with the store lock held */
 	H_QUIET = 8,     /* changes nothing: no log line when it succeeds */
 	H_QUICK = 16,    /* a read of the database, nothing else (dispatch_quick); implies H_LOCKED */
@@ -69,7 +70,7 @@ struct handler {
 static void reply(struct req *r, enum proto_result res)
 {
 	proto_begin(r->resp, PROTO_RESPONSE);
-	proto_put_u32(r->resp, F_RESULT, res);
+	proto_put_u32(r->resp, TAG_RESULT, res);
 	r->result = res;
 }
 
@@ -87,29 +88,29 @@ static void note(struct req *r, const char *fmt, ...)
 static void reply_detail(struct req *r, enum proto_result res, const char *detail)
 {
 	reply(r, res);
-	proto_put_str(r->resp, F_DETAIL, detail);
+	proto_put_str(r->resp, TAG_DETAIL, detail);
 	note(r, "%s", detail);
 }
 
-static void reply_locked(struct req *r, const struct user *u)
+static void reply_locked(struct req *r, const struct user_record *u)
 {
-	reply(r, R_LOCKED);
-	proto_put_u64(r->resp, F_UNTIL, user_lock_end(u));
+	reply(r, RESULT_LOCKED);
+	proto_put_u64(r->resp, TAG_UNTIL, user_lock_end(u));
 }
 
 /* ---- fields --------------------------------------------------------------- */
 
-/* A string field the request must carry: R_BAD_REQUEST when absent,
- * R_INVALID when it does not fit or `ok` refuses it. */
+/* A string field the request must carry: RESULT_BAD_REQUEST when absent,
+ * RESULT_INVALID when it does not fit or `ok` refuses it. */
 static bool need_str(struct req *r, uint8_t tag, const char *name, char *out, size_t cap,
 		     bool (*ok)(const char *))
 {
 	if (!proto_find(r->msg, tag)) {
-		reply_detail(r, R_BAD_REQUEST, name);
+		reply_detail(r, RESULT_BAD_REQUEST, name);
 		return false;
 	}
 	if (!proto_get_str(r->msg, tag, out, cap) || !ok(out)) {
-		reply_detail(r, R_INVALID, name);
+		reply_detail(r, RESULT_INVALID, name);
 		return false;
 	}
 	return true;
@@ -130,13 +131,13 @@ static bool lang_ok(const char *s)
 	return lang_parse(s, &l);
 }
 
-/* The language of a mail: F_LANG if given, else the configured one. */
+/* The language of a mail: TAG_LANG if given, else the configured one. */
 static bool opt_lang(struct req *r, enum lang *l)
 {
 	char s[4];
 
 	*l = r->cfg.language;
-	if (!opt_str(r, F_LANG, "lang", s, sizeof s, lang_ok))
+	if (!opt_str(r, TAG_LANG, "lang", s, sizeof s, lang_ok))
 		return false;
 	if (s[0])
 		lang_parse(s, l);
@@ -167,35 +168,35 @@ static const struct proto_field *need_secret(struct req *r, uint8_t tag, const c
 	const struct proto_field *f = proto_find(r->msg, tag);
 
 	if (!f)
-		reply_detail(r, R_BAD_REQUEST, name);
+		reply_detail(r, RESULT_BAD_REQUEST, name);
 	return f;
 }
 
 /* ---- records -------------------------------------------------------------- */
 
-/* 0 loaded; 1 not managed (answered R_NOT_FOUND); -1 unreadable (R_INTERNAL). */
-static int load_user(struct req *r, struct user *u)
+/* 0 loaded; 1 not managed (answered RESULT_NOT_FOUND); -1 unreadable (RESULT_INTERNAL). */
+static int load_user(struct req *r, struct user_record *u)
 {
 	int rc = user_load(r->d->store, r->user, u);
 
 	if (rc == 1)
-		reply(r, R_NOT_FOUND);
+		reply(r, RESULT_NOT_FOUND);
 	else if (rc < 0)
-		reply_detail(r, R_INTERNAL, "the user's record could not be read");
+		reply_detail(r, RESULT_INTERNAL, "the user's record could not be read");
 	return rc;
 }
 
-/* Make the record durable; false after answering R_STORAGE. */
-static bool commit(struct req *r, const struct user *u)
+/* Make the record durable; false after answering RESULT_STORAGE. */
+static bool commit(struct req *r, const struct user_record *u)
 {
 	if (user_save(r->d->store, u) == 0 && store_sync_released(r->d->store) == 0)
 		return true;
-	reply(r, R_STORAGE);
+	reply(r, RESULT_STORAGE);
 	return false;
 }
 
-static enum portal_state state_of(const struct req *r, const struct user *u,
-				  enum portal_reason *why)
+static enum portal_state state_of(const struct req *r, const struct user_record *u,
+				  enum pending_reason *why)
 {
 	return user_state(u, &r->cfg, r->now, why);
 }
@@ -204,29 +205,29 @@ static enum portal_state state_of(const struct req *r, const struct user *u,
 
 static void h_status(struct req *r)
 {
-	struct user u;
-	enum portal_reason why;
+	struct user_record u;
+	enum pending_reason why;
 	enum portal_state st;
 	int rc = load_user(r, &u);
 
 	if (rc == 1) {
-		reply(r, R_OK);
-		proto_put_u32(r->resp, F_STATE, ST_UNMANAGED);
+		reply(r, RESULT_OK);
+		proto_put_u32(r->resp, TAG_STATE, STATE_UNMANAGED);
 	}
 	if (rc != 0)
 		return;
 	st = state_of(r, &u, &why);
-	reply(r, R_OK);
-	proto_put_u32(r->resp, F_STATE, st);
-	proto_put_u32(r->resp, F_REASON, why);
-	proto_put_str(r->resp, F_CUTOVER, r->cfg.cutover_str);
-	proto_put_str(r->resp, F_ORG, r->cfg.organization);
-	proto_put_str(r->resp, F_LANG, lang_name(r->cfg.language));
-	proto_put_u64(r->resp, F_TTL, r->cfg.code_ttl);
-	proto_put_u32(r->resp, F_MIN_LEN, r->cfg.password_min_length);
-	if (st == ST_LOCKED)
-		proto_put_u64(r->resp, F_UNTIL, user_lock_end(&u));
-	proto_put_u64(r->resp, F_LAST_SIGNIN, u.last_signin);
+	reply(r, RESULT_OK);
+	proto_put_u32(r->resp, TAG_STATE, st);
+	proto_put_u32(r->resp, TAG_REASON, why);
+	proto_put_str(r->resp, TAG_CUTOVER, r->cfg.cutover_str);
+	proto_put_str(r->resp, TAG_ORG, r->cfg.organization);
+	proto_put_str(r->resp, TAG_LANG, lang_name(r->cfg.language));
+	proto_put_u64(r->resp, TAG_TTL, r->cfg.code_ttl);
+	proto_put_u32(r->resp, TAG_MIN_LEN, r->cfg.password_min_length);
+	if (st == STATE_LOCKED)
+		proto_put_u64(r->resp, TAG_UNTIL, user_lock_end(&u));
+	proto_put_u64(r->resp, TAG_LAST_SIGNIN, u.last_signin);
 	user_wipe(&u);
 }
 
@@ -241,23 +242,23 @@ static void h_send_code(struct req *r)
 {
 	char email[PORTAL_EMAIL_MAX + 1], code[PORTAL_CODE_MAX + 1];
 	struct outbox *ob = r->d->outbox;
-	enum portal_reason why;
-	struct user u;
+	enum pending_reason why;
+	struct user_record u;
 	enum lang lang;
 	uint64_t wait;
 	bool on_file, ok;
 
-	if (!need_str(r, F_EMAIL, "email", email, sizeof email, valid_email) ||
+	if (!need_str(r, TAG_EMAIL, "email", email, sizeof email, valid_email) ||
 	    !opt_lang(r, &lang) || load_user(r, &u) != 0)
 		return;
-	if (state_of(r, &u, &why) == ST_LOCKED) {
+	if (state_of(r, &u, &why) == STATE_LOCKED) {
 		reply_locked(r, &u);
 		goto out;
 	}
 	wait = user_code_wait(&u, &r->cfg, r->now);
 	if (wait > 0) {
-		reply(r, R_WAIT);
-		proto_put_u64(r->resp, F_WAIT, wait);
+		reply(r, RESULT_WAIT);
+		proto_put_u64(r->resp, TAG_WAIT, wait);
 		note(r, "wait %llu s", (unsigned long long)wait);
 		goto out;
 	}
@@ -273,19 +274,19 @@ static void h_send_code(struct req *r)
 	     store_sync_released(r->d->store) == 0;
 	sodium_memzero(code, sizeof code);
 	if (!ok) {
-		reply(r, R_STORAGE);
+		reply(r, RESULT_STORAGE);
 		goto out;
 	}
 	r->mail_queued = true;     /* withheld or not: the same either way */
-	reply(r, R_OK);
-	proto_put_u64(r->resp, F_TTL, r->cfg.code_ttl);
+	reply(r, RESULT_OK);
+	proto_put_u64(r->resp, TAG_TTL, r->cfg.code_ttl);
 	note(r, on_file ? "address on file, mail queued" : "address not on file, no mail");
 out:
 	user_wipe(&u);
 }
 
 /* A wrong code costs a try of the code and counts as a failure. */
-static void wrong_code(struct req *r, struct user *u)
+static void wrong_code(struct req *r, struct user_record *u)
 {
 	bool locked;
 
@@ -300,14 +301,14 @@ static void wrong_code(struct req *r, struct user *u)
 		note(r, "wrong code, failures in a row: %u; now locked", u->failures);
 		return;
 	}
-	reply(r, R_CODE_WRONG);
-	proto_put_u32(r->resp, F_TRIES, u->code_tries);
+	reply(r, RESULT_CODE_WRONG);
+	proto_put_u32(r->resp, TAG_TRIES, u->code_tries);
 	note(r, "tries left: %u", u->code_tries);
 }
 
 /* The right code: it is spent, and a single-use ticket lets the module set
  * the password. */
-static void right_code(struct req *r, struct user *u)
+static void right_code(struct req *r, struct user_record *u)
 {
 	uint8_t ticket[PORTAL_TICKET_LEN];
 
@@ -318,28 +319,28 @@ static void right_code(struct req *r, struct user *u)
 	u->ticket_expires = (uint64_t)r->now + r->cfg.code_ttl;
 	u->ticket_tries = TICKET_TRIES;
 	if (commit(r, u)) {
-		reply(r, R_OK);
-		proto_put_bytes(r->resp, F_TICKET, ticket, sizeof ticket);
+		reply(r, RESULT_OK);
+		proto_put_bytes(r->resp, TAG_TICKET, ticket, sizeof ticket);
 	}
 	sodium_memzero(ticket, sizeof ticket);
 }
 
 static void h_verify_code(struct req *r)
 {
-	const struct proto_field *code = need_secret(r, F_CODE, "code");
-	enum portal_reason why;
-	struct user u;
+	const struct proto_field *code = need_secret(r, TAG_CODE, "code");
+	enum pending_reason why;
+	struct user_record u;
 
 	if (!code || load_user(r, &u) != 0)
 		return;
-	if (state_of(r, &u, &why) == ST_LOCKED) {
+	if (state_of(r, &u, &why) == STATE_LOCKED) {
 		reply_locked(r, &u);
 	} else if (!user_has_code(&u)) {
-		reply(r, R_CODE_DEAD);
+		reply(r, RESULT_CODE_DEAD);
 	} else if ((uint64_t)r->now >= u.code_expires) {
 		user_clear_code(&u);
 		if (commit(r, &u))
-			reply(r, R_CODE_EXPIRED);
+			reply(r, RESULT_CODE_EXPIRED);
 	} else if (!code_matches(r->d->keys, u.name, code->data, code->len, u.code_hash)) {
 		wrong_code(r, &u);
 	} else {
@@ -349,7 +350,7 @@ static void h_verify_code(struct req *r)
 }
 
 /* Is the ticket the live one?  Wrong size simply does not match. */
-static bool ticket_ok(const struct req *r, const struct user *u, const struct proto_field *t)
+static bool ticket_ok(const struct req *r, const struct user_record *u, const struct proto_field *t)
 {
 	return user_has_ticket(u, r->now) && t->len == PORTAL_TICKET_LEN &&
 	       code_matches(r->d->keys, u->name, t->data, t->len, u->ticket_hash);
@@ -357,31 +358,49 @@ static bool ticket_ok(const struct req *r, const struct user *u, const struct pr
 
 /* Read the record and check the ticket, under the lock.  False after
  * answering. */
-static bool load_with_ticket(struct req *r, struct user *u, const struct proto_field *t)
+static bool load_with_ticket(struct req *r, struct user_record *u, const struct proto_field *t)
 {
 	if (load_user(r, u) != 0)
 		return false;
 	if (!ticket_ok(r, u, t)) {
-		reply(r, R_TICKET);
+		reply(r, RESULT_TICKET);
 		user_wipe(u);
 		return false;
 	}
 	return true;
 }
 
-static void refuse_password(struct req *r, struct user *u, int reason)
+/* The policy's word on a new password for user (PW_OK: its hash is in
+ * hash), or POLICY_ERROR after answering.  The slow part of setting a
+ * password: the store lock is not held. */
+static int judge_password(struct req *r, const struct proto_field *pw, const char *user,
+			  const char *email, char hash[crypto_pwhash_STRBYTES])
+{
+	int reason = policy_check((const char *)pw->data, pw->len, user, email,
+				  r->cfg.password_min_length);
+
+	if (reason == POLICY_ERROR ||
+	    (reason == PW_OK && policy_hash(&r->d->hash_slots, (const char *)pw->data,
+					    pw->len, hash) != 0)) {
+		reply_detail(r, RESULT_INTERNAL, "the password could not be checked or hashed");
+		return POLICY_ERROR;
+	}
+	return reason;
+}
+
+static void refuse_password(struct req *r, struct user_record *u, int reason)
 {
 	if (--u->ticket_tries == 0)
 		user_clear_ticket(u);
 	if (!commit(r, u))
 		return;
-	reply(r, R_POLICY);
-	proto_put_u32(r->resp, F_REASON, (uint32_t)reason);
+	reply(r, RESULT_POLICY);
+	proto_put_u32(r->resp, TAG_REASON, (uint32_t)reason);
 	note(r, "%s; tries left on the ticket: %u", policy_reason_name(reason), u->ticket_tries);
 }
 
-static void accept_password(struct req *r, struct user *u, const char *hash, enum lang lang,
-			    const char *host)
+static void accept_password(struct req *r, struct user_record *u, const char *hash,
+			    enum lang lang, const char *host)
 {
 	struct store *st = r->d->store;
 
@@ -393,11 +412,11 @@ static void accept_password(struct req *r, struct user *u, const char *hash, enu
 	if (user_save(st, u) != 0 ||
 	    outbox_queue_notice(r->d->outbox, u->name, u->email, lang, r->now, host) != 0 ||
 	    store_sync_released(st) != 0) {
-		reply(r, R_STORAGE);
+		reply(r, RESULT_STORAGE);
 		return;
 	}
 	r->mail_queued = true;
-	reply(r, R_OK);
+	reply(r, RESULT_OK);
 	note(r, "password created");
 }
 
@@ -406,13 +425,13 @@ static void h_set_password(struct req *r)
 	const struct proto_field *ticket, *pw;
 	char host[HOST_MAX + 1], hash[crypto_pwhash_STRBYTES] = "";
 	struct store *st = r->d->store;
-	struct user u;
+	struct user_record u;
 	enum lang lang;
 	int reason;
 
-	if (!(ticket = need_secret(r, F_TICKET, "ticket")) ||
-	    !(pw = need_secret(r, F_PASSWORD, "password")) ||
-	    !opt_str(r, F_HOST, "host", host, sizeof host, host_ok) || !opt_lang(r, &lang))
+	if (!(ticket = need_secret(r, TAG_TICKET, "ticket")) ||
+	    !(pw = need_secret(r, TAG_PASSWORD, "password")) ||
+	    !opt_str(r, TAG_HOST, "host", host, sizeof host, host_ok) || !opt_lang(r, &lang))
 		return;
 
 	store_lock(st);
@@ -421,17 +440,10 @@ static void h_set_password(struct req *r)
 		return;
 	}
 	store_unlock(st);
-
-	/* The slow part, without the lock. */
-	reason = policy_check((const char *)pw->data, pw->len, u.name, u.email,
-			      r->cfg.password_min_length);
+	reason = judge_password(r, pw, u.name, u.email, hash);
 	user_wipe(&u);
-	if (reason == POLICY_ERROR ||
-	    (reason == PW_OK && policy_hash(&r->d->hash_slots, (const char *)pw->data,
-					    pw->len, hash) != 0)) {
-		reply_detail(r, R_INTERNAL, "the password could not be checked or hashed");
+	if (reason == POLICY_ERROR)
 		return;
-	}
 
 	/* The ticket may have been used or spent meanwhile: look again. */
 	store_lock(st);
@@ -447,25 +459,71 @@ static void h_set_password(struct req *r)
 }
 
 /* State check for a password sign-in; false after answering. */
-static bool may_sign_in(struct req *r, const struct user *u)
+static bool may_sign_in(struct req *r, const struct user_record *u)
 {
-	enum portal_reason why;
+	enum pending_reason why;
 	enum portal_state st = state_of(r, u, &why);
 
-	if (st == ST_LOCKED) {
+	if (st == STATE_LOCKED) {
 		reply_locked(r, u);
 		return false;
 	}
-	if (st != ST_ACTIVE) {
-		reply(r, R_STATE);
-		proto_put_u32(r->resp, F_STATE, st);
-		proto_put_u32(r->resp, F_REASON, why);
+	if (st != STATE_ACTIVE) {
+		reply(r, RESULT_STATE);
+		proto_put_u32(r->resp, TAG_STATE, st);
+		proto_put_u32(r->resp, TAG_REASON, why);
 		return false;
 	}
 	return true;
 }
 
-static void auth_result(struct req *r, struct user *u, bool right, const char *rehash)
+/* A password to check against a hash: no longer than any the policy
+ * takes.  False after answering. */
+static bool password_fits(struct req *r, const struct proto_field *pw)
+{
+	if (pw->len <= PORTAL_PASSWORD_MAX)
+		return true;
+	reply_detail(r, RESULT_INVALID, "password");
+	return false;
+}
+
+/* The record of an active user, read under the lock: the hash the password
+ * is checked against, and (email not NULL) the address the policy looks
+ * for in a new one.  False after answering. */
+static bool active_hash(struct req *r, char hash[crypto_pwhash_STRBYTES],
+			char email[PORTAL_EMAIL_MAX + 1])
+{
+	struct user_record u;
+	bool ok;
+
+	store_lock(r->d->store);
+	ok = load_user(r, &u) == 0 && may_sign_in(r, &u);
+	if (ok) {
+		snprintf(hash, crypto_pwhash_STRBYTES, "%s", u.pwhash);
+		if (email)
+			snprintf(email, PORTAL_EMAIL_MAX + 1, "%s", u.email);
+	}
+	user_wipe(&u);
+	store_unlock(r->d->store);
+	return ok;
+}
+
+/* Store lock held: the record, once a password has been checked against
+ * hash without the lock.  Meanwhile the user may have been locked, reset
+ * or given a new password: the verdict only stands for the hash it was
+ * made on.  False after answering. */
+static bool verdict_stands(struct req *r, struct user_record *u, const char *hash)
+{
+	if (load_user(r, u) != 0 || !may_sign_in(r, u))
+		return false;
+	if (strcmp(u->pwhash, hash) == 0)
+		return true;
+	reply(r, RESULT_PASSWORD);
+	note(r, "the password changed during the check");
+	return false;
+}
+
+static void auth_result(struct req *r, struct user_record *u, bool right, const char *rehash)
 {
 	bool locked;
 
@@ -475,7 +533,7 @@ static void auth_result(struct req *r, struct user *u, bool right, const char *r
 		if (rehash[0])
 			snprintf(u->pwhash, sizeof u->pwhash, "%s", rehash);
 		if (commit(r, u))
-			reply(r, R_OK);
+			reply(r, RESULT_OK);
 		return;
 	}
 	locked = user_fail(u, &r->cfg, r->now);
@@ -485,50 +543,29 @@ static void auth_result(struct req *r, struct user *u, bool right, const char *r
 		reply_locked(r, u);
 		note(r, "wrong password, failures in a row: %u; now locked", u->failures);
 	} else {
-		reply(r, R_PASSWORD);
+		reply(r, RESULT_PASSWORD);
 		note(r, "failures in a row: %u", u->failures);
 	}
 }
 
 static void h_auth(struct req *r)
 {
-	const struct proto_field *pw = need_secret(r, F_PASSWORD, "password");
+	const struct proto_field *pw = need_secret(r, TAG_PASSWORD, "password");
 	char hash[crypto_pwhash_STRBYTES], rehash[crypto_pwhash_STRBYTES] = "";
 	struct store *st = r->d->store;
-	struct user u;
+	struct user_record u;
 	bool right;
 
-	if (!pw)
+	if (!pw || !password_fits(r, pw) || !active_hash(r, hash, NULL))
 		return;
-	if (pw->len > PORTAL_PASSWORD_MAX) {
-		reply_detail(r, R_INVALID, "password");
-		return;
-	}
-	store_lock(st);
-	if (load_user(r, &u) != 0 || !may_sign_in(r, &u)) {
-		store_unlock(st);
-		return;
-	}
-	snprintf(hash, sizeof hash, "%s", u.pwhash);
-	user_wipe(&u);
-	store_unlock(st);
-
 	right = policy_verify(&r->d->hash_slots, hash, (const char *)pw->data, pw->len);
 	if (right && policy_needs_rehash(hash) &&
 	    policy_hash(&r->d->hash_slots, (const char *)pw->data, pw->len, rehash) != 0)
 		rehash[0] = '\0';
 
-	/* Meanwhile the user may have been locked, reset or given a new
-	 * password: the verdict only stands for the hash it was made on. */
 	store_lock(st);
-	if (load_user(r, &u) == 0 && may_sign_in(r, &u)) {
-		if (strcmp(u.pwhash, hash) != 0) {
-			reply(r, R_PASSWORD);
-			note(r, "the password changed during the check");
-		} else {
-			auth_result(r, &u, right, rehash);
-		}
-	}
+	if (verdict_stands(r, &u, hash))
+		auth_result(r, &u, right, rehash);
 	user_wipe(&u);
 	store_unlock(st);
 	sodium_memzero(hash, sizeof hash);
@@ -537,52 +574,15 @@ static void h_auth(struct req *r)
 
 /* ---- password change ------------------------------------------------------ */
 
-/* The record of an active user, read under the lock: the hash the current
- * password is checked against, and the address the policy looks for in
- * the new one.  False after answering. */
-static bool change_load(struct req *r, char hash[crypto_pwhash_STRBYTES],
-			char email[PORTAL_EMAIL_MAX + 1])
-{
-	struct user u;
-	bool ok;
-
-	store_lock(r->d->store);
-	ok = load_user(r, &u) == 0 && may_sign_in(r, &u);
-	if (ok) {
-		snprintf(hash, crypto_pwhash_STRBYTES, "%s", u.pwhash);
-		snprintf(email, PORTAL_EMAIL_MAX + 1, "%s", u.email);
-	}
-	user_wipe(&u);
-	store_unlock(r->d->store);
-	return ok;
-}
-
-/* The policy's word on the new password (PW_OK: its hash is in newhash),
- * or POLICY_ERROR after answering. */
-static int change_check(struct req *r, const struct proto_field *npw, const char *email,
-			char newhash[crypto_pwhash_STRBYTES])
-{
-	int reason = policy_check((const char *)npw->data, npw->len, r->user, email,
-				  r->cfg.password_min_length);
-
-	if (reason == POLICY_ERROR ||
-	    (reason == PW_OK && policy_hash(&r->d->hash_slots, (const char *)npw->data,
-					    npw->len, newhash) != 0)) {
-		reply_detail(r, R_INTERNAL, "the password could not be checked or hashed");
-		return POLICY_ERROR;
-	}
-	return reason;
-}
-
 /* The current password was right but the new one is refused: the run of
  * failures still ends, as after a sign-in. */
-static void change_refused(struct req *r, struct user *u, int reason)
+static void change_refused(struct req *r, struct user_record *u, int reason)
 {
 	user_succeed(u);
 	if (!commit(r, u))
 		return;
-	reply(r, R_POLICY);
-	proto_put_u32(r->resp, F_REASON, (uint32_t)reason);
+	reply(r, RESULT_POLICY);
+	proto_put_u32(r->resp, TAG_REASON, (uint32_t)reason);
 	note(r, "new password refused: %s", policy_reason_name(reason));
 }
 
@@ -593,41 +593,33 @@ static void change_refused(struct req *r, struct user *u, int reason)
  * meets the policy of a first one, and the same notice mail follows. */
 static void h_change_password(struct req *r)
 {
-	const struct proto_field *pw = need_secret(r, F_PASSWORD, "password");
-	const struct proto_field *npw = proto_find(r->msg, F_NEW_PASSWORD);
+	const struct proto_field *pw = need_secret(r, TAG_PASSWORD, "password");
+	const struct proto_field *npw = proto_find(r->msg, TAG_NEW_PASSWORD);
 	char hash[crypto_pwhash_STRBYTES], newhash[crypto_pwhash_STRBYTES] = "";
 	char host[HOST_MAX + 1], email[PORTAL_EMAIL_MAX + 1];
 	struct store *st = r->d->store;
 	int reason = PW_OK;
 	enum lang lang;
-	struct user u;
+	struct user_record u;
 	bool right;
 
-	if (!pw || !opt_str(r, F_HOST, "host", host, sizeof host, host_ok) || !opt_lang(r, &lang))
-		return;
-	if (pw->len > PORTAL_PASSWORD_MAX) {
-		reply_detail(r, R_INVALID, "password");
-		return;
-	}
-	if (!change_load(r, hash, email))
+	if (!pw || !opt_str(r, TAG_HOST, "host", host, sizeof host, host_ok) ||
+	    !opt_lang(r, &lang) || !password_fits(r, pw) || !active_hash(r, hash, email))
 		return;
 	right = policy_verify(&r->d->hash_slots, hash, (const char *)pw->data, pw->len);
-	if (right && npw && (reason = change_check(r, npw, email, newhash)) == POLICY_ERROR)
+	if (right && npw &&
+	    (reason = judge_password(r, npw, r->user, email, newhash)) == POLICY_ERROR)
 		goto out;
 
-	/* As in h_auth: the verdict only stands for the hash it was made on. */
 	store_lock(st);
-	if (load_user(r, &u) == 0 && may_sign_in(r, &u)) {
-		if (strcmp(u.pwhash, hash) != 0) {
-			reply(r, R_PASSWORD);
-			note(r, "the password changed during the check");
-		} else if (!right || !npw) {
+	if (verdict_stands(r, &u, hash)) {
+		if (!right || !npw) {
 			auth_result(r, &u, right, "");
 		} else if (reason != PW_OK) {
 			change_refused(r, &u, reason);
 		} else {
 			accept_password(r, &u, newhash, lang, host);
-			if (r->result == R_OK)
+			if (r->result == RESULT_OK)
 				note(r, "password changed");
 		}
 	}
@@ -644,23 +636,23 @@ out:
 static void h_user_add(struct req *r)
 {
 	char email[PORTAL_EMAIL_MAX + 1];
-	struct user u;
+	struct user_record u;
 	int rc;
 
-	if (!need_str(r, F_EMAIL, "email", email, sizeof email, valid_email))
+	if (!need_str(r, TAG_EMAIL, "email", email, sizeof email, valid_email))
 		return;
 	rc = user_load(r->d->store, r->user, &u);
 	if (rc == 0)
-		reply(r, R_EXISTS);
+		reply(r, RESULT_EXISTS);
 	else if (rc < 0)
-		reply_detail(r, R_INTERNAL, "the user's record could not be read");
+		reply_detail(r, RESULT_INTERNAL, "the user's record could not be read");
 	if (rc != 1) {
 		user_wipe(&u);
 		return;
 	}
 	user_init(&u, r->user, email, r->now);
 	if (commit(r, &u))
-		reply(r, R_OK);
+		reply(r, RESULT_OK);
 }
 
 static void h_user_del(struct req *r)
@@ -668,33 +660,33 @@ static void h_user_del(struct req *r)
 	int rc = user_delete(r->d->store, r->user);
 
 	if (rc == 1)
-		reply(r, R_NOT_FOUND);
+		reply(r, RESULT_NOT_FOUND);
 	else if (rc < 0 || store_sync_released(r->d->store) != 0)
-		reply(r, R_STORAGE);
+		reply(r, RESULT_STORAGE);
 	else
-		reply(r, R_OK);
+		reply(r, RESULT_OK);
 }
 
-/* Append one F_ENTRY; false when it would not leave room for `reserve`
+/* Append one TAG_ENTRY; false when it would not leave room for `reserve`
  * more bytes. */
-static bool put_entry(struct req *r, const struct user *u, size_t reserve)
+static bool put_entry(struct req *r, const struct user_record *u, size_t reserve)
 {
 	struct proto_buf entry;
 
 	user_entry(u, &r->cfg, r->now, &entry);
 	if (r->resp->len + 3 + entry.len + reserve > PROTO_MAX_FRAME)
 		return false;
-	proto_put_nested(r->resp, F_ENTRY, &entry);
+	proto_put_nested(r->resp, TAG_ENTRY, &entry);
 	return true;
 }
 
 static void h_user_show(struct req *r)
 {
-	struct user u;
+	struct user_record u;
 
 	if (load_user(r, &u) != 0)
 		return;
-	reply(r, R_OK);
+	reply(r, RESULT_OK);
 	put_entry(r, &u, 0);
 	user_wipe(&u);
 }
@@ -702,11 +694,11 @@ static void h_user_show(struct req *r)
 /* The filter of `user list --state`: absent, or a managed state. */
 static bool state_filter(struct req *r, uint32_t *filter)
 {
-	*filter = ST_UNMANAGED;
-	if (proto_find(r->msg, F_STATE) &&
-	    (!proto_get_u32(r->msg, F_STATE, filter) || *filter == ST_UNMANAGED ||
-	     *filter > ST_LOCKED)) {
-		reply_detail(r, R_INVALID, "state");
+	*filter = STATE_UNMANAGED;
+	if (proto_find(r->msg, TAG_STATE) &&
+	    (!proto_get_u32(r->msg, TAG_STATE, filter) || *filter == STATE_UNMANAGED ||
+	     *filter > STATE_LOCKED)) {
+		reply_detail(r, RESULT_INVALID, "state");
 		return false;
 	}
 	return true;
@@ -714,18 +706,19 @@ static bool state_filter(struct req *r, uint32_t *filter)
 
 /* One step of a walk over the users: 0 with the record, 1 at the end,
  * -1 after answering. */
-static int next_user(struct req *r, const char *after, char key[STORE_KEY_MAX], struct user *u)
+static int next_user(struct req *r, const char *after, char key[STORE_KEY_MAX],
+		     struct user_record *u)
 {
 	int rc = store_next(r->d->store, USER_PREFIX, after, key, STORE_KEY_MAX);
 
 	if (rc < 0) {
-		reply_detail(r, R_INTERNAL, "the list of users could not be read");
+		reply_detail(r, RESULT_INTERNAL, "the list of users could not be read");
 		return -1;
 	}
 	if (rc == 1)
 		return 1;
 	if (user_load(r->d->store, key + strlen(USER_PREFIX), u) != 0) {
-		reply_detail(r, R_INTERNAL, "a user's record could not be read");
+		reply_detail(r, RESULT_INTERNAL, "a user's record could not be read");
 		return -1;
 	}
 	return 0;
@@ -736,10 +729,10 @@ static int next_user(struct req *r, const char *after, char key[STORE_KEY_MAX], 
  * after answering. */
 static bool list_cursor(struct req *r, char cursor[STORE_KEY_MAX])
 {
-	struct user u;
+	struct user_record u;
 	int rc;
 
-	if (!opt_str(r, F_CURSOR, "cursor", cursor, STORE_KEY_MAX, user_cursor_ok))
+	if (!opt_str(r, TAG_CURSOR, "cursor", cursor, STORE_KEY_MAX, user_cursor_ok))
 		return false;
 	if (!cursor[0])
 		return true;
@@ -748,7 +741,7 @@ static bool list_cursor(struct req *r, char cursor[STORE_KEY_MAX])
 		user_wipe(&u);
 		return true;
 	}
-	reply_detail(r, R_INVALID, "cursor: the list changed meanwhile; start again");
+	reply_detail(r, RESULT_INVALID, "cursor: the list changed meanwhile; start again");
 	return false;
 }
 
@@ -756,21 +749,21 @@ static void h_user_list(struct req *r)
 {
 	char cursor[STORE_KEY_MAX], key[STORE_KEY_MAX];
 	unsigned entries = 0;
-	enum portal_reason why;
+	enum pending_reason why;
 	uint32_t filter;
-	struct user u;
+	struct user_record u;
 	int rc = 0;
 
 	if (!state_filter(r, &filter) || !list_cursor(r, cursor))
 		return;
-	reply(r, R_OK);
+	reply(r, RESULT_OK);
 	while (entries < PROTO_PAGE && (rc = next_user(r, cursor, key, &u)) == 0) {
-		bool shown = filter == ST_UNMANAGED || state_of(r, &u, &why) == filter;
+		bool shown = filter == STATE_UNMANAGED || state_of(r, &u, &why) == filter;
 
 		/* Room for this entry and the cursor that follows the page. */
 		if (shown && !put_entry(r, &u, 3 + STORE_KEY_MAX)) {
 			user_wipe(&u);
-			proto_put_str(r->resp, F_CURSOR, cursor);
+			proto_put_str(r->resp, TAG_CURSOR, cursor);
 			return;
 		}
 		user_wipe(&u);
@@ -778,12 +771,12 @@ static void h_user_list(struct req *r)
 		memcpy(cursor, key, sizeof key);
 	}
 	if (rc == 0)
-		proto_put_str(r->resp, F_CURSOR, cursor);
+		proto_put_str(r->resp, TAG_CURSOR, cursor);
 }
 
 static void h_user_reset(struct req *r)
 {
-	struct user u;
+	struct user_record u;
 
 	if (load_user(r, &u) != 0)
 		return;
@@ -795,19 +788,19 @@ static void h_user_reset(struct req *r)
 	user_clear_code(&u);
 	user_clear_ticket(&u);
 	if (commit(r, &u))
-		reply(r, R_OK);
+		reply(r, RESULT_OK);
 	user_wipe(&u);
 }
 
 static void h_user_unlock(struct req *r)
 {
-	struct user u;
+	struct user_record u;
 
 	if (load_user(r, &u) != 0)
 		return;
 	user_unlock(&u);
 	if (commit(r, &u))
-		reply(r, R_OK);
+		reply(r, RESULT_OK);
 	user_wipe(&u);
 }
 
@@ -825,15 +818,15 @@ static enum import_outcome import_line(struct req *r, const struct proto_msg *e,
 				       struct refusal *why)
 {
 	char name[PORTAL_USER_MAX + 1], email[PORTAL_EMAIL_MAX + 1];
-	struct user u;
+	struct user_record u;
 	int rc;
 
-	why->result = R_INVALID;
-	if (!proto_get_str(e, F_USER, name, sizeof name) || !valid_user(name)) {
+	why->result = RESULT_INVALID;
+	if (!proto_get_str(e, TAG_USER, name, sizeof name) || !valid_user(name)) {
 		why->detail = "not a valid user name";
 		return IMPORT_REFUSED;
 	}
-	if (!proto_get_str(e, F_EMAIL, email, sizeof email) || !valid_email(email)) {
+	if (!proto_get_str(e, TAG_EMAIL, email, sizeof email) || !valid_email(email)) {
 		why->detail = "not a valid e-mail address";
 		return IMPORT_REFUSED;
 	}
@@ -848,11 +841,11 @@ static enum import_outcome import_line(struct req *r, const struct proto_msg *e,
 		bool same = email_equal(email, u.email);
 
 		user_wipe(&u);
-		why->result = R_EXISTS;
+		why->result = RESULT_EXISTS;
 		why->detail = "already managed with another address";
 		return same ? IMPORT_UNCHANGED : IMPORT_REFUSED;
 	}
-	why->result = R_INTERNAL;
+	why->result = RESULT_INTERNAL;
 	why->detail = "the existing record could not be read";
 	return IMPORT_REFUSED;
 }
@@ -863,10 +856,10 @@ static size_t import_entries(struct req *r, const struct proto_field *out[PROTO_
 	size_t n = 0;
 
 	for (size_t i = 0; i < r->msg->nfields; i++) {
-		if (r->msg->f[i].tag != F_ENTRY)
+		if (r->msg->f[i].tag != TAG_ENTRY)
 			continue;
 		if (n == PROTO_IMPORT_BATCH) {
-			reply_detail(r, R_BAD_REQUEST, "too many lines in one request");
+			reply_detail(r, RESULT_BAD_REQUEST, "too many lines in one request");
 			return SIZE_MAX;
 		}
 		out[n++] = &r->msg->f[i];
@@ -875,8 +868,8 @@ static size_t import_entries(struct req *r, const struct proto_field *out[PROTO_
 }
 
 /* An answer refusing every line of a batch: per line a nested entry of
- * F_LINE (u64), F_RESULT (u32) and F_DETAIL (the longest detail above),
- * each field with its 3-byte tag and length; then F_RESULT and F_COUNT. */
+ * TAG_LINE (u64), TAG_RESULT (u32) and TAG_DETAIL (the longest detail above),
+ * each field with its 3-byte tag and length; then TAG_RESULT and TAG_COUNT. */
 #define IMPORT_DETAIL_MAX (sizeof "the existing record could not be read" - 1)
 _Static_assert(PROTO_IMPORT_BATCH * (3 + (3 + 8) + (3 + 4) + (3 + IMPORT_DETAIL_MAX)) +
 	       (3 + 4) + (3 + 8) <= PROTO_MAX_BODY,
@@ -885,16 +878,16 @@ _Static_assert(PROTO_IMPORT_BATCH * (3 + (3 + 8) + (3 + 4) + (3 + IMPORT_DETAIL_
 static void import_answer(struct req *r, uint64_t added, const struct refusal *refused,
 			  size_t nrefused)
 {
-	reply(r, nrefused ? R_PARTIAL : R_OK);
-	proto_put_u64(r->resp, F_COUNT, added);
+	reply(r, nrefused ? RESULT_PARTIAL : RESULT_OK);
+	proto_put_u64(r->resp, TAG_COUNT, added);
 	for (size_t i = 0; i < nrefused; i++) {
 		struct proto_buf entry;
 
 		proto_begin_body(&entry);
-		proto_put_u64(&entry, F_LINE, refused[i].line);
-		proto_put_u32(&entry, F_RESULT, refused[i].result);
-		proto_put_str(&entry, F_DETAIL, refused[i].detail);
-		proto_put_nested(r->resp, F_ENTRY, &entry);
+		proto_put_u64(&entry, TAG_LINE, refused[i].line);
+		proto_put_u32(&entry, TAG_RESULT, refused[i].result);
+		proto_put_str(&entry, TAG_DETAIL, refused[i].detail);
+		proto_put_nested(r->resp, TAG_ENTRY, &entry);
 	}
 	note(r, "%llu added, %zu refused", (unsigned long long)added, nrefused);
 }
@@ -913,8 +906,8 @@ static void h_import(struct req *r)
 		uint64_t line;
 
 		if (!proto_parse_body(entries[i]->data, entries[i]->len, &e) ||
-		    !proto_get_u64(&e, F_LINE, &line)) {
-			reply_detail(r, R_BAD_REQUEST, "entry");
+		    !proto_get_u64(&e, TAG_LINE, &line)) {
+			reply_detail(r, RESULT_BAD_REQUEST, "entry");
 			return;
 		}
 	}
@@ -922,18 +915,18 @@ static void h_import(struct req *r)
 		struct refusal *why = &refused[nrefused];
 
 		proto_parse_body(entries[i]->data, entries[i]->len, &e);
-		proto_get_u64(&e, F_LINE, &why->line);
+		proto_get_u64(&e, TAG_LINE, &why->line);
 		switch (import_line(r, &e, why)) {
 		case IMPORT_ADDED: added++; break;
 		case IMPORT_UNCHANGED: break;
 		case IMPORT_REFUSED: nrefused++; break;
-		case IMPORT_STORAGE: reply(r, R_STORAGE); return;
+		case IMPORT_STORAGE: reply(r, RESULT_STORAGE); return;
 		}
 	}
 	/* One sync for the batch, without the lock: sign-ins go on meanwhile,
 	 * and portalctl's next batch is written while this one is flushed. */
 	if (added && store_sync_released(r->d->store) != 0) {
-		reply(r, R_STORAGE);
+		reply(r, RESULT_STORAGE);
 		return;
 	}
 	import_answer(r, added, refused, nrefused);
@@ -945,19 +938,19 @@ static void h_outbox(struct req *r)
 {
 	char cursor[STORE_KEY_MAX];
 
-	if (!opt_str(r, F_CURSOR, "cursor", cursor, sizeof cursor, outbox_id_valid))
+	if (!opt_str(r, TAG_CURSOR, "cursor", cursor, sizeof cursor, outbox_id_valid))
 		return;
-	reply(r, R_OK);
+	reply(r, RESULT_OK);
 	if (outbox_list(r->d->outbox, cursor[0] ? cursor : NULL, r->resp) != 0)
-		reply_detail(r, R_INTERNAL, "the outbox could not be read");
+		reply_detail(r, RESULT_INTERNAL, "the outbox could not be read");
 }
 
 static void h_daemon_status(struct req *r)
 {
-	uint64_t count[ST_LOCKED + 1] = { 0 };
+	uint64_t count[STATE_LOCKED + 1] = { 0 };
 	char after[STORE_KEY_MAX] = "", key[STORE_KEY_MAX];
-	enum portal_reason why;
-	struct user u;
+	enum pending_reason why;
+	struct user_record u;
 	int rc;
 
 	while ((rc = next_user(r, after, key, &u)) == 0) {
@@ -967,13 +960,13 @@ static void h_daemon_status(struct req *r)
 	}
 	if (rc < 0)
 		return;
-	reply(r, R_OK);
-	proto_put_str(r->resp, F_VERSION, PORTAL_VERSION);
-	proto_put_u64(r->resp, F_UPTIME, (uint64_t)(r->now - r->d->started));
-	proto_put_u64(r->resp, F_COUNT_PENDING, count[ST_PENDING]);
-	proto_put_u64(r->resp, F_COUNT_ACTIVE, count[ST_ACTIVE]);
-	proto_put_u64(r->resp, F_COUNT_LOCKED, count[ST_LOCKED]);
-	proto_put_u64(r->resp, F_COUNT_OUTBOX, outbox_pending(r->d->outbox));
+	reply(r, RESULT_OK);
+	proto_put_str(r->resp, TAG_VERSION, PORTAL_VERSION);
+	proto_put_u64(r->resp, TAG_UPTIME, (uint64_t)(r->now - r->d->started));
+	proto_put_u64(r->resp, TAG_COUNT_PENDING, count[STATE_PENDING]);
+	proto_put_u64(r->resp, TAG_COUNT_ACTIVE, count[STATE_ACTIVE]);
+	proto_put_u64(r->resp, TAG_COUNT_LOCKED, count[STATE_LOCKED]);
+	proto_put_u64(r->resp, TAG_COUNT_OUTBOX, outbox_pending(r->d->outbox));
 }
 
 /* ---- the table ------------------------------------------------------------ */
@@ -1011,18 +1004,18 @@ static const struct handler *find_handler(uint8_t type)
 static bool allowed(struct req *r, const struct handler *h)
 {
 	if (!(h->flags & H_SELF) && !r->privileged) {
-		reply(r, R_DENIED);
+		reply(r, RESULT_DENIED);
 		return false;
 	}
 	if (!(h->flags & H_USER))
 		return true;
-	if (!need_str(r, F_USER, "user", r->user, sizeof r->user, valid_user)) {
+	if (!need_str(r, TAG_USER, "user", r->user, sizeof r->user, valid_user)) {
 		r->user[0] = '\0';   /* not a name to log */
 		return false;
 	}
 	/* Anyone else acts for their own login name only. */
 	if (!r->privileged && strcmp(r->user, r->peer->name) != 0) {
-		reply(r, R_DENIED);
+		reply(r, RESULT_DENIED);
 		return false;
 	}
 	return true;
@@ -1032,11 +1025,11 @@ static void log_outcome(const struct req *r, const struct handler *h)
 {
 	int prio = LOG_NOTICE;
 
-	if (r->result == R_OK && h && (h->flags & H_QUIET))
+	if (r->result == RESULT_OK && h && (h->flags & H_QUIET))
 		return;
-	if (r->result == R_OK)
+	if (r->result == RESULT_OK)
 		prio = LOG_INFO;
-	else if (r->result == R_INTERNAL || r->result == R_STORAGE)
+	else if (r->result == RESULT_INTERNAL || r->result == RESULT_STORAGE)
 		prio = LOG_ERR;
 	if (h)
 		log_msg(prio, "%s for %s by uid %u (pid %ld): %s%s%s", h->name,
@@ -1047,7 +1040,8 @@ static void log_outcome(const struct req *r, const struct handler *h)
 			(unsigned)r->peer->uid, (long)r->peer->pid);
 }
 
-void portald_config(struct portald *d, struct portal_config *out)
+/* A copy of the configuration in force. */
+static void portald_config(struct portald *d, struct portal_config *out)
 {
 	pthread_rwlock_rdlock(&d->cfg_lock);
 	*out = d->cfg;
@@ -1066,13 +1060,13 @@ static void req_begin(struct req *r, struct portald *d, const struct peer *peer,
 	r->privileged = peer->uid == 0 || peer->uid == geteuid();
 	portald_config(d, &r->cfg);
 	/* What the client sees if a handler failed to answer. */
-	reply(r, R_INTERNAL);
+	reply(r, RESULT_INTERNAL);
 }
 
 static void req_end(struct req *r, const struct handler *h)
 {
 	if (!proto_finish(r->resp)) {
-		reply_detail(r, R_INTERNAL, "the answer did not fit in a message");
+		reply_detail(r, RESULT_INTERNAL, "the answer did not fit in a message");
 		proto_finish(r->resp);
 	}
 	log_outcome(r, h);
@@ -1086,7 +1080,7 @@ bool dispatch(struct portald *d, const struct peer *peer,
 
 	req_begin(&r, d, peer, req, resp);
 	if (!h) {
-		reply_detail(&r, R_BAD_REQUEST, "unknown request");
+		reply_detail(&r, RESULT_BAD_REQUEST, "unknown request");
 	} else if (allowed(&r, h)) {
 		if (h->flags & H_LOCKED)
 			store_lock(d->store);

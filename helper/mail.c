@@ -77,7 +77,7 @@ static void auth_init(void)
  * it is left at 0. */
 static void bad_certificate(struct session *ss, int *ok, const char *why)
 {
-	if (ss->srv->tls == TLS_STARTTLS) {
+	if (ss->srv->tls == MAIL_TLS_STARTTLS) {
 		*ok = 1;
 		ss->tls_unverified = true;
 	} else {
@@ -132,7 +132,7 @@ static int auth_interact(auth_client_request_t req, char **result, int fields, v
 {
 	struct session *ss = arg;
 
-	if (ss->srv->tls != TLS_NONE && (!ss->tls_up || ss->tls_unverified)) {
+	if (ss->srv->tls != MAIL_TLS_NONE && (!ss->tls_up || ss->tls_unverified)) {
 		ss->problem = "the SMTP password is sent only over TLS with a verified certificate";
 		return 0;
 	}
@@ -238,9 +238,9 @@ static bool session_setup(smtp_session_t s, struct session *ss, SSL_CTX **ctx,
 			  auth_context_t *auth)
 {
 	static const enum starttls_option tls[] = {
-		[TLS_NONE] = Starttls_DISABLED,
-		[TLS_STARTTLS] = Starttls_ENABLED,
-		[TLS_REQUIRED] = Starttls_REQUIRED,
+		[MAIL_TLS_NONE] = Starttls_DISABLED,
+		[MAIL_TLS_STARTTLS] = Starttls_ENABLED,
+		[MAIL_TLS_REQUIRED] = Starttls_REQUIRED,
 	};
 	static const int steps[] = {
 		Timeout_GREETING, Timeout_ENVELOPE, Timeout_DATA, Timeout_TRANSFER, Timeout_DATA2,
@@ -252,7 +252,7 @@ static bool session_setup(smtp_session_t s, struct session *ss, SSL_CTX **ctx,
 	if (!smtp_set_server(s, hostport) || !smtp_starttls_enable(s, tls[srv->tls]) ||
 	    !smtp_set_eventcb(s, on_event, ss))
 		return false;
-	if (srv->tls != TLS_NONE &&
+	if (srv->tls != MAIL_TLS_NONE &&
 	    (!(*ctx = tls_context()) || !smtp_starttls_set_ctx(s, *ctx)))
 		return false;
 	/* Without the OVERRIDE flag libesmtp raises each timeout to RFC 5321's

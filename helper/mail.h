@@ -24,7 +24,7 @@ enum mail_outcome {
 struct mail_server {
 	char host[256];
 	unsigned port;
-	enum smtp_tls tls;
+	enum mail_tls tls;
 	char from[256];          /* envelope sender (mail_from) */
 	char user[256];          /* SMTP AUTH user, "" for none */
 	const char *password;    /* with user: locked memory the caller owns */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <sodium.h>
 #include "proto.h"
+#include "utf8.h"
 #include "valid.h"
 
 #define HEADER_LINE 78   /* RFC 5322 SHOULD */
@@ -145,7 +146,8 @@ static void put_encoded(struct out *o, size_t *col, const char *s)
 		char b64[EW_MAX];
 
 		while (take < left) {
-			size_t n = valid_utf8_seq(p + take);
+			uint32_t cp;
+			size_t n = utf8_next(p + take, left - take, &cp);
 
 			if (n == 0 || take + n > room)
 				break;
@@ -358,16 +360,6 @@ static void expand(struct out *o, const char *t, const struct var *vars, size_t 
 	}
 }
 
-/* Characters (not bytes) in s[0..n). */
-static size_t width(const char *s, size_t n)
-{
-	size_t w = 0;
-
-	for (size_t i = 0; i < n; i++)
-		w += ((unsigned char)s[i] & 0xc0) != 0x80;
-	return w;
-}
-
 /* Break lines longer than WRAP characters at their last space that keeps
  * them within it (a word longer than a line stays whole), then unglue. */
 static void wrap(struct out *o, const char *text)
@@ -376,11 +368,11 @@ static void wrap(struct out *o, const char *text)
 		const char *nl = strchr(text, '\n');
 		size_t len = nl ? (size_t)(nl - text) : strlen(text);
 
-		while (width(text, len) > WRAP) {
+		while (utf8_width(text, len) > WRAP) {
 			const char *cut = NULL;
 
 			for (const char *c = text; c < text + len; c++)
-				if (*c == ' ' && width(text, (size_t)(c - text)) <= WRAP)
+				if (*c == ' ' && utf8_width(text, (size_t)(c - text)) <= WRAP)
 					cut = c;
 			if (!cut)
 				break;

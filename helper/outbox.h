@@ -1,11 +1,9 @@
 /*
- * outbox.h - durable, encrypted queue of outgoing mail and its sender.
+ * outbox.h - the mail portald sends: what the rest of portald asks of it.
  *
- * A queued mail is a whole RFC 5322 message built at queue time, stored
- * under "o:<id>" encrypted with the outbox key (it may hold a live code).
- * A background thread sends due entries through mail.c, one SMTP session
- * for a batch; temporary failures (4xx, connection trouble) are retried
- * with backoff until the entry expires, permanent ones (5xx) are not.
+ * A queued mail is a whole RFC 5322 message built at queue time (the
+ * configuration's From and organization in force then), stored in the
+ * sealed queue (mailq.h) and sent by a background thread (sender.h).
  * After a hand-off or expiry the message body is wiped and only a small,
  * non-secret record of the outcome is kept (shown by `portalctl outbox`)
  * until it ages out.
@@ -54,9 +52,9 @@ void outbox_kick(struct outbox *ob);
 /* Is id the form of a mail's id (and so of an outbox cursor)? */
 bool outbox_id_valid(const char *id);
 
-/* Fill a REQ_OUTBOX response page: F_ENTRY {F_ID F_USER F_EMAIL F_STATE-like
- * F_DETAIL status, F_ATTEMPTS, F_TIME next try or outcome time,
- * F_CODE_EXPIRES} ... and F_CURSOR when more; cursor is NULL or
+/* Fill a REQ_OUTBOX response page: TAG_ENTRY {TAG_ID TAG_USER TAG_EMAIL TAG_STATE-like
+ * TAG_DETAIL status, TAG_ATTEMPTS, TAG_TIME next try or outcome time,
+ * TAG_CODE_EXPIRES} ... and TAG_CURSOR when more; cursor is NULL or
  * outbox_id_valid().  Store lock held. */
 int outbox_list(struct outbox *ob, const char *cursor, struct proto_buf *resp);
 /* Entries still waiting to be sent.  Store lock held. */

@@ -22,12 +22,6 @@ static pthread_mutex_t dict_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- characters ----------------------------------------------------------- */
 
-/* C0 and C1 controls and DEL: a terminal or a log would act on them. */
-static bool is_control(uint32_t cp)
-{
-	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
-}
-
 /* Code points in pw, or -1 when it is not printable UTF-8. */
 static long count_chars(const char *pw, size_t len)
 {
@@ -38,7 +32,7 @@ static long count_chars(const char *pw, size_t len)
 		uint32_t cp;
 		size_t step = utf8_next(s + i, len - i, &cp);
 
-		if (step == 0 || is_control(cp))
+		if (step == 0 || utf8_is_control(cp))
 			return -1;
 		i += step;
 	}

@@ -1,24 +1,22 @@
 /*
- * portald.h - the helper's shared context and the request dispatcher.
+ * portald.h - what every part of the helper shares: its store, keys,
+ * outbox and configuration.
  *
- * portald.c owns the process: config, socket, event loop and worker
- * threads.  dispatch.c turns one request into one response; it is the only
- * place where policy (who may do what) is decided.
+ * portald.c starts and stops the process; the event loop (loop.c) and its
+ * connections (conn.c) take requests in, the workers (workers.c) answer
+ * the slow ones; dispatch.c turns one request into one response, and is
+ * the only place where policy (who may do what) is decided.
  */
 #ifndef PORTAL_PORTALD_H
 #define PORTAL_PORTALD_H
 
 #include <pthread.h>
-#include <stdbool.h>
 #include <semaphore.h>
-#include <sys/types.h>
 #include <time.h>
 #include "config.h"
 #include "keys.h"
 #include "outbox.h"
-#include "proto.h"
 #include "store.h"
-#include "version.h"
 
 struct portald {
 	struct store *store;
@@ -29,33 +27,5 @@ struct portald {
 	time_t started;
 	sem_t hash_slots;            /* bounds concurrent Argon2id (memory) */
 };
-
-/* The caller, from SO_PEERCRED. */
-struct peer {
-	uid_t uid;
-	gid_t gid;
-	pid_t pid;
-	char name[PORTAL_USER_MAX + 1]; /* login name of uid, "" if none */
-};
-
-/* A copy of the configuration in force. */
-void portald_config(struct portald *d, struct portal_config *out);
-
-/* Handle one parsed request; always leaves a finished PROTO_RESPONSE frame
- * in resp (wiped and rebuilt by the caller for every request).  True when
- * it queued mail (or withheld a code mail): the caller then wakes the
- * outbox's sender, once the answer is sent, so that the sender's work
- * does not compete with it (a code mail queued would otherwise answer
- * more slowly than one withheld). */
-bool dispatch(struct portald *d, const struct peer *peer,
-	      const struct proto_msg *req, struct proto_buf *resp);
-/* dispatch() for a request answered from the database alone, in
- * microseconds (no password hash, no write, no sync): the event loop
- * answers those itself (every sign-in asks REQ_STATUS), sparing the
- * hand-off to a worker and back.  False, with nothing done, for any other
- * request, or when the store lock cannot be had within a couple of
- * milliseconds (the loop must not wait long): a worker answers then. */
-bool dispatch_quick(struct portald *d, const struct peer *peer,
-		    const struct proto_msg *req, struct proto_buf *resp);
 
 #endif

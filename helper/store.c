@@ -184,8 +184,8 @@ int store_open_owned(struct store **out, const char *path, uid_t owner, gid_t gr
 	}
 	/* GDBM_CLOERROR: the descriptor is GDBM's from here, closed on failure.
 	 * GDBM_NOMMAP: with a memory map GDBM remaps the whole file each time
-	 * it grows by a block, which made an import of a million users spend
-	 * most of its time in page faults; plain reads and writes do not. */
+	 * it grows by a block, and a large import spends its time in page
+	 * faults; plain reads and writes do not. */
 	s->db = gdbm_fd_open(fd, path, 0, GDBM_WRCREAT | GDBM_CLOEXEC | GDBM_CLOERROR |
 			     GDBM_NOMMAP, NULL);
 	if (!s->db) {
@@ -260,7 +260,7 @@ int store_get(struct store *s, const char *key, struct proto_buf *out)
  * before GDBM starts it unless the file system has room for the worst
  * one update can take: the record, a bucket split, the directory
  * doubling, and a margin.  True (with errno ENOSPC, after logging) when
- * there is not; the caller answers R_STORAGE and nothing was touched. */
+ * there is not; the caller answers RESULT_STORAGE and nothing was touched. */
 static bool no_room(struct store *s, const char *what, const char *key, size_t len)
 {
 	int depth = 0, block = 0;

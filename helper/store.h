@@ -59,11 +59,11 @@ void store_unlock(struct store *s);
 
 /* 0 found (body copied into out as a bare body), 1 absent, -1 error. */
 int store_get(struct store *s, const char *key, struct proto_buf *out);
-/* 0 stored, -1 error (ENOSPC and friends: the caller answers R_STORAGE). */
+/* 0 stored, -1 error (ENOSPC and friends: the caller answers RESULT_STORAGE). */
 int store_put(struct store *s, const char *key, const struct proto_buf *body);
 /* As store_put, but only when the key is not there yet: 0 stored, 1 there
  * already (nothing written), -1 error.  One look-up instead of a get and
- * a put: an import adds a million users with it. */
+ * a put: an import adds its users with it. */
 int store_insert(struct store *s, const char *key, const struct proto_buf *body);
 /* 0 deleted, 1 absent, -1 error. */
 int store_del(struct store *s, const char *key);

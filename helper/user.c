@@ -5,25 +5,13 @@
  */
 #include "user.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include "log.h"
+#include "record.h"
 
-/* Tags of the fields that never leave the helper. */
-enum user_private_tag {
-	P_PWHASH = F_PRIVATE,
-	P_RESET,
-	P_HARD_LOCKED,
-	P_CODE_HASH,
-	P_CODE_TRIES,
-	P_REQUEST,          /* repeated, oldest first */
-	P_LAST_REQUEST,
-	P_TICKET_HASH,
-	P_TICKET_EXPIRES,
-	P_TICKET_TRIES,
-};
-
-void user_init(struct user *u, const char *name, const char *email, time_t now)
+void user_init(struct user_record *u, const char *name, const char *email, time_t now)
 {
 	memset(u, 0, sizeof *u);
 	snprintf(u->name, sizeof u->name, "%s", name);
@@ -31,7 +19,7 @@ void user_init(struct user *u, const char *name, const char *email, time_t now)
 	u->created = (uint64_t)now;
 }
 
-void user_wipe(struct user *u)
+void user_wipe(struct user_record *u)
 {
 	sodium_memzero(u, sizeof *u);
 }
@@ -43,108 +31,45 @@ static void user_key(const char *name, char key[STORE_KEY_MAX])
 
 /* ---- codec ---------------------------------------------------------------- */
 
-static void encode(const struct user *u, struct proto_buf *b)
-{
-	proto_begin_body(b);
-	proto_put_str(b, F_USER, u->name);
-	proto_put_str(b, F_EMAIL, u->email);
-	proto_put_u64(b, F_CREATED, u->created);
-	proto_put_u64(b, F_LAST_SIGNIN, u->last_signin);
-	proto_put_u32(b, F_FAILURES, u->failures);
-	proto_put_u64(b, F_UNTIL, u->locked_until);
-	proto_put_u32(b, P_RESET, u->reset);
-	proto_put_u32(b, P_HARD_LOCKED, u->hard_locked);
-	if (u->pwhash[0])
-		proto_put_str(b, P_PWHASH, u->pwhash);
-	if (u->code_expires) {
-		proto_put_bytes(b, P_CODE_HASH, u->code_hash, CODE_HASH_LEN);
-		proto_put_u64(b, F_CODE_EXPIRES, u->code_expires);
-		proto_put_u32(b, P_CODE_TRIES, u->code_tries);
-	}
-	for (unsigned i = 0; i < u->nrequests; i++)
-		proto_put_u64(b, P_REQUEST, u->requests[i]);
-	proto_put_u64(b, P_LAST_REQUEST, u->last_request);
-	if (u->ticket_expires) {
-		proto_put_bytes(b, P_TICKET_HASH, u->ticket_hash, CODE_HASH_LEN);
-		proto_put_u64(b, P_TICKET_EXPIRES, u->ticket_expires);
-		proto_put_u32(b, P_TICKET_TRIES, u->ticket_tries);
-	}
-}
+/* The fields of a user record, in the order they are written.  The hash
+ * of a code or of a ticket and its expiry come together or not at all. */
+enum {
+	UF_NAME, UF_EMAIL, UF_CREATED, UF_LAST_SIGNIN, UF_FAILURES, UF_LOCKED_UNTIL,
+	UF_RESET, UF_HARD_LOCKED, UF_PWHASH, UF_CODE_HASH, UF_CODE_EXPIRES, UF_CODE_TRIES,
+	UF_REQUESTS, UF_LAST_REQUEST, UF_TICKET_HASH, UF_TICKET_EXPIRES, UF_TICKET_TRIES,
+};
 
-/* Optional numbers: absent reads as 0, present but malformed is damage. */
-static bool opt_u64(const struct proto_msg *m, uint8_t tag, uint64_t *v)
-{
-	*v = 0;
-	return !proto_find(m, tag) || proto_get_u64(m, tag, v);
-}
+#define AT(m) RECORD_AT(struct user_record, m)
 
-static bool opt_u32(const struct proto_msg *m, uint8_t tag, uint32_t *v)
-{
-	*v = 0;
-	return !proto_find(m, tag) || proto_get_u32(m, tag, v);
-}
+static const struct record_field user_fields[] = {
+	[UF_NAME] = { TAG_USER, RF_STR, AT(name) },
+	[UF_EMAIL] = { TAG_EMAIL, RF_STR, AT(email) },
+	[UF_CREATED] = { TAG_CREATED, RF_U64, AT(created) },
+	[UF_LAST_SIGNIN] = { TAG_LAST_SIGNIN, RF_U64, AT(last_signin), .rule = RULE_OPTIONAL },
+	[UF_FAILURES] = { TAG_FAILURES, RF_U32, AT(failures), .rule = RULE_OPTIONAL },
+	[UF_LOCKED_UNTIL] = { TAG_UNTIL, RF_U64, AT(locked_until), .rule = RULE_OPTIONAL },
+	[UF_RESET] = { REC_RESET, RF_BOOL, AT(reset), .rule = RULE_OPTIONAL },
+	[UF_HARD_LOCKED] = { REC_HARD_LOCKED, RF_BOOL, AT(hard_locked), .rule = RULE_OPTIONAL },
+	[UF_PWHASH] = { REC_PWHASH, RF_STR, AT(pwhash), .rule = RULE_NONZERO },
+	[UF_CODE_HASH] = { REC_CODE_HASH, RF_FIXED, AT(code_hash),
+	                   .rule = RULE_WITH, .when = UF_CODE_EXPIRES },
+	[UF_CODE_EXPIRES] = { TAG_CODE_EXPIRES, RF_U64, AT(code_expires), .rule = RULE_NONZERO },
+	[UF_CODE_TRIES] = { REC_CODE_TRIES, RF_U32, AT(code_tries),
+	                    .rule = RULE_IF, .when = UF_CODE_EXPIRES },
+	[UF_REQUESTS] = { REC_REQUEST, RF_U64_LIST, AT(requests), .rule = RULE_OPTIONAL,
+			  .len_off = offsetof(struct user_record, nrequests) },
+	[UF_LAST_REQUEST] = { REC_LAST_REQUEST, RF_U64, AT(last_request), .rule = RULE_OPTIONAL },
+	[UF_TICKET_HASH] = { REC_TICKET_HASH, RF_FIXED, AT(ticket_hash),
+	                     .rule = RULE_WITH, .when = UF_TICKET_EXPIRES },
+	[UF_TICKET_EXPIRES] = { REC_TICKET_EXPIRES, RF_U64, AT(ticket_expires),
+	                        .rule = RULE_NONZERO },
+	[UF_TICKET_TRIES] = { REC_TICKET_TRIES, RF_U32, AT(ticket_tries),
+	                      .rule = RULE_IF, .when = UF_TICKET_EXPIRES },
+};
 
-static bool opt_bool(const struct proto_msg *m, uint8_t tag, bool *v)
-{
-	uint32_t n;
-	bool ok = opt_u32(m, tag, &n) && n <= 1;
+static const struct record_layout user_layout = RECORD_LAYOUT(struct user_record, user_fields);
 
-	*v = n == 1;
-	return ok;
-}
-
-static bool decode_requests(const struct proto_msg *m, struct user *u)
-{
-	u->nrequests = 0;
-	for (size_t i = 0; i < m->nfields; i++) {
-		const struct proto_field *f = &m->f[i];
-
-		if (f->tag != P_REQUEST)
-			continue;
-		if (f->len != 8 || u->nrequests == USER_REQUESTS_MAX)
-			return false;
-		u->requests[u->nrequests] = 0;
-		for (unsigned j = 0; j < 8; j++)
-			u->requests[u->nrequests] = u->requests[u->nrequests] << 8 | f->data[j];
-		u->nrequests++;
-	}
-	return true;
-}
-
-/* A hash and its expiry come together or not at all. */
-static bool decode_secret(const struct proto_msg *m, uint8_t hash_tag, uint8_t hash[CODE_HASH_LEN],
-			  uint64_t expires)
-{
-	if (!expires)
-		return !proto_find(m, hash_tag);
-	return proto_get_fixed(m, hash_tag, hash, CODE_HASH_LEN);
-}
-
-static bool decode(const struct proto_msg *m, struct user *u)
-{
-	memset(u, 0, sizeof *u);
-	if (!proto_get_str(m, F_USER, u->name, sizeof u->name) ||
-	    !proto_get_str(m, F_EMAIL, u->email, sizeof u->email) ||
-	    !proto_get_u64(m, F_CREATED, &u->created))
-		return false;
-	if (proto_find(m, P_PWHASH) && !proto_get_str(m, P_PWHASH, u->pwhash, sizeof u->pwhash))
-		return false;
-	return opt_u64(m, F_LAST_SIGNIN, &u->last_signin) &&
-	       opt_u32(m, F_FAILURES, &u->failures) &&
-	       opt_u64(m, F_UNTIL, &u->locked_until) &&
-	       opt_bool(m, P_RESET, &u->reset) &&
-	       opt_bool(m, P_HARD_LOCKED, &u->hard_locked) &&
-	       opt_u64(m, F_CODE_EXPIRES, &u->code_expires) &&
-	       opt_u32(m, P_CODE_TRIES, &u->code_tries) &&
-	       decode_secret(m, P_CODE_HASH, u->code_hash, u->code_expires) &&
-	       decode_requests(m, u) &&
-	       opt_u64(m, P_LAST_REQUEST, &u->last_request) &&
-	       opt_u64(m, P_TICKET_EXPIRES, &u->ticket_expires) &&
-	       opt_u32(m, P_TICKET_TRIES, &u->ticket_tries) &&
-	       decode_secret(m, P_TICKET_HASH, u->ticket_hash, u->ticket_expires);
-}
-
-int user_load(struct store *s, const char *name, struct user *u)
+int user_load(struct store *s, const char *name, struct user_record *u)
 {
 	struct proto_msg m;
 	struct proto_buf b;
@@ -156,7 +81,8 @@ int user_load(struct store *s, const char *name, struct user *u)
 	rc = store_get(s, key, &b);
 	if (rc != 0)
 		return rc;
-	ok = proto_parse_body(b.data, b.len, &m) && decode(&m, u) && strcmp(u->name, name) == 0;
+	ok = proto_parse_body(b.data, b.len, &m) && record_decode(&user_layout, &m, u) &&
+	     strcmp(u->name, name) == 0;
 	proto_wipe(&b);
 	if (!ok) {
 		log_msg(LOG_ERR, "database record %s is damaged", key);
@@ -167,7 +93,7 @@ int user_load(struct store *s, const char *name, struct user *u)
 }
 
 /* Encode u and write it with store_put or store_insert. */
-static int write_record(struct store *s, const struct user *u,
+static int write_record(struct store *s, const struct user_record *u,
 			int (*put)(struct store *, const char *, const struct proto_buf *))
 {
 	struct proto_buf b;
@@ -175,18 +101,18 @@ static int write_record(struct store *s, const struct user *u,
 	int rc;
 
 	user_key(u->name, key);
-	encode(u, &b);
+	record_encode(&user_layout, u, &b);
 	rc = put(s, key, &b);
 	proto_wipe(&b);
 	return rc;
 }
 
-int user_save(struct store *s, const struct user *u)
+int user_save(struct store *s, const struct user_record *u)
 {
 	return write_record(s, u, store_put);
 }
 
-int user_insert(struct store *s, const struct user *u)
+int user_insert(struct store *s, const struct user_record *u)
 {
 	return write_record(s, u, store_insert);
 }
@@ -201,27 +127,27 @@ int user_delete(struct store *s, const char *name)
 
 /* ---- rules ---------------------------------------------------------------- */
 
-enum portal_state user_state(const struct user *u, const struct portal_config *cfg,
-			     time_t now, enum portal_reason *why)
+enum portal_state user_state(const struct user_record *u, const struct portal_config *cfg,
+			     time_t now, enum pending_reason *why)
 {
-	*why = PR_NONE;
+	*why = PENDING_NONE;
 	if (u->hard_locked || (uint64_t)now < u->locked_until)
-		return ST_LOCKED;
+		return STATE_LOCKED;
 	if (u->reset)
-		*why = PR_RESET;
+		*why = PENDING_RESET;
 	else if (!u->pwhash[0])
-		*why = PR_NEVER;
+		*why = PENDING_NEVER;
 	else if (cfg->cutover > 0 /* 0: unset */ && u->last_signin < (uint64_t)cfg->cutover)
-		*why = PR_DORMANT;
-	return *why == PR_NONE ? ST_ACTIVE : ST_PENDING;
+		*why = PENDING_DORMANT;
+	return *why == PENDING_NONE ? STATE_ACTIVE : STATE_PENDING;
 }
 
-uint64_t user_lock_end(const struct user *u)
+uint64_t user_lock_end(const struct user_record *u)
 {
 	return u->hard_locked ? 0 : u->locked_until;
 }
 
-bool user_fail(struct user *u, const struct portal_config *cfg, time_t now)
+bool user_fail(struct user_record *u, const struct portal_config *cfg, time_t now)
 {
 	if (u->failures < UINT32_MAX)
 		u->failures++;
@@ -237,36 +163,36 @@ bool user_fail(struct user *u, const struct portal_config *cfg, time_t now)
 	return false;
 }
 
-void user_succeed(struct user *u)
+void user_succeed(struct user_record *u)
 {
 	u->failures = 0;
 }
 
-void user_unlock(struct user *u)
+void user_unlock(struct user_record *u)
 {
 	u->failures = 0;
 	u->locked_until = 0;
 	u->hard_locked = false;
 }
 
-bool user_has_code(const struct user *u)
+bool user_has_code(const struct user_record *u)
 {
 	return u->code_expires != 0 && u->code_tries > 0;
 }
 
-void user_clear_code(struct user *u)
+void user_clear_code(struct user_record *u)
 {
 	sodium_memzero(u->code_hash, sizeof u->code_hash);
 	u->code_expires = 0;
 	u->code_tries = 0;
 }
 
-bool user_has_ticket(const struct user *u, time_t now)
+bool user_has_ticket(const struct user_record *u, time_t now)
 {
 	return u->ticket_expires != 0 && (uint64_t)now < u->ticket_expires && u->ticket_tries > 0;
 }
 
-void user_clear_ticket(struct user *u)
+void user_clear_ticket(struct user_record *u)
 {
 	sodium_memzero(u->ticket_hash, sizeof u->ticket_hash);
 	u->ticket_expires = 0;
@@ -280,7 +206,7 @@ static bool within_hour(uint64_t t, time_t now)
 	return t + USER_HOUR > (uint64_t)now;
 }
 
-uint64_t user_code_wait(const struct user *u, const struct portal_config *cfg, time_t now)
+uint64_t user_code_wait(const struct user_record *u, const struct portal_config *cfg, time_t now)
 {
 	uint64_t t = (uint64_t)now, wait = 0;
 	unsigned recent = 0;
@@ -300,7 +226,7 @@ uint64_t user_code_wait(const struct user *u, const struct portal_config *cfg, t
 	return wait;
 }
 
-void user_code_requested(struct user *u, time_t now)
+void user_code_requested(struct user_record *u, time_t now)
 {
 	unsigned kept = 0;
 
@@ -316,23 +242,23 @@ void user_code_requested(struct user *u, time_t now)
 	u->last_request = (uint64_t)now;
 }
 
-void user_entry(const struct user *u, const struct portal_config *cfg, time_t now,
+void user_entry(const struct user_record *u, const struct portal_config *cfg, time_t now,
 		struct proto_buf *out)
 {
-	enum portal_reason why;
+	enum pending_reason why;
 	enum portal_state st = user_state(u, cfg, now, &why);
 	bool live = user_has_code(u) && (uint64_t)now < u->code_expires;
 
 	proto_begin_body(out);
-	proto_put_str(out, F_USER, u->name);
-	proto_put_str(out, F_EMAIL, u->email);
-	proto_put_u32(out, F_STATE, st);
-	proto_put_u32(out, F_REASON, why);
-	proto_put_u64(out, F_CREATED, u->created);
-	proto_put_u64(out, F_LAST_SIGNIN, u->last_signin);
-	proto_put_u32(out, F_FAILURES, u->failures);
-	if (st == ST_LOCKED)
-		proto_put_u64(out, F_UNTIL, user_lock_end(u));
-	proto_put_u32(out, F_HAS_PASSWORD, u->pwhash[0] != '\0');
-	proto_put_u64(out, F_CODE_EXPIRES, live ? u->code_expires : 0);
+	proto_put_str(out, TAG_USER, u->name);
+	proto_put_str(out, TAG_EMAIL, u->email);
+	proto_put_u32(out, TAG_STATE, st);
+	proto_put_u32(out, TAG_REASON, why);
+	proto_put_u64(out, TAG_CREATED, u->created);
+	proto_put_u64(out, TAG_LAST_SIGNIN, u->last_signin);
+	proto_put_u32(out, TAG_FAILURES, u->failures);
+	if (st == STATE_LOCKED)
+		proto_put_u64(out, TAG_UNTIL, user_lock_end(u));
+	proto_put_u32(out, TAG_HAS_PASSWORD, u->pwhash[0] != '\0');
+	proto_put_u64(out, TAG_CODE_EXPIRES, live ? u->code_expires : 0);
 }

@@ -2,9 +2,10 @@
  * user.h - a managed user's record ("u:<user>" in the store) and the rules
  * that follow from it alone: state, lockout, code request limits.
  *
- * The record is a proto field body.  What may be shown to an administrator
- * uses the public tags; what never leaves the helper (password hash, hashes
- * of the live code and ticket, request times) uses tags >= F_PRIVATE.
+ * The record is a proto field body (record.h).  What may be shown to an
+ * administrator uses the public tags; what never leaves the helper
+ * (password hash, hashes of the live code and ticket, request times) the
+ * private ones of record.h.
  */
 #ifndef PORTAL_USER_H
 #define PORTAL_USER_H
@@ -22,7 +23,7 @@
 #define USER_REQUESTS_MAX 100   /* the largest codes_per_hour config.c accepts */
 #define USER_HOUR         3600
 
-struct user {
+struct user_record {
 	char name[PORTAL_USER_MAX + 1];
 	char email[PORTAL_EMAIL_MAX + 1];
 	uint64_t created;
@@ -47,50 +48,50 @@ struct user {
 };
 
 /* A new user: pending, no password. */
-void user_init(struct user *u, const char *name, const char *email, time_t now);
+void user_init(struct user_record *u, const char *name, const char *email, time_t now);
 /* Wipe a record (it holds hashes). */
-void user_wipe(struct user *u);
+void user_wipe(struct user_record *u);
 
 /* 0 loaded, 1 not managed, -1 storage error or damaged record (logged).
  * Store lock held. */
-int user_load(struct store *s, const char *name, struct user *u);
+int user_load(struct store *s, const char *name, struct user_record *u);
 /* 0 or -1; not durable before store_sync.  Store lock held. */
-int user_save(struct store *s, const struct user *u);
+int user_save(struct store *s, const struct user_record *u);
 /* As user_save for a user not managed yet: 0 saved, 1 managed already
  * (nothing written), -1 error.  Store lock held. */
-int user_insert(struct store *s, const struct user *u);
+int user_insert(struct store *s, const struct user_record *u);
 /* 0 deleted, 1 not managed, -1 error.  Store lock held. */
 int user_delete(struct store *s, const char *name);
 
-/* State at `now` under cfg; *why says why a user is pending (PR_NONE
+/* State at `now` under cfg; *why says why a user is pending (PENDING_NONE
  * otherwise). */
-enum portal_state user_state(const struct user *u, const struct portal_config *cfg,
-			     time_t now, enum portal_reason *why);
-/* F_UNTIL of a locked user: the end of the lock, 0 = until unlocked. */
-uint64_t user_lock_end(const struct user *u);
+enum portal_state user_state(const struct user_record *u, const struct portal_config *cfg,
+			     time_t now, enum pending_reason *why);
+/* TAG_UNTIL of a locked user: the end of the lock, 0 = until unlocked. */
+uint64_t user_lock_end(const struct user_record *u);
 
 /* Count one wrong code or password; true when that locked the user. */
-bool user_fail(struct user *u, const struct portal_config *cfg, time_t now);
+bool user_fail(struct user_record *u, const struct portal_config *cfg, time_t now);
 /* A right code or password: the run of failures is over. */
-void user_succeed(struct user *u);
-void user_unlock(struct user *u);
+void user_succeed(struct user_record *u);
+void user_unlock(struct user_record *u);
 
 /* Is there a code with tries left (expired or not)? */
-bool user_has_code(const struct user *u);
-void user_clear_code(struct user *u);
-bool user_has_ticket(const struct user *u, time_t now);
-void user_clear_ticket(struct user *u);
+bool user_has_code(const struct user_record *u);
+void user_clear_code(struct user_record *u);
+bool user_has_ticket(const struct user_record *u, time_t now);
+void user_clear_ticket(struct user_record *u);
 
 /* Seconds before a new code may be sent (resend_interval and
  * codes_per_hour); 0 = now. */
-uint64_t user_code_wait(const struct user *u, const struct portal_config *cfg, time_t now);
+uint64_t user_code_wait(const struct user_record *u, const struct portal_config *cfg, time_t now);
 /* Note that a code was asked for at `now`. */
-void user_code_requested(struct user *u, time_t now);
+void user_code_requested(struct user_record *u, time_t now);
 
-/* The administrator's view: F_USER F_EMAIL F_STATE F_REASON F_CREATED
- * F_LAST_SIGNIN F_FAILURES [F_UNTIL if locked] F_HAS_PASSWORD F_CODE_EXPIRES,
+/* The administrator's view: TAG_USER TAG_EMAIL TAG_STATE TAG_REASON TAG_CREATED
+ * TAG_LAST_SIGNIN TAG_FAILURES [TAG_UNTIL if locked] TAG_HAS_PASSWORD TAG_CODE_EXPIRES,
  * as a bare body in out. */
-void user_entry(const struct user *u, const struct portal_config *cfg, time_t now,
+void user_entry(const struct user_record *u, const struct portal_config *cfg, time_t now,
 		struct proto_buf *out);
 
 #endif

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "proto.h"
+#include "utf8.h"
 
 #define EMAIL_LOCAL_MAX 64   /* RFC 5321 4.5.3.1.1 */
 #define EMAIL_LABEL_MAX 63   /* RFC 1035 2.3.4 */
@@ -115,42 +116,19 @@ bool email_equal(const char *a, const char *b)
 	return diff == 0;
 }
 
-size_t valid_utf8_seq(const unsigned char *s)
-{
-	uint32_t cp;
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
-}
-
 bool valid_text(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	size_t left = strlen(s);
 
-	while (*p) {
-		size_t n = valid_utf8_seq(p);
+	while (left > 0) {
+		uint32_t cp;
+		size_t n = utf8_next(p, left, &cp);
 
-		if (n == 0 || *p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] < 0xa0))
+		if (n == 0 || utf8_is_control(cp))
 			return false;
 		p += n;
+		left -= n;
 	}
 	return true;
 }

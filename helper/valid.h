@@ -21,9 +21,6 @@ bool valid_email(const char *s);
  * where they differ. */
 bool email_equal(const char *a, const char *b);
 
-/* Length of the UTF-8 sequence at s (NUL-terminated), or 0 when it is not
- * valid: overlong forms, surrogates and code points above U+10FFFF too. */
-size_t valid_utf8_seq(const unsigned char *s);
 /* Text that may go into a mail header or body: valid UTF-8 without a
  * control character (C0, DEL, the C1 controls U+0080-U+009F). */
 bool valid_text(const char *s);

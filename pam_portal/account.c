@@ -20,22 +20,22 @@
 #include <security/pam_ext.h>
 #include "verdict.h"
 
-int account(struct session *s, int flags)
+int account(struct call *s, int flags)
 {
 	enum portal_state known;
 	int rc;
 
 	(void)flags;  /* PAM_SILENT is in s */
 	if (verdict_find(s->pamh, s->user, &known)) {
-		session_debug(s, "user %s: %s, as auth found just now", s->user,
-			      known == ST_ACTIVE ? "active" : "not managed, ignored");
-		return known == ST_ACTIVE ? PAM_SUCCESS : PAM_IGNORE;
+		call_debug(s, "user %s: %s, as auth found just now", s->user,
+			   known == STATE_ACTIVE ? "active" : "not managed, ignored");
+		return known == STATE_ACTIVE ? PAM_SUCCESS : PAM_IGNORE;
 	}
-	rc = session_managed(s);
+	rc = call_managed(s);
 	if (rc != PAM_SUCCESS)
 		return rc;
-	if (s->state == ST_ACTIVE) {
-		session_debug(s, "user %s: active", s->user);
+	if (s->state == STATE_ACTIVE) {
+		call_debug(s, "user %s: active", s->user);
 		return PAM_SUCCESS;
 	}
 	pam_syslog(s->pamh, LOG_NOTICE, "user %s: pending, signed in without the portal: "

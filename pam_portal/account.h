@@ -5,10 +5,10 @@
 #ifndef PAM_PORTAL_ACCOUNT_H
 #define PAM_PORTAL_ACCOUNT_H
 
-#include "session.h"
+#include "call.h"
 
 /* PAM_IGNORE (not managed), PAM_SUCCESS (active), PAM_NEW_AUTHTOK_REQD
  * (pending), PAM_PERM_DENIED (locked, or the helper cannot answer). */
-int account(struct session *s, int flags);
+int account(struct call *s, int flags);
 
 #endif

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <security/pam_ext.h>
-#include "config.h"
+#include "paths.h"
 
 /* The value of `name=value` when arg is that option, else NULL. */
 static const char *value_of(const char *arg, const char *name)

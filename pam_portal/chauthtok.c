@@ -27,53 +27,53 @@
 #include "signin.h"
 
 /* Stored with the current password, which the helper checks again. */
-static int change_password(struct session *s, void *ctx, const char *password)
+static int change_password(struct call *s, void *ctx, const char *password)
 {
-	session_begin(s, REQ_CHANGE_PASSWORD);
-	proto_put_str(&s->x->req, F_PASSWORD, ctx);
-	proto_put_str(&s->x->req, F_NEW_PASSWORD, password);
-	session_put_host(s);
-	proto_put_str(&s->x->req, F_LANG, lang_name(s->conv.lang));
-	return session_call(s, "change password");
+	call_begin(s, REQ_CHANGE_PASSWORD);
+	proto_put_str(&s->x->req, TAG_PASSWORD, ctx);
+	proto_put_str(&s->x->req, TAG_NEW_PASSWORD, password);
+	call_put_host(s);
+	proto_put_str(&s->x->req, TAG_LANG, lang_name(s->conv.lang));
+	return call_helper(s, "change password");
 }
 
 /* The item an earlier module (or our own preliminary phase) left, or NULL. */
-static const char *item(struct session *s, int which)
+static const char *item(struct call *s, int which)
 {
 	const void *v = NULL;
 
 	return pam_get_item(s->pamh, which, &v) == PAM_SUCCESS ? v : NULL;
 }
 
-static int changed(struct session *s, int r)
+static int changed(struct call *s, int r)
 {
 	switch (r) {
 	case -1:
-		return session_unavailable(s);
-	case R_OK:
+		return call_unavailable(s);
+	case RESULT_OK:
 		pam_syslog(s->pamh, LOG_NOTICE, "user %s: portal password changed", s->user);
 		if (!s->silent)
 			conv_say(&s->conv, PAM_TEXT_INFO, TX_CHANGED);
 		return PAM_SUCCESS;
-	case R_PASSWORD:
+	case RESULT_PASSWORD:
 		/* right in the preliminary phase: changed since by someone else */
 		pam_syslog(s->pamh, LOG_NOTICE, "user %s: the current password no longer "
 			   "matches", s->user);
 		if (!s->silent)
 			conv_say(&s->conv, PAM_ERROR_MSG, TX_WRONG_CURRENT);
 		return PAM_AUTH_ERR;
-	case R_LOCKED:
-		return session_locked_answer(s, "change password");
-	case R_STATE:
+	case RESULT_LOCKED:
+		return call_locked_answer(s, "change password");
+	case RESULT_STATE:
 		pam_syslog(s->pamh, LOG_NOTICE, "user %s: no longer active, password not "
 			   "changed", s->user);
 		return PAM_AUTHTOK_ERR;
 	default:
-		return session_unexpected(s, "change password", r);
+		return call_unexpected(s, "change password", r);
 	}
 }
 
-static int update_active(struct session *s)
+static int update_active(struct call *s)
 {
 	const char *current = item(s, PAM_OLDAUTHTOK);
 	struct newpw how = {
@@ -110,29 +110,29 @@ static int update_active(struct session *s)
 	return PAM_AUTHTOK_ERR;
 }
 
-/* `again` as in pam_portal.c: the current password met R_STATE. */
-static int by_state(struct session *s, int flags, bool again)
+/* `again` as in pam_portal.c: the current password met RESULT_STATE. */
+static int by_state(struct call *s, int flags, bool again)
 {
 	bool update = flags & PAM_UPDATE_AUTHTOK, state_changed;
-	int rc = session_managed(s);
+	int rc = call_managed(s);
 
 	if (rc != PAM_SUCCESS)
 		return rc;
-	if (s->state == ST_PENDING)
+	if (s->state == STATE_PENDING)
 		return update ? flow_pending(s) : PAM_SUCCESS;
 	if (flags & PAM_CHANGE_EXPIRED_AUTHTOK) {
-		session_debug(s, "user %s: a portal password does not expire, ignored", s->user);
+		call_debug(s, "user %s: a portal password does not expire, ignored", s->user);
 		return PAM_IGNORE;
 	}
 	if (update)
 		return update_active(s);
 	if (again)
-		return session_unexpected(s, "status (active again)", R_STATE);
+		return call_unexpected(s, "status (active again)", RESULT_STATE);
 	rc = signin_active(s, &state_changed);
 	return state_changed ? by_state(s, flags, true) : rc;
 }
 
-int chauthtok(struct session *s, int flags)
+int chauthtok(struct call *s, int flags)
 {
 	if (!(flags & (PAM_PRELIM_CHECK | PAM_UPDATE_AUTHTOK))) {
 		pam_syslog(s->pamh, LOG_ERR, "chauthtok called neither to check nor to update");

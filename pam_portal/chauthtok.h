@@ -5,10 +5,10 @@
 #ifndef PAM_PORTAL_CHAUTHTOK_H
 #define PAM_PORTAL_CHAUTHTOK_H
 
-#include "session.h"
+#include "call.h"
 
 /* One of the two calls libpam makes, PAM_PRELIM_CHECK then
  * PAM_UPDATE_AUTHTOK, in `flags`; the PAM result. */
-int chauthtok(struct session *s, int flags);
+int chauthtok(struct call *s, int flags);
 
 #endif

@@ -13,25 +13,30 @@
  * date in it; vsnprintf cuts anything longer rather than overflow. */
 #define MESSAGE_MAX 1024
 
-/* The formats come from text_table, never from the person or the helper:
- * tests/unit_text.c checks each one against its `args`. */
-static void format(char *out, const struct conv *c, enum text_id id, va_list ap)
+/* One message of the given style (answer NULL but for a prompt), unless
+ * the conversation has failed already.  The formats come from text_table,
+ * never from the person or the helper: tests/unit_text.c checks each one
+ * against its `args`. */
+static int prompt(struct conv *c, int style, char **answer, enum text_id id, va_list ap)
 {
-	vsnprintf(out, MESSAGE_MAX, text(c->lang, id), ap);
+	char msg[MESSAGE_MAX];
+
+	if (c->failed != PAM_SUCCESS)
+		return c->failed;
+	vsnprintf(msg, sizeof msg, text(c->lang, id), ap);
+	c->failed = pam_prompt(c->pamh, style, answer, "%s", msg);
+	return c->failed;
 }
 
 int conv_say(struct conv *c, int style, enum text_id id, ...)
 {
-	char msg[MESSAGE_MAX];
 	va_list ap;
+	int rc;
 
-	if (c->failed != PAM_SUCCESS)
-		return c->failed;
 	va_start(ap, id);
-	format(msg, c, id, ap);
+	rc = prompt(c, style, NULL, id, ap);
 	va_end(ap);
-	c->failed = pam_prompt(c->pamh, style, NULL, "%s", msg);
-	return c->failed;
+	return rc;
 }
 
 /* ASCII only: the application's locale must not change what is blank. */
@@ -57,17 +62,12 @@ static void trim(char *s)
 
 int conv_ask(struct conv *c, bool echo, char **answer, enum text_id id, ...)
 {
-	char msg[MESSAGE_MAX];
 	va_list ap;
 
 	*answer = NULL;
-	if (c->failed != PAM_SUCCESS)
-		return c->failed;
 	va_start(ap, id);
-	format(msg, c, id, ap);
+	prompt(c, echo ? PAM_PROMPT_ECHO_ON : PAM_PROMPT_ECHO_OFF, answer, id, ap);
 	va_end(ap);
-	c->failed = pam_prompt(c->pamh, echo ? PAM_PROMPT_ECHO_ON : PAM_PROMPT_ECHO_OFF,
-			       answer, "%s", msg);
 	if (c->failed != PAM_SUCCESS) {
 		conv_drop(answer);
 		return c->failed;

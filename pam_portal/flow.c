@@ -28,7 +28,7 @@ static const char *const step_names[] = {
 };
 
 struct flow {
-	struct session *s;
+	struct call *s;
 	char email[PORTAL_EMAIL_MAX + 1];     /* the last address typed */
 	uint8_t ticket[PORTAL_TICKET_LEN];    /* from a right code */
 	int rc;                               /* the PAM result at STEP_END */
@@ -45,7 +45,7 @@ static enum step cancel(struct flow *f, enum step where)
 	pam_syslog(f->s->pamh, LOG_NOTICE, "user %s: verification cancelled at the %s",
 		   f->s->user, step_names[where]);
 	conv_say(&f->s->conv, PAM_TEXT_INFO, TX_CANCELLED);
-	return end(f, session_refused(f->s));
+	return end(f, call_refused(f->s));
 }
 
 /* ---- 1. why ------------------------------------------------------------ */
@@ -77,13 +77,14 @@ static long long date_noon(const char *s)
 
 static enum step intro(struct flow *f)
 {
-	struct session *s = f->s;
+	struct call *s = f->s;
 	long long cutover = date_noon(s->cutover);
 
 	pam_syslog(s->pamh, LOG_NOTICE, "user %s: pending (%s): verification started",
-		   s->user, s->reason == PR_RESET ? "reset by an administrator" :
-		   s->reason == PR_DORMANT ? "no sign-in since the cutover" : "no portal password");
-	if (s->reason == PR_RESET) {
+		   s->user, s->reason == PENDING_RESET ? "reset by an administrator" :
+		   s->reason == PENDING_DORMANT ? "no sign-in since the cutover" :
+		   "no portal password");
+	if (s->reason == PENDING_RESET) {
 		conv_say(&s->conv, PAM_TEXT_INFO, TX_INTRO_RESET);
 	} else if (cutover >= 0) {
 		char date[64];
@@ -101,29 +102,29 @@ static enum step intro(struct flow *f)
 /* REQ_SEND_CODE for the last address; `again` when the person typed r. */
 static enum step send_code(struct flow *f, bool again)
 {
-	struct session *s = f->s;
+	struct call *s = f->s;
 	char words[64];
 	uint64_t secs;
 	int r;
 
-	session_begin(s, REQ_SEND_CODE);
-	proto_put_str(&s->x->req, F_EMAIL, f->email);
-	proto_put_str(&s->x->req, F_LANG, lang_name(s->conv.lang));
-	r = session_call(s, again ? "new code" : "code");
+	call_begin(s, REQ_SEND_CODE);
+	proto_put_str(&s->x->req, TAG_EMAIL, f->email);
+	proto_put_str(&s->x->req, TAG_LANG, lang_name(s->conv.lang));
+	r = call_helper(s, again ? "new code" : "code");
 	switch (r) {
 	case -1:
-		return end(f, session_unavailable(s));
-	case R_OK:
-		if (!proto_get_u64(&s->x->resp, F_TTL, &secs))
-			return end(f, session_unexpected(s, "code (no lifetime)", r));
+		return end(f, call_unavailable(s));
+	case RESULT_OK:
+		if (!proto_get_u64(&s->x->resp, TAG_TTL, &secs))
+			return end(f, call_unexpected(s, "code (no lifetime)", r));
 		pam_syslog(s->pamh, LOG_NOTICE, "user %s: %s asked for (mailed if the address "
 			   "is the one on file)", s->user, again ? "a new code" : "a code");
 		i18n_duration(s->conv.lang, secs, words, sizeof words);
 		conv_say(&s->conv, PAM_TEXT_INFO, again ? TX_CODE_RESENT : TX_CODE_SENT, words);
 		return STEP_CODE;
-	case R_WAIT:
-		if (!proto_get_u64(&s->x->resp, F_WAIT, &secs))
-			return end(f, session_unexpected(s, "code (no wait)", r));
+	case RESULT_WAIT:
+		if (!proto_get_u64(&s->x->resp, TAG_WAIT, &secs))
+			return end(f, call_unexpected(s, "code (no wait)", r));
 		pam_syslog(s->pamh, LOG_NOTICE, "user %s: code asked for too soon, %llu s to wait",
 			   s->user, (unsigned long long)secs);
 		/* "0 seconds" would read as nonsense: a wait is at least one */
@@ -133,19 +134,19 @@ static enum step send_code(struct flow *f, bool again)
 		 * still be in the mailbox, so the next question is the code. */
 		conv_say(&s->conv, PAM_ERROR_MSG, again ? TX_WAIT_RESEND : TX_CODE_RECENT, words);
 		return STEP_CODE;
-	case R_INVALID:
+	case RESULT_INVALID:
 		conv_say(&s->conv, PAM_ERROR_MSG, TX_NOT_EMAIL);
 		return STEP_EMAIL;
-	case R_LOCKED:
-		return end(f, session_locked_answer(s, "code"));
+	case RESULT_LOCKED:
+		return end(f, call_locked_answer(s, "code"));
 	default:
-		return end(f, session_unexpected(s, "code", r));
+		return end(f, call_unexpected(s, "code", r));
 	}
 }
 
 static enum step ask_email(struct flow *f)
 {
-	struct session *s = f->s;
+	struct call *s = f->s;
 	char *answer;
 
 	if (s->org[0] != '\0')
@@ -190,24 +191,24 @@ static bool code_digits(const char *typed, char out[PORTAL_CODE_MAX + 1])
 
 static enum step verify(struct flow *f, const char *code)
 {
-	struct session *s = f->s;
+	struct call *s = f->s;
 	uint32_t tries;
 	int r;
 
-	session_begin(s, REQ_VERIFY_CODE);
-	proto_put_str(&s->x->req, F_CODE, code);
-	r = session_call(s, "verify code");
+	call_begin(s, REQ_VERIFY_CODE);
+	proto_put_str(&s->x->req, TAG_CODE, code);
+	r = call_helper(s, "verify code");
 	switch (r) {
 	case -1:
-		return end(f, session_unavailable(s));
-	case R_OK:
-		if (!proto_get_fixed(&s->x->resp, F_TICKET, f->ticket, sizeof f->ticket))
-			return end(f, session_unexpected(s, "verify code (no ticket)", r));
+		return end(f, call_unavailable(s));
+	case RESULT_OK:
+		if (!proto_get_fixed(&s->x->resp, TAG_TICKET, f->ticket, sizeof f->ticket))
+			return end(f, call_unexpected(s, "verify code (no ticket)", r));
 		pam_syslog(s->pamh, LOG_NOTICE, "user %s: code verified", s->user);
 		return STEP_CONFIRM;
-	case R_CODE_WRONG:
-		if (!proto_get_u32(&s->x->resp, F_TRIES, &tries))
-			return end(f, session_unexpected(s, "verify code (no tries)", r));
+	case RESULT_CODE_WRONG:
+		if (!proto_get_u32(&s->x->resp, TAG_TRIES, &tries))
+			return end(f, call_unexpected(s, "verify code (no tries)", r));
 		pam_syslog(s->pamh, LOG_NOTICE, "user %s: wrong code, tries left: %u",
 			   s->user, (unsigned)tries);
 		if (tries == 0)
@@ -217,27 +218,27 @@ static enum step verify(struct flow *f, const char *code)
 		else
 			conv_say(&s->conv, PAM_ERROR_MSG, TX_CODE_WRONG_MANY, (unsigned)tries);
 		return STEP_CODE;
-	case R_CODE_EXPIRED:
+	case RESULT_CODE_EXPIRED:
 		pam_syslog(s->pamh, LOG_NOTICE, "user %s: code expired", s->user);
 		conv_say(&s->conv, PAM_ERROR_MSG, TX_CODE_EXPIRED);
 		return STEP_CODE;
-	case R_CODE_DEAD:
+	case RESULT_CODE_DEAD:
 		pam_syslog(s->pamh, LOG_NOTICE, "user %s: no live code", s->user);
 		conv_say(&s->conv, PAM_ERROR_MSG, TX_CODE_DEAD);
 		return STEP_CODE;
-	case R_INVALID:
+	case RESULT_INVALID:
 		conv_say(&s->conv, PAM_ERROR_MSG, TX_CODE_FORM);
 		return STEP_CODE;
-	case R_LOCKED:
-		return end(f, session_locked_answer(s, "verify code"));
+	case RESULT_LOCKED:
+		return end(f, call_locked_answer(s, "verify code"));
 	default:
-		return end(f, session_unexpected(s, "verify code", r));
+		return end(f, call_unexpected(s, "verify code", r));
 	}
 }
 
 static enum step ask_code(struct flow *f)
 {
-	struct session *s = f->s;
+	struct call *s = f->s;
 	char code[PORTAL_CODE_MAX + 1];
 	char *answer;
 	enum step next;
@@ -271,7 +272,7 @@ static enum step ask_code(struct flow *f)
 
 static enum step confirm(struct flow *f)
 {
-	struct session *s = f->s;
+	struct call *s = f->s;
 
 	conv_say(&s->conv, PAM_TEXT_INFO, TX_VERIFIED);
 	/* Anything but Enter, e or q asks again: the prompt lists them. */
@@ -301,16 +302,16 @@ static enum step confirm(struct flow *f)
 /* ---- 6. the new password ------------------------------------------------ */
 
 /* Stored with the ticket the right code gave. */
-static int set_password(struct session *s, void *ctx, const char *password)
+static int set_password(struct call *s, void *ctx, const char *password)
 {
 	struct flow *f = ctx;
 
-	session_begin(s, REQ_SET_PASSWORD);
-	proto_put_bytes(&s->x->req, F_TICKET, f->ticket, sizeof f->ticket);
-	proto_put_str(&s->x->req, F_PASSWORD, password);
-	session_put_host(s);
-	proto_put_str(&s->x->req, F_LANG, lang_name(s->conv.lang));
-	return session_call(s, "set password");
+	call_begin(s, REQ_SET_PASSWORD);
+	proto_put_bytes(&s->x->req, TAG_TICKET, f->ticket, sizeof f->ticket);
+	proto_put_str(&s->x->req, TAG_PASSWORD, password);
+	call_put_host(s);
+	proto_put_str(&s->x->req, TAG_LANG, lang_name(s->conv.lang));
+	return call_helper(s, "set password");
 }
 
 /* In auth, after_reset says whether the person signs in again; in the
@@ -318,7 +319,7 @@ static int set_password(struct session *s, void *ctx, const char *password)
  * what was asked for. */
 static enum step created(struct flow *f)
 {
-	struct session *s = f->s;
+	struct call *s = f->s;
 	bool relogin = s->stage == STAGE_AUTH && s->args->after_reset == AFTER_RESET_RELOGIN;
 
 	pam_syslog(s->pamh, LOG_NOTICE, "user %s: portal password created (%s)", s->user,
@@ -331,7 +332,7 @@ static enum step created(struct flow *f)
 
 static enum step new_password(struct flow *f)
 {
-	struct session *s = f->s;
+	struct call *s = f->s;
 	const struct newpw how = {
 		.ask = TX_ASK_NEW_PASSWORD, .give_up = TX_PW_GIVE_UP,
 		.send = set_password, .ctx = f,
@@ -344,23 +345,23 @@ static enum step new_password(struct flow *f)
 	case NEWPW_CANCELLED:
 		return cancel(f, STEP_PASSWORD);
 	case NEWPW_REFUSED:
-		return end(f, session_refused(s));
+		return end(f, call_refused(s));
 	case NEWPW_ANSWERED:
 		break;
 	}
 	switch (r) {
 	case -1:
-		return end(f, session_unavailable(s));
-	case R_OK:
+		return end(f, call_unavailable(s));
+	case RESULT_OK:
 		return created(f);
-	case R_TICKET:
+	case RESULT_TICKET:
 		pam_syslog(s->pamh, LOG_NOTICE, "user %s: reset ticket refused", s->user);
 		conv_say(&s->conv, PAM_ERROR_MSG, TX_TICKET);
-		return end(f, session_refused(s));
-	case R_LOCKED:
-		return end(f, session_locked_answer(s, "set password"));
+		return end(f, call_refused(s));
+	case RESULT_LOCKED:
+		return end(f, call_locked_answer(s, "set password"));
 	default:
-		return end(f, session_unexpected(s, "set password", r));
+		return end(f, call_unexpected(s, "set password", r));
 	}
 }
 
@@ -374,9 +375,9 @@ static enum step (*const steps[])(struct flow *) = {
 	[STEP_PASSWORD] = new_password,
 };
 
-int flow_pending(struct session *s)
+int flow_pending(struct call *s)
 {
-	struct flow f = { .s = s, .rc = session_refused(s) };
+	struct flow f = { .s = s, .rc = call_refused(s) };
 	enum step step = STEP_INTRO;
 	int rc;
 
@@ -390,7 +391,7 @@ int flow_pending(struct session *s)
 			pam_syslog(s->pamh, LOG_ERR, "user %s: the conversation cannot carry the "
 				   "verification (it needs keyboard-interactive): %s at step \"%s\"",
 				   s->user, pam_strerror(s->pamh, s->conv.failed), step_names[at]);
-			f.rc = session_refused(s);
+			f.rc = call_refused(s);
 			break;
 		}
 	}

@@ -21,13 +21,13 @@ static const struct {
 	[PW_HAS_EMAIL] = { TX_PW_HAS_EMAIL, "contains the e-mail address" },
 };
 
-/* R_POLICY in s->x->resp: say why.  False when the reason is not one we
+/* RESULT_POLICY in s->x->resp: say why.  False when the reason is not one we
  * know (the caller then treats the answer as nonsense). */
-static bool say_policy(struct session *s)
+static bool say_policy(struct call *s)
 {
 	uint32_t why;
 
-	if (!proto_get_u32(&s->x->resp, F_REASON, &why) || why == PW_OK ||
+	if (!proto_get_u32(&s->x->resp, TAG_REASON, &why) || why == PW_OK ||
 	    why >= sizeof policy / sizeof policy[0])
 		return false;
 	pam_syslog(s->pamh, LOG_NOTICE, "user %s: new password refused: %s",
@@ -42,7 +42,7 @@ static bool say_policy(struct session *s)
 /* One password to the helper.  True when it was refused (too long to
  * send, or by the policy) and the person told why: another round may
  * follow.  False with the helper's result in *result otherwise. */
-static bool refused(struct session *s, const struct newpw *how, const char *password,
+static bool refused(struct call *s, const struct newpw *how, const char *password,
 		    int *result)
 {
 	if (strlen(password) > PORTAL_PASSWORD_MAX) {
@@ -50,13 +50,13 @@ static bool refused(struct session *s, const struct newpw *how, const char *pass
 		return true;
 	}
 	*result = how->send(s, how->ctx, password);
-	if (*result == R_OK)
+	if (*result == RESULT_OK)
 		pam_set_item(s->pamh, PAM_AUTHTOK, password);
-	return *result == R_POLICY && say_policy(s);
+	return *result == RESULT_POLICY && say_policy(s);
 }
 
 /* The password twice; NEWPW_ANSWERED with both when they are there. */
-static enum newpw_end ask_twice(struct session *s, const struct newpw *how,
+static enum newpw_end ask_twice(struct call *s, const struct newpw *how,
 				char **first, char **second)
 {
 	*second = NULL;
@@ -75,7 +75,7 @@ static enum newpw_end ask_twice(struct session *s, const struct newpw *how,
 	return NEWPW_ANSWERED;
 }
 
-enum newpw_end newpw_ask(struct session *s, const struct newpw *how, int *result)
+enum newpw_end newpw_ask(struct call *s, const struct newpw *how, int *result)
 {
 	if (how->given)
 		return refused(s, how, how->given, result) ? NEWPW_REFUSED : NEWPW_ANSWERED;

@@ -9,14 +9,14 @@
 #ifndef PAM_PORTAL_NEWPW_H
 #define PAM_PORTAL_NEWPW_H
 
-#include "session.h"
+#include "call.h"
 
 /* At most this many tries at a new password that the helper accepts. */
 #define NEWPW_ROUNDS 3
 
 /* Send the request that stores `password`: the helper's result (its
  * answer in s->x->resp), or -1 when it could not be asked. */
-typedef int (*newpw_send)(struct session *s, void *ctx, const char *password);
+typedef int (*newpw_send)(struct call *s, void *ctx, const char *password);
 
 struct newpw {
 	enum text_id ask;      /* the first prompt; %u: the least length */
@@ -27,15 +27,15 @@ struct newpw {
 };
 
 enum newpw_end {
-	NEWPW_ANSWERED,   /* the helper's last result is in *result (R_OK: stored) */
+	NEWPW_ANSWERED,   /* the helper's last result is in *result (RESULT_OK: stored) */
 	NEWPW_CANCELLED,  /* an empty answer */
 	NEWPW_REFUSED,    /* no password the helper took; the person was told why */
 	NEWPW_FAILED,     /* the conversation failed (s->conv.failed) */
 };
 
-/* Ask (or take how->given), check that both match, send, and on R_POLICY
- * say why and ask again.  On R_OK the new password is left in PAM_AUTHTOK
+/* Ask (or take how->given), check that both match, send, and on RESULT_POLICY
+ * say why and ask again.  On RESULT_OK the new password is left in PAM_AUTHTOK
  * for the modules stacked after this one, as after any password prompt. */
-enum newpw_end newpw_ask(struct session *s, const struct newpw *how, int *result);
+enum newpw_end newpw_ask(struct call *s, const struct newpw *how, int *result);
 
 #endif

@@ -20,49 +20,49 @@
 #include "args.h"
 #include "chauthtok.h"
 #include "flow.h"
-#include "session.h"
+#include "call.h"
 #include "signin.h"
 #include "verdict.h"
 
 /* What the helper says of the user decides what is asked.  `again` after
- * an active user's password met R_STATE: the state changed in between
+ * an active user's password met RESULT_STATE: the state changed in between
  * (an administrator reset the user, the cutover moved), so it is asked
  * once more; active a second time would be the helper contradicting
  * itself. */
-static int by_state(struct session *s, bool again)
+static int by_state(struct call *s, bool again)
 {
 	bool changed;
-	int rc = session_managed(s);
+	int rc = call_managed(s);
 
 	if (rc != PAM_SUCCESS)
 		return rc;
-	if (s->state == ST_PENDING)
+	if (s->state == STATE_PENDING)
 		return flow_pending(s);
 	if (again)
-		return session_unexpected(s, "status (active again)", R_STATE);
+		return call_unexpected(s, "status (active again)", RESULT_STATE);
 	rc = signin_active(s, &changed);
 	return changed ? by_state(s, true) : rc;
 }
 
-static int authenticate(struct session *s, int flags)
+static int authenticate(struct call *s, int flags)
 {
 	int rc;
 
 	(void)flags;
 	verdict_forget(s->pamh);
 	rc = by_state(s, false);
-	if ((rc == PAM_IGNORE && s->state == ST_UNMANAGED) ||
-	    (rc == PAM_SUCCESS && s->state == ST_ACTIVE))
+	if ((rc == PAM_IGNORE && s->state == STATE_UNMANAGED) ||
+	    (rc == PAM_SUCCESS && s->state == STATE_ACTIVE))
 		verdict_keep(s->pamh, s->user, s->state);
 	return rc;
 }
 
-/* The options, the user, a session for one stage: then `run`. */
-static int with_session(pam_handle_t *pamh, enum stage stage, int flags, int argc,
-			const char **argv, int (*run)(struct session *, int))
+/* The options, the user, a call for one stage: then `run`. */
+static int with_call(pam_handle_t *pamh, enum stage stage, int flags, int argc,
+		     const char **argv, int (*run)(struct call *, int))
 {
 	struct portal_args args;
-	struct session s;
+	struct call s;
 	const char *user = NULL;
 	int rc;
 
@@ -82,19 +82,19 @@ static int with_session(pam_handle_t *pamh, enum stage stage, int flags, int arg
 				   strlen(user));
 		return PAM_IGNORE;
 	}
-	if (!session_open(&s, pamh, stage, flags, &args, user)) {
-		session_close(&s);
+	if (!call_open(&s, pamh, stage, flags, &args, user)) {
+		call_close(&s);
 		pam_syslog(pamh, LOG_CRIT, "out of memory");
 		return PAM_BUF_ERR;
 	}
 	rc = run(&s, flags);
-	session_close(&s);
+	call_close(&s);
 	return rc;
 }
 
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	return with_session(pamh, STAGE_AUTH, flags, argc, argv, authenticate);
+	return with_call(pamh, STAGE_AUTH, flags, argc, argv, authenticate);
 }
 
 /* No credentials of our own to set; succeeding, as pam_unix does, keeps
@@ -109,12 +109,12 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
 
 PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	return with_session(pamh, STAGE_ACCOUNT, flags, argc, argv, account);
+	return with_call(pamh, STAGE_ACCOUNT, flags, argc, argv, account);
 }
 
 PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	return with_session(pamh, STAGE_PASSWORD, flags, argc, argv, chauthtok);
+	return with_call(pamh, STAGE_PASSWORD, flags, argc, argv, chauthtok);
 }
 
 /* No session of our own: a session line for this module has no effect. */

@@ -20,7 +20,7 @@
 static const struct kind {
 	int item;                 /* where an earlier module leaves it */
 	enum text_id prompt;
-	enum proto_type request;  /* without F_NEW_PASSWORD: a check only */
+	enum proto_type request;  /* without TAG_NEW_PASSWORD: a check only */
 	const char *what;         /* for the log */
 } kinds[] = {
 	[STAGE_AUTH] = { PAM_AUTHTOK, TX_ASK_PASSWORD, REQ_AUTH, "password" },
@@ -29,30 +29,30 @@ static const struct kind {
 };
 
 /* Ask the helper about one password; the result, or -1. */
-static int check(struct session *s, const struct kind *k, const char *password,
+static int check(struct call *s, const struct kind *k, const char *password,
 		 const char *from)
 {
 	/* Longer than any password the helper could have stored. */
 	if (strlen(password) > PORTAL_PASSWORD_MAX) {
-		session_debug(s, "user %s: %s%s longer than any password", s->user, k->what, from);
-		return R_PASSWORD;
+		call_debug(s, "user %s: %s%s longer than any password", s->user, k->what, from);
+		return RESULT_PASSWORD;
 	}
-	session_begin(s, k->request);
-	proto_put_str(&s->x->req, F_PASSWORD, password);
-	return session_call(s, k->what);
+	call_begin(s, k->request);
+	proto_put_str(&s->x->req, TAG_PASSWORD, password);
+	return call_helper(s, k->what);
 }
 
-static int outcome(struct session *s, const struct kind *k, int r, bool *state_changed)
+static int outcome(struct call *s, const struct kind *k, int r, bool *state_changed)
 {
 	switch (r) {
 	case -1:
-		return session_unavailable(s);
-	case R_OK:
+		return call_unavailable(s);
+	case RESULT_OK:
 		pam_syslog(s->pamh, LOG_INFO, "user %s: %s", s->user,
 			   s->stage == STAGE_AUTH ? "signed in with the portal password" :
 			   "current password checked");
 		return PAM_SUCCESS;
-	case R_PASSWORD:
+	case RESULT_PASSWORD:
 		pam_syslog(s->pamh, LOG_NOTICE, "user %s: wrong %s", s->user, k->what);
 		/* At sign-in the application says it, as for pam_unix; passwd
 		 * only says "Authentication token manipulation error". */
@@ -60,19 +60,19 @@ static int outcome(struct session *s, const struct kind *k, int r, bool *state_c
 			conv_say(&s->conv, PAM_ERROR_MSG, TX_WRONG_CURRENT);
 		/* pam_unix's answer to a wrong current password too */
 		return PAM_AUTH_ERR;
-	case R_LOCKED:
-		return session_locked_answer(s, k->what);
-	case R_STATE:
-		session_debug(s, "user %s: no longer active, asking the state again", s->user);
+	case RESULT_LOCKED:
+		return call_locked_answer(s, k->what);
+	case RESULT_STATE:
+		call_debug(s, "user %s: no longer active, asking the state again", s->user);
 		*state_changed = true;
-		return session_refused(s);
+		return call_refused(s);
 	default:
-		return session_unexpected(s, k->what, r);
+		return call_unexpected(s, k->what, r);
 	}
 }
 
 /* The password left by an earlier module, or NULL. */
-static const char *earlier_password(struct session *s, const struct kind *k)
+static const char *earlier_password(struct call *s, const struct kind *k)
 {
 	const void *item = NULL;
 
@@ -81,7 +81,7 @@ static const char *earlier_password(struct session *s, const struct kind *k)
 	return item;
 }
 
-int signin_active(struct session *s, bool *state_changed)
+int signin_active(struct call *s, bool *state_changed)
 {
 	const struct kind *k = &kinds[s->stage == STAGE_PASSWORD ? STAGE_PASSWORD : STAGE_AUTH];
 	char *typed = NULL;
@@ -93,7 +93,7 @@ int signin_active(struct session *s, bool *state_changed)
 
 		if (earlier) {
 			r = check(s, k, earlier, " from an earlier module");
-			if (r != R_PASSWORD || s->args->first_pass == FIRST_PASS_USE)
+			if (r != RESULT_PASSWORD || s->args->first_pass == FIRST_PASS_USE)
 				return outcome(s, k, r, state_changed);
 		} else if (s->args->first_pass == FIRST_PASS_USE) {
 			pam_syslog(s->pamh, LOG_ERR, "user %s: use_first_pass, but no earlier "
@@ -104,7 +104,7 @@ int signin_active(struct session *s, bool *state_changed)
 	if (conv_ask(&s->conv, false, &typed, k->prompt) != PAM_SUCCESS) {
 		pam_syslog(s->pamh, LOG_ERR, "user %s: the conversation failed while asking "
 			   "for the %s: %s", s->user, k->what, pam_strerror(s->pamh, s->conv.failed));
-		return session_refused(s);
+		return call_refused(s);
 	}
 	/* Left for the modules stacked after this one (use_first_pass,
 	 * keyrings), whatever the outcome, as pam_unix does; in the password

@@ -31,7 +31,7 @@ void verdict_keep(pam_handle_t *pamh, const char *user, enum portal_state state)
 {
 	struct verdict *v;
 
-	if ((state != ST_UNMANAGED && state != ST_ACTIVE) || strlen(user) > PORTAL_USER_MAX)
+	if ((state != STATE_UNMANAGED && state != STATE_ACTIVE) || strlen(user) > PORTAL_USER_MAX)
 		return;
 	v = malloc(sizeof *v);
 	if (!v)

@@ -18,7 +18,7 @@
 #include <security/pam_modules.h>
 #include "proto.h"
 
-/* Keep ST_UNMANAGED or ST_ACTIVE for user; anything else is not kept. */
+/* Keep STATE_UNMANAGED or STATE_ACTIVE for user; anything else is not kept. */
 void verdict_keep(pam_handle_t *pamh, const char *user, enum portal_state state);
 /* Forget what an earlier auth on this handle found. */
 void verdict_forget(pam_handle_t *pamh);

@@ -88,7 +88,7 @@ def no_message_escapes_xgettext():
     """A message table written {"..."} rather than I18N("...") would never
     reach the translators."""
     bad = []
-    for sub in ("helper", "pam_portal"):
+    for sub in ("common", "helper", "pam_portal", "portalctl"):
         for name in sorted(os.listdir(os.path.join(ROOT, sub))):
             if not name.endswith(".c"):
                 continue

@@ -294,7 +294,7 @@ def debian_rules_and_changelog():
                 r"dh_auto_install -- PREFIX=/usr", text)
     check_match("debian/rules puts the module in the multiarch PAM folder",
                 r"PAMDIR=/lib/\$\(DEB_HOST_MULTIARCH\)/security", text)
-    version = re.search(r'PORTAL_VERSION "([^"]+)"', read(ROOT, "helper", "version.h")).group(1)
+    version = re.search(r'PORTAL_VERSION "([^"]+)"', read(ROOT, "common", "version.h")).group(1)
     p = subprocess.run(["dpkg-parsechangelog", "-l", os.path.join(DEBIAN, "changelog"),
                         "-S", "Version"], capture_output=True, text=True)
     check_eq("debian/changelog's version is portald's", p.stdout.strip(), version)

@@ -101,7 +101,7 @@ def the_configuration_page_names_every_key():
 @test
 def the_program_pages_name_every_command_and_option():
     ctl = read(MAN, "portalctl.8")
-    src = read(ROOT, "helper", "portalctl.c")
+    src = read(ROOT, "portalctl", "portalctl.c")
     table = re.search(r"(?s)\} commands\[\] = \{(.*?)\n\};", src)
     commands = re.findall(r'\{\s*(?:"(\w+)"|NULL),\s*"(\w+)",', table.group(1) if table else "")
     check("portalctl.c names its commands", len(commands) >= 9, commands)

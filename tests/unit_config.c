@@ -45,7 +45,7 @@ static void defaults(void)
 	CHECK("default password_min_length 15", c.password_min_length == 15);
 	CHECK("default max_failures 20", c.max_failures == 20);
 	CHECK("default smtp_server localhost:25", strcmp(c.smtp_host, "localhost") == 0 && c.smtp_port == 25);
-	CHECK("default smtp_tls starttls", c.smtp_tls == TLS_STARTTLS);
+	CHECK("default smtp_tls starttls", c.smtp_tls == MAIL_TLS_STARTTLS);
 	CHECK("cutover kept as written", strcmp(c.cutover_str, "2023-10-30") == 0);
 }
 
@@ -82,7 +82,7 @@ static void every_key(void)
 	CHECK("bare seconds", c.resend_interval == 90);
 	CHECK("minutes", c.lockout == 1800);
 	CHECK("host and port", strcmp(c.smtp_host, "mail.example.org") == 0 && c.smtp_port == 587);
-	CHECK("tls required", c.smtp_tls == TLS_REQUIRED);
+	CHECK("tls required", c.smtp_tls == MAIL_TLS_REQUIRED);
 	CHECK("smtp user", strcmp(c.smtp_user, "portal") == 0);
 }
 

@@ -13,10 +13,11 @@
 #include <sodium.h>
 #include "check.h"
 #include "code.h"
+#include "dispatch.h"
 #include "log.h"
 #include "policy.h"
-#include "portald.h"
 #include "user.h"
+#include "version.h"
 
 #define GOOD_PW  "plum-Orbit-cactus-42"
 #define OTHER_PW "tundra wave lantern 7"
@@ -41,7 +42,7 @@ static void begin(uint8_t type, const char *user)
 {
 	proto_begin(&req, type);
 	if (user)
-		proto_put_str(&req, F_USER, user);
+		proto_put_str(&req, TAG_USER, user);
 }
 
 /* Send the request built in req; the parsed answer is in out. */
@@ -57,7 +58,7 @@ static uint32_t call(const struct peer *p)
 		outbox_kick(d.outbox);
 	if (proto_frame_size(resp.data) != resp.len || !proto_parse(resp.data, resp.len, &out))
 		return 1001;
-	return proto_get_u32(&out, F_RESULT, &r) ? r : 1002;
+	return proto_get_u32(&out, TAG_RESULT, &r) ? r : 1002;
 }
 
 static uint32_t ask(const struct peer *p, uint8_t type, const char *user)
@@ -86,7 +87,7 @@ static bool detail_is(const char *want)
 {
 	char s[256];
 
-	return proto_get_str(&out, F_DETAIL, s, sizeof s) && strstr(s, want) != NULL;
+	return proto_get_str(&out, TAG_DETAIL, s, sizeof s) && strstr(s, want) != NULL;
 }
 
 /* USER_SHOW's entry, parsed into ent. */
@@ -94,12 +95,12 @@ static bool show(const char *user)
 {
 	const struct proto_field *f;
 
-	if (ask(&root, REQ_USER_SHOW, user) != R_OK || !(f = proto_find(&out, F_ENTRY)))
+	if (ask(&root, REQ_USER_SHOW, user) != RESULT_OK || !(f = proto_find(&out, TAG_ENTRY)))
 		return false;
 	return proto_parse_body(f->data, f->len, &ent);
 }
 
-static bool load(const char *user, struct user *u)
+static bool load(const char *user, struct user_record *u)
 {
 	int rc;
 
@@ -109,7 +110,7 @@ static bool load(const char *user, struct user *u)
 	return rc == 0;
 }
 
-static void save(const struct user *u)
+static void save(const struct user_record *u)
 {
 	store_lock(d.store);
 	user_save(d.store, u);
@@ -119,7 +120,7 @@ static void save(const struct user *u)
 
 static void plant_code(const char *user, const char *code, time_t expires, uint32_t tries)
 {
-	struct user u;
+	struct user_record u;
 
 	if (!load(user, &u))
 		return;
@@ -132,36 +133,36 @@ static void plant_code(const char *user, const char *code, time_t expires, uint3
 static uint32_t verify(const char *user, const char *code)
 {
 	begin(REQ_VERIFY_CODE, user);
-	proto_put_str(&req, F_CODE, code);
+	proto_put_str(&req, TAG_CODE, code);
 	return call(&root);
 }
 
 static uint32_t send_code(const struct peer *p, const char *user, const char *email)
 {
 	begin(REQ_SEND_CODE, user);
-	proto_put_str(&req, F_EMAIL, email);
+	proto_put_str(&req, TAG_EMAIL, email);
 	return call(p);
 }
 
 static bool get_ticket(const char *user, uint8_t t[PORTAL_TICKET_LEN])
 {
 	plant_code(user, "424242", time(NULL) + 600, d.cfg.code_attempts);
-	return verify(user, "424242") == R_OK && proto_get_fixed(&out, F_TICKET, t, PORTAL_TICKET_LEN);
+	return verify(user, "424242") == RESULT_OK && proto_get_fixed(&out, TAG_TICKET, t, PORTAL_TICKET_LEN);
 }
 
 static uint32_t set_password(const struct peer *p, const char *user, const uint8_t *t,
 			     size_t tlen, const char *pw)
 {
 	begin(REQ_SET_PASSWORD, user);
-	proto_put_bytes(&req, F_TICKET, t, tlen);
-	proto_put_str(&req, F_PASSWORD, pw);
+	proto_put_bytes(&req, TAG_TICKET, t, tlen);
+	proto_put_str(&req, TAG_PASSWORD, pw);
 	return call(p);
 }
 
 static uint32_t auth(const struct peer *p, const char *user, const char *pw)
 {
 	begin(REQ_AUTH, user);
-	proto_put_str(&req, F_PASSWORD, pw);
+	proto_put_str(&req, TAG_PASSWORD, pw);
 	return call(p);
 }
 
@@ -178,7 +179,7 @@ static unsigned long pending_mail(void)
 static uint32_t add(const char *user, const char *email)
 {
 	begin(REQ_USER_ADD, user);
-	proto_put_str(&req, F_EMAIL, email);
+	proto_put_str(&req, TAG_EMAIL, email);
 	return call(&root);
 }
 
@@ -188,56 +189,56 @@ static void access_rules(void)
 {
 	struct peer self = { geteuid(), 0, 4, "portald" };
 
-	CHECK("unknown request type refused", ask(&root, 99, NULL) == R_BAD_REQUEST);
-	CHECK("missing user named", ask(&root, REQ_STATUS, NULL) == R_BAD_REQUEST &&
+	CHECK("unknown request type refused", ask(&root, 99, NULL) == RESULT_BAD_REQUEST);
+	CHECK("missing user named", ask(&root, REQ_STATUS, NULL) == RESULT_BAD_REQUEST &&
 	      detail_is("user"));
-	CHECK("bad user name named", ask(&root, REQ_STATUS, "bad user!") == R_INVALID &&
+	CHECK("bad user name named", ask(&root, REQ_STATUS, "bad user!") == RESULT_INVALID &&
 	      detail_is("user"));
-	CHECK("root adds a user", add("bob", "b@example.org") == R_OK);
+	CHECK("root adds a user", add("bob", "b@example.org") == RESULT_OK);
 	begin(REQ_USER_ADD, "eve");
-	proto_put_str(&req, F_EMAIL, "e@example.org");
-	CHECK("user may not add users", call(&alice_peer) == R_DENIED);
-	CHECK("user may not list", ask(&alice_peer, REQ_USER_LIST, NULL) == R_DENIED);
-	CHECK("user may not import", ask(&alice_peer, REQ_IMPORT, NULL) == R_DENIED);
-	CHECK("user may not read the outbox", ask(&alice_peer, REQ_OUTBOX, NULL) == R_DENIED);
+	proto_put_str(&req, TAG_EMAIL, "e@example.org");
+	CHECK("user may not add users", call(&alice_peer) == RESULT_DENIED);
+	CHECK("user may not list", ask(&alice_peer, REQ_USER_LIST, NULL) == RESULT_DENIED);
+	CHECK("user may not import", ask(&alice_peer, REQ_IMPORT, NULL) == RESULT_DENIED);
+	CHECK("user may not read the outbox", ask(&alice_peer, REQ_OUTBOX, NULL) == RESULT_DENIED);
 	CHECK("user may not read the daemon status",
-	      ask(&alice_peer, REQ_DAEMON_STATUS, NULL) == R_DENIED);
-	CHECK("user may not unlock herself", ask(&alice_peer, REQ_USER_UNLOCK, "alice") == R_DENIED);
-	CHECK("user may not ask for another user", ask(&alice_peer, REQ_STATUS, "bob") == R_DENIED);
+	      ask(&alice_peer, REQ_DAEMON_STATUS, NULL) == RESULT_DENIED);
+	CHECK("user may not unlock herself", ask(&alice_peer, REQ_USER_UNLOCK, "alice") == RESULT_DENIED);
+	CHECK("user may not ask for another user", ask(&alice_peer, REQ_STATUS, "bob") == RESULT_DENIED);
 	CHECK("user may not send codes for another user",
-	      send_code(&alice_peer, "bob", "b@example.org") == R_DENIED);
+	      send_code(&alice_peer, "bob", "b@example.org") == RESULT_DENIED);
 	CHECK("user may not ask for a code, even her own",
-	      send_code(&alice_peer, "alice", "a@example.org") == R_DENIED);
+	      send_code(&alice_peer, "alice", "a@example.org") == RESULT_DENIED);
 	begin(REQ_VERIFY_CODE, "alice");
-	proto_put_str(&req, F_CODE, "123456");
-	CHECK("user may not try codes, even her own", call(&alice_peer) == R_DENIED);
+	proto_put_str(&req, TAG_CODE, "123456");
+	CHECK("user may not try codes, even her own", call(&alice_peer) == RESULT_DENIED);
 	CHECK("user may not set a password with a ticket",
-	      set_password(&alice_peer, "alice", (const uint8_t *)"t", 1, "x") == R_DENIED);
-	CHECK("caller without a login name refused", ask(&nameless, REQ_STATUS, "alice") == R_DENIED);
+	      set_password(&alice_peer, "alice", (const uint8_t *)"t", 1, "x") == RESULT_DENIED);
+	CHECK("caller without a login name refused", ask(&nameless, REQ_STATUS, "alice") == RESULT_DENIED);
 	CHECK("user may ask for herself (unmanaged: state only)",
-	      ask(&alice_peer, REQ_STATUS, "alice") == R_OK &&
-	      u32_of(&out, F_STATE) == ST_UNMANAGED && out.nfields == 2);
-	CHECK("the daemon's own uid is privileged", ask(&self, REQ_USER_LIST, NULL) == R_OK);
+	      ask(&alice_peer, REQ_STATUS, "alice") == RESULT_OK &&
+	      u32_of(&out, TAG_STATE) == STATE_UNMANAGED && out.nfields == 2);
+	CHECK("the daemon's own uid is privileged", ask(&self, REQ_USER_LIST, NULL) == RESULT_OK);
 }
 
 /* ---- administration ------------------------------------------------------- */
 
 static void administration(void)
 {
-	CHECK("add a user", add("alice", "alice@example.org") == R_OK);
-	CHECK("add again: exists", add("alice", "alice@example.org") == R_EXISTS);
-	CHECK("add with a bad address", add("carl", "carl@") == R_INVALID && detail_is("email"));
+	CHECK("add a user", add("alice", "alice@example.org") == RESULT_OK);
+	CHECK("add again: exists", add("alice", "alice@example.org") == RESULT_EXISTS);
+	CHECK("add with a bad address", add("carl", "carl@") == RESULT_INVALID && detail_is("email"));
 	begin(REQ_USER_ADD, "carl");
-	CHECK("add without an address", call(&root) == R_BAD_REQUEST && detail_is("email"));
-	CHECK("show a new user", show("alice") && u32_of(&ent, F_STATE) == ST_PENDING &&
-	      u32_of(&ent, F_REASON) == PR_NEVER && u32_of(&ent, F_HAS_PASSWORD) == 0 &&
-	      u32_of(&ent, F_FAILURES) == 0 && proto_find(&ent, F_CREATED));
-	CHECK("show an unknown user", ask(&root, REQ_USER_SHOW, "nobody") == R_NOT_FOUND);
-	CHECK("status of a new user", ask(&alice_peer, REQ_STATUS, "alice") == R_OK &&
-	      u32_of(&out, F_STATE) == ST_PENDING && u32_of(&out, F_REASON) == PR_NEVER &&
-	      proto_find(&out, F_CUTOVER) && proto_find(&out, F_ORG) && proto_find(&out, F_LANG) &&
-	      u64_of(F_TTL) == d.cfg.code_ttl && u32_of(&out, F_MIN_LEN) == 15 &&
-	      u64_of(F_LAST_SIGNIN) == 0 && !proto_find(&out, F_UNTIL));
+	CHECK("add without an address", call(&root) == RESULT_BAD_REQUEST && detail_is("email"));
+	CHECK("show a new user", show("alice") && u32_of(&ent, TAG_STATE) == STATE_PENDING &&
+	      u32_of(&ent, TAG_REASON) == PENDING_NEVER && u32_of(&ent, TAG_HAS_PASSWORD) == 0 &&
+	      u32_of(&ent, TAG_FAILURES) == 0 && proto_find(&ent, TAG_CREATED));
+	CHECK("show an unknown user", ask(&root, REQ_USER_SHOW, "nobody") == RESULT_NOT_FOUND);
+	CHECK("status of a new user", ask(&alice_peer, REQ_STATUS, "alice") == RESULT_OK &&
+	      u32_of(&out, TAG_STATE) == STATE_PENDING && u32_of(&out, TAG_REASON) == PENDING_NEVER &&
+	      proto_find(&out, TAG_CUTOVER) && proto_find(&out, TAG_ORG) && proto_find(&out, TAG_LANG) &&
+	      u64_of(TAG_TTL) == d.cfg.code_ttl && u32_of(&out, TAG_MIN_LEN) == 15 &&
+	      u64_of(TAG_LAST_SIGNIN) == 0 && !proto_find(&out, TAG_UNTIL));
 }
 
 /* ---- codes ---------------------------------------------------------------- */
@@ -245,18 +246,18 @@ static void administration(void)
 static void sending(void)
 {
 	unsigned long mail = pending_mail();
-	struct user before, after;
+	struct user_record before, after;
 	uint64_t expires = 0;
 
 	CHECK("code to an address not on file: same answer",
-	      send_code(&root, "alice", "mallory@example.org") == R_OK &&
-	      u64_of(F_TTL) == d.cfg.code_ttl);
+	      send_code(&root, "alice", "mallory@example.org") == RESULT_OK &&
+	      u64_of(TAG_TTL) == d.cfg.code_ttl);
 	CHECK("... and no mail", pending_mail() == mail);
 	CHECK("... but a code that can be tried", show("alice") &&
-	      proto_get_u64(&ent, F_CODE_EXPIRES, &expires) && expires > (uint64_t)time(NULL));
+	      proto_get_u64(&ent, TAG_CODE_EXPIRES, &expires) && expires > (uint64_t)time(NULL));
 	load("alice", &before);
 	CHECK("code to the address on file (any case)",
-	      send_code(&root, "alice", "Alice@Example.ORG") == R_OK);
+	      send_code(&root, "alice", "Alice@Example.ORG") == RESULT_OK);
 	CHECK("... is mailed", pending_mail() == mail + 1);
 	load("alice", &after);
 	CHECK("a new code replaces the old one",
@@ -266,23 +267,23 @@ static void sending(void)
 
 	SET_CFG(resend_interval, 60);
 	CHECK("resend inside the interval: wait",
-	      send_code(&root, "alice", "alice@example.org") == R_WAIT &&
-	      u64_of(F_WAIT) > 0 && u64_of(F_WAIT) <= 60);
+	      send_code(&root, "alice", "alice@example.org") == RESULT_WAIT &&
+	      u64_of(TAG_WAIT) > 0 && u64_of(TAG_WAIT) <= 60);
 	SET_CFG(resend_interval, 0);
 	SET_CFG(codes_per_hour, 3);
-	CHECK("third code in the hour allowed", send_code(&root, "alice", "x@example.org") == R_OK);
+	CHECK("third code in the hour allowed", send_code(&root, "alice", "x@example.org") == RESULT_OK);
 	CHECK("fourth code in the hour: wait for the oldest to age",
-	      send_code(&root, "alice", "x@example.org") == R_WAIT &&
-	      u64_of(F_WAIT) > 3500 && u64_of(F_WAIT) <= 3600);
+	      send_code(&root, "alice", "x@example.org") == RESULT_WAIT &&
+	      u64_of(TAG_WAIT) > 3500 && u64_of(TAG_WAIT) <= 3600);
 	SET_CFG(codes_per_hour, 100);
 
-	CHECK("code for an unmanaged user", send_code(&root, "nobody", "n@example.org") == R_NOT_FOUND);
-	CHECK("code with a bad address", send_code(&root, "alice", "not an address") == R_INVALID &&
+	CHECK("code for an unmanaged user", send_code(&root, "nobody", "n@example.org") == RESULT_NOT_FOUND);
+	CHECK("code with a bad address", send_code(&root, "alice", "not an address") == RESULT_INVALID &&
 	      detail_is("email"));
 	begin(REQ_SEND_CODE, "alice");
-	proto_put_str(&req, F_EMAIL, "alice@example.org");
-	proto_put_str(&req, F_LANG, "de");
-	CHECK("code with an unknown language", call(&root) == R_INVALID && detail_is("lang"));
+	proto_put_str(&req, TAG_EMAIL, "alice@example.org");
+	proto_put_str(&req, TAG_LANG, "de");
+	CHECK("code with an unknown language", call(&root) == RESULT_INVALID && detail_is("lang"));
 }
 
 static void verifying(void)
@@ -291,50 +292,50 @@ static void verifying(void)
 	uint8_t t[PORTAL_TICKET_LEN];
 
 	plant_code("alice", "123456", now + 600, 5);
-	CHECK("wrong code", verify("alice", "000000") == R_CODE_WRONG && u32_of(&out, F_TRIES) == 4);
-	CHECK("code too short is wrong", verify("alice", "12345") == R_CODE_WRONG &&
-	      u32_of(&out, F_TRIES) == 3);
-	CHECK("code with letters is wrong", verify("alice", "12345a") == R_CODE_WRONG &&
-	      u32_of(&out, F_TRIES) == 2);
-	CHECK("wrong codes are failures", show("alice") && u32_of(&ent, F_FAILURES) == 3);
-	CHECK("right code gives a ticket", verify("alice", "123456") == R_OK &&
-	      proto_get_fixed(&out, F_TICKET, t, sizeof t));
-	CHECK("right code ends the run of failures", show("alice") && u32_of(&ent, F_FAILURES) == 0);
-	CHECK("a code works once", verify("alice", "123456") == R_CODE_DEAD);
+	CHECK("wrong code", verify("alice", "000000") == RESULT_CODE_WRONG && u32_of(&out, TAG_TRIES) == 4);
+	CHECK("code too short is wrong", verify("alice", "12345") == RESULT_CODE_WRONG &&
+	      u32_of(&out, TAG_TRIES) == 3);
+	CHECK("code with letters is wrong", verify("alice", "12345a") == RESULT_CODE_WRONG &&
+	      u32_of(&out, TAG_TRIES) == 2);
+	CHECK("wrong codes are failures", show("alice") && u32_of(&ent, TAG_FAILURES) == 3);
+	CHECK("right code gives a ticket", verify("alice", "123456") == RESULT_OK &&
+	      proto_get_fixed(&out, TAG_TICKET, t, sizeof t));
+	CHECK("right code ends the run of failures", show("alice") && u32_of(&ent, TAG_FAILURES) == 0);
+	CHECK("a code works once", verify("alice", "123456") == RESULT_CODE_DEAD);
 	begin(REQ_VERIFY_CODE, "alice");
-	CHECK("verify without a code", call(&root) == R_BAD_REQUEST && detail_is("code"));
+	CHECK("verify without a code", call(&root) == RESULT_BAD_REQUEST && detail_is("code"));
 
 	plant_code("alice", "123456", now - 1, 5);
-	CHECK("expired code", verify("alice", "123456") == R_CODE_EXPIRED);
-	CHECK("expired code is gone", verify("alice", "123456") == R_CODE_DEAD);
+	CHECK("expired code", verify("alice", "123456") == RESULT_CODE_EXPIRED);
+	CHECK("expired code is gone", verify("alice", "123456") == RESULT_CODE_DEAD);
 
 	plant_code("alice", "123456", now + 600, 1);
-	CHECK("last try used: the code dies", verify("alice", "999999") == R_CODE_WRONG &&
-	      u32_of(&out, F_TRIES) == 0);
-	CHECK("dead code refuses even the right code", verify("alice", "123456") == R_CODE_DEAD);
+	CHECK("last try used: the code dies", verify("alice", "999999") == RESULT_CODE_WRONG &&
+	      u32_of(&out, TAG_TRIES) == 0);
+	CHECK("dead code refuses even the right code", verify("alice", "123456") == RESULT_CODE_DEAD);
 }
 
 static void lockout(void)
 {
 	time_t now = time(NULL);
-	uint32_t r = R_OK;
+	uint32_t r = RESULT_OK;
 
 	ask(&root, REQ_USER_UNLOCK, "alice");
 	plant_code("alice", "123456", now + 600, 5);
 	for (int i = 0; i < 4; i++)
 		r = verify("alice", "000000");
-	CHECK("four wrong codes: still trying", r == R_CODE_WRONG);
-	CHECK("fifth wrong code locks", verify("alice", "000000") == R_LOCKED &&
-	      u64_of(F_UNTIL) >= (uint64_t)now + d.cfg.lockout &&
-	      u64_of(F_UNTIL) <= (uint64_t)time(NULL) + d.cfg.lockout);
-	CHECK("locked status says until when", ask(&root, REQ_STATUS, "alice") == R_OK &&
-	      u32_of(&out, F_STATE) == ST_LOCKED && u64_of(F_UNTIL) > (uint64_t)now);
-	CHECK("locked: no code sent", send_code(&root, "alice", "alice@example.org") == R_LOCKED);
-	CHECK("locked: the right code is refused too", verify("alice", "123456") == R_LOCKED);
-	CHECK("unlock", ask(&root, REQ_USER_UNLOCK, "alice") == R_OK &&
-	      ask(&root, REQ_STATUS, "alice") == R_OK && u32_of(&out, F_STATE) == ST_PENDING);
-	CHECK("the code died with the lock", verify("alice", "123456") == R_CODE_DEAD);
-	CHECK("unlock of an unknown user", ask(&root, REQ_USER_UNLOCK, "nobody") == R_NOT_FOUND);
+	CHECK("four wrong codes: still trying", r == RESULT_CODE_WRONG);
+	CHECK("fifth wrong code locks", verify("alice", "000000") == RESULT_LOCKED &&
+	      u64_of(TAG_UNTIL) >= (uint64_t)now + d.cfg.lockout &&
+	      u64_of(TAG_UNTIL) <= (uint64_t)time(NULL) + d.cfg.lockout);
+	CHECK("locked status says until when", ask(&root, REQ_STATUS, "alice") == RESULT_OK &&
+	      u32_of(&out, TAG_STATE) == STATE_LOCKED && u64_of(TAG_UNTIL) > (uint64_t)now);
+	CHECK("locked: no code sent", send_code(&root, "alice", "alice@example.org") == RESULT_LOCKED);
+	CHECK("locked: the right code is refused too", verify("alice", "123456") == RESULT_LOCKED);
+	CHECK("unlock", ask(&root, REQ_USER_UNLOCK, "alice") == RESULT_OK &&
+	      ask(&root, REQ_STATUS, "alice") == RESULT_OK && u32_of(&out, TAG_STATE) == STATE_PENDING);
+	CHECK("the code died with the lock", verify("alice", "123456") == RESULT_CODE_DEAD);
+	CHECK("unlock of an unknown user", ask(&root, REQ_USER_UNLOCK, "nobody") == RESULT_NOT_FOUND);
 }
 
 /* ---- passwords ------------------------------------------------------------ */
@@ -347,96 +348,96 @@ static void creating(void)
 	CHECK("ticket for alice", get_ticket("alice", t));
 	randombytes_buf(other, sizeof other);
 	CHECK("unknown ticket refused",
-	      set_password(&root, "alice", other, sizeof other, GOOD_PW) == R_TICKET);
+	      set_password(&root, "alice", other, sizeof other, GOOD_PW) == RESULT_TICKET);
 	CHECK("short ticket refused",
-	      set_password(&root, "alice", t, sizeof t - 1, GOOD_PW) == R_TICKET);
+	      set_password(&root, "alice", t, sizeof t - 1, GOOD_PW) == RESULT_TICKET);
 	CHECK("too short: said so", set_password(&root, "alice", t, sizeof t, "short") ==
-	      R_POLICY && u32_of(&out, F_REASON) == PW_TOO_SHORT);
+	      RESULT_POLICY && u32_of(&out, TAG_REASON) == PW_TOO_SHORT);
 	CHECK("user name inside: said so",
 	      set_password(&root, "alice", t, sizeof t, "my name is alice, hi") ==
-	      R_POLICY && u32_of(&out, F_REASON) == PW_HAS_USER);
+	      RESULT_POLICY && u32_of(&out, TAG_REASON) == PW_HAS_USER);
 	CHECK("common: said so", set_password(&root, "alice", t, sizeof t,
-					      "password12345678") == R_POLICY &&
-	      u32_of(&out, F_REASON) == PW_COMMON);
+					      "password12345678") == RESULT_POLICY &&
+	      u32_of(&out, TAG_REASON) == PW_COMMON);
 	CHECK("three refusals spend the ticket",
-	      set_password(&root, "alice", t, sizeof t, GOOD_PW) == R_TICKET);
+	      set_password(&root, "alice", t, sizeof t, GOOD_PW) == RESULT_TICKET);
 
 	CHECK("new ticket", get_ticket("alice", t));
 	begin(REQ_SET_PASSWORD, "alice");
-	proto_put_bytes(&req, F_TICKET, t, sizeof t);
-	proto_put_str(&req, F_PASSWORD, GOOD_PW);
-	proto_put_str(&req, F_HOST, "bad\nhost");
-	CHECK("host with a newline refused", call(&root) == R_INVALID && detail_is("host"));
+	proto_put_bytes(&req, TAG_TICKET, t, sizeof t);
+	proto_put_str(&req, TAG_PASSWORD, GOOD_PW);
+	proto_put_str(&req, TAG_HOST, "bad\nhost");
+	CHECK("host with a newline refused", call(&root) == RESULT_INVALID && detail_is("host"));
 	begin(REQ_SET_PASSWORD, "alice");
-	proto_put_str(&req, F_PASSWORD, GOOD_PW);
-	CHECK("no ticket", call(&root) == R_BAD_REQUEST && detail_is("ticket"));
+	proto_put_str(&req, TAG_PASSWORD, GOOD_PW);
+	CHECK("no ticket", call(&root) == RESULT_BAD_REQUEST && detail_is("ticket"));
 
 	mail = pending_mail();
 	begin(REQ_SET_PASSWORD, "alice");
-	proto_put_bytes(&req, F_TICKET, t, sizeof t);
-	proto_put_str(&req, F_PASSWORD, GOOD_PW);
-	proto_put_str(&req, F_HOST, "ssh.example.org");
-	proto_put_str(&req, F_LANG, "en");
-	CHECK("password created", call(&root) == R_OK);
+	proto_put_bytes(&req, TAG_TICKET, t, sizeof t);
+	proto_put_str(&req, TAG_PASSWORD, GOOD_PW);
+	proto_put_str(&req, TAG_HOST, "ssh.example.org");
+	proto_put_str(&req, TAG_LANG, "en");
+	CHECK("password created", call(&root) == RESULT_OK);
 	CHECK("... with a notice to the address on file", pending_mail() == mail + 1);
-	CHECK("... the user is active", ask(&root, REQ_STATUS, "alice") == R_OK &&
-	      u32_of(&out, F_STATE) == ST_ACTIVE &&
-	      u64_of(F_LAST_SIGNIN) + 60 >= (uint64_t)time(NULL));
-	CHECK("... and has a password", show("alice") && u32_of(&ent, F_HAS_PASSWORD) == 1);
+	CHECK("... the user is active", ask(&root, REQ_STATUS, "alice") == RESULT_OK &&
+	      u32_of(&out, TAG_STATE) == STATE_ACTIVE &&
+	      u64_of(TAG_LAST_SIGNIN) + 60 >= (uint64_t)time(NULL));
+	CHECK("... and has a password", show("alice") && u32_of(&ent, TAG_HAS_PASSWORD) == 1);
 	CHECK("the ticket works once",
-	      set_password(&root, "alice", t, sizeof t, OTHER_PW) == R_TICKET);
+	      set_password(&root, "alice", t, sizeof t, OTHER_PW) == RESULT_TICKET);
 }
 
 static void signing_in(void)
 {
-	uint32_t r = R_OK;
+	uint32_t r = RESULT_OK;
 
-	CHECK("right password", auth(&alice_peer, "alice", GOOD_PW) == R_OK);
-	CHECK("wrong password", auth(&alice_peer, "alice", OTHER_PW) == R_PASSWORD);
-	CHECK("wrong password is a failure", show("alice") && u32_of(&ent, F_FAILURES) == 1);
-	CHECK("right password ends the run", auth(&alice_peer, "alice", GOOD_PW) == R_OK &&
-	      show("alice") && u32_of(&ent, F_FAILURES) == 0);
+	CHECK("right password", auth(&alice_peer, "alice", GOOD_PW) == RESULT_OK);
+	CHECK("wrong password", auth(&alice_peer, "alice", OTHER_PW) == RESULT_PASSWORD);
+	CHECK("wrong password is a failure", show("alice") && u32_of(&ent, TAG_FAILURES) == 1);
+	CHECK("right password ends the run", auth(&alice_peer, "alice", GOOD_PW) == RESULT_OK &&
+	      show("alice") && u32_of(&ent, TAG_FAILURES) == 0);
 	CHECK("pending user cannot sign in with a password",
-	      auth(&root, "bob", GOOD_PW) == R_STATE && u32_of(&out, F_STATE) == ST_PENDING &&
-	      u32_of(&out, F_REASON) == PR_NEVER);
-	CHECK("unmanaged user", auth(&root, "nobody", GOOD_PW) == R_NOT_FOUND);
+	      auth(&root, "bob", GOOD_PW) == RESULT_STATE && u32_of(&out, TAG_STATE) == STATE_PENDING &&
+	      u32_of(&out, TAG_REASON) == PENDING_NEVER);
+	CHECK("unmanaged user", auth(&root, "nobody", GOOD_PW) == RESULT_NOT_FOUND);
 	begin(REQ_AUTH, "alice");
-	CHECK("no password", call(&root) == R_BAD_REQUEST && detail_is("password"));
+	CHECK("no password", call(&root) == RESULT_BAD_REQUEST && detail_is("password"));
 
 	for (int i = 0; i < 4; i++)
 		r = auth(&root, "alice", OTHER_PW);
-	CHECK("four wrong passwords", r == R_PASSWORD);
-	CHECK("fifth locks", auth(&root, "alice", OTHER_PW) == R_LOCKED && u64_of(F_UNTIL) > 0);
-	CHECK("locked: right password refused", auth(&root, "alice", GOOD_PW) == R_LOCKED);
+	CHECK("four wrong passwords", r == RESULT_PASSWORD);
+	CHECK("fifth locks", auth(&root, "alice", OTHER_PW) == RESULT_LOCKED && u64_of(TAG_UNTIL) > 0);
+	CHECK("locked: right password refused", auth(&root, "alice", GOOD_PW) == RESULT_LOCKED);
 	ask(&root, REQ_USER_UNLOCK, "alice");
 
 	SET_CFG(max_failures, 3);
 	auth(&root, "alice", OTHER_PW);
 	auth(&root, "alice", OTHER_PW);
-	CHECK("max_failures: locked until unlocked", auth(&root, "alice", OTHER_PW) == R_LOCKED &&
-	      u64_of(F_UNTIL) == 0);
-	CHECK("status shows the lock without end", ask(&root, REQ_STATUS, "alice") == R_OK &&
-	      u32_of(&out, F_STATE) == ST_LOCKED && u64_of(F_UNTIL) == 0);
+	CHECK("max_failures: locked until unlocked", auth(&root, "alice", OTHER_PW) == RESULT_LOCKED &&
+	      u64_of(TAG_UNTIL) == 0);
+	CHECK("status shows the lock without end", ask(&root, REQ_STATUS, "alice") == RESULT_OK &&
+	      u32_of(&out, TAG_STATE) == STATE_LOCKED && u64_of(TAG_UNTIL) == 0);
 	SET_CFG(max_failures, 20);
 	ask(&root, REQ_USER_UNLOCK, "alice");
-	CHECK("unlocked: signs in", auth(&root, "alice", GOOD_PW) == R_OK);
+	CHECK("unlocked: signs in", auth(&root, "alice", GOOD_PW) == RESULT_OK);
 }
 
 static void dormant_and_rehash(void)
 {
 	time_t cutover = d.cfg.cutover;
-	struct user u;
+	struct user_record u;
 
 	SET_CFG(cutover, time(NULL) + 100);
-	CHECK("moved cutover: dormant", ask(&root, REQ_STATUS, "alice") == R_OK &&
-	      u32_of(&out, F_STATE) == ST_PENDING && u32_of(&out, F_REASON) == PR_DORMANT);
-	CHECK("dormant: password refused", auth(&root, "alice", GOOD_PW) == R_STATE);
+	CHECK("moved cutover: dormant", ask(&root, REQ_STATUS, "alice") == RESULT_OK &&
+	      u32_of(&out, TAG_STATE) == STATE_PENDING && u32_of(&out, TAG_REASON) == PENDING_DORMANT);
+	CHECK("dormant: password refused", auth(&root, "alice", GOOD_PW) == RESULT_STATE);
 	SET_CFG(cutover, cutover);
 
 	if (load("alice", &u) &&
 	    crypto_pwhash_str(u.pwhash, GOOD_PW, strlen(GOOD_PW), 3, 8 * 1024 * 1024) == 0)
 		save(&u);
-	CHECK("old hash parameters still verify", auth(&root, "alice", GOOD_PW) == R_OK);
+	CHECK("old hash parameters still verify", auth(&root, "alice", GOOD_PW) == RESULT_OK);
 	CHECK("... and the hash is renewed", load("alice", &u) && !policy_needs_rehash(u.pwhash) &&
 	      crypto_pwhash_str_verify(u.pwhash, GOOD_PW, strlen(GOOD_PW)) == 0);
 }
@@ -444,20 +445,20 @@ static void dormant_and_rehash(void)
 static void resetting(void)
 {
 	plant_code("alice", "123456", time(NULL) + 600, 5);
-	CHECK("reset", ask(&root, REQ_USER_RESET, "alice") == R_OK);
-	CHECK("reset user is pending", ask(&root, REQ_STATUS, "alice") == R_OK &&
-	      u32_of(&out, F_STATE) == ST_PENDING && u32_of(&out, F_REASON) == PR_RESET);
-	CHECK("reset removes the password", show("alice") && u32_of(&ent, F_HAS_PASSWORD) == 0 &&
-	      auth(&root, "alice", GOOD_PW) == R_STATE);
-	CHECK("reset kills the live code", verify("alice", "123456") == R_CODE_DEAD);
-	CHECK("reset of an unknown user", ask(&root, REQ_USER_RESET, "nobody") == R_NOT_FOUND);
+	CHECK("reset", ask(&root, REQ_USER_RESET, "alice") == RESULT_OK);
+	CHECK("reset user is pending", ask(&root, REQ_STATUS, "alice") == RESULT_OK &&
+	      u32_of(&out, TAG_STATE) == STATE_PENDING && u32_of(&out, TAG_REASON) == PENDING_RESET);
+	CHECK("reset removes the password", show("alice") && u32_of(&ent, TAG_HAS_PASSWORD) == 0 &&
+	      auth(&root, "alice", GOOD_PW) == RESULT_STATE);
+	CHECK("reset kills the live code", verify("alice", "123456") == RESULT_CODE_DEAD);
+	CHECK("reset of an unknown user", ask(&root, REQ_USER_RESET, "nobody") == RESULT_NOT_FOUND);
 
 	SET_CFG(codes_per_hour, 100);
 	SET_CFG(resend_interval, 60);
 	send_code(&root, "alice", "alice@example.org");
 	CHECK("after a reset the first code is not held back by resend_interval",
-	      ask(&root, REQ_USER_RESET, "alice") == R_OK &&
-	      send_code(&root, "alice", "alice@example.org") == R_OK);
+	      ask(&root, REQ_USER_RESET, "alice") == RESULT_OK &&
+	      send_code(&root, "alice", "alice@example.org") == RESULT_OK);
 	SET_CFG(resend_interval, 0);
 }
 
@@ -468,12 +469,12 @@ static void line(uint64_t n, const char *user, const char *email)
 	struct proto_buf e;
 
 	proto_begin_body(&e);
-	proto_put_u64(&e, F_LINE, n);
+	proto_put_u64(&e, TAG_LINE, n);
 	if (user)
-		proto_put_str(&e, F_USER, user);
+		proto_put_str(&e, TAG_USER, user);
 	if (email)
-		proto_put_str(&e, F_EMAIL, email);
-	proto_put_nested(&req, F_ENTRY, &e);
+		proto_put_str(&e, TAG_EMAIL, email);
+	proto_put_nested(&req, TAG_ENTRY, &e);
 }
 
 /* The refused lines of an import answer, in order, into lines[]. */
@@ -482,10 +483,10 @@ static size_t refused_lines(uint64_t lines[], uint32_t results[], size_t cap)
 	size_t n = 0;
 
 	for (size_t i = 0; i < out.nfields && n < cap; i++) {
-		if (out.f[i].tag != F_ENTRY || !proto_parse_body(out.f[i].data, out.f[i].len, &ent))
+		if (out.f[i].tag != TAG_ENTRY || !proto_parse_body(out.f[i].data, out.f[i].len, &ent))
 			continue;
-		proto_get_u64(&ent, F_LINE, &lines[n]);
-		results[n++] = u32_of(&ent, F_RESULT);
+		proto_get_u64(&ent, TAG_LINE, &lines[n]);
+		results[n++] = u32_of(&ent, TAG_RESULT);
 	}
 	return n;
 }
@@ -504,31 +505,31 @@ static void importing(void)
 	line(5, "alice", "other@example.org");
 	line(6, "carol", "carol@example.org");
 	line(7, "erin", "erin@example.org");
-	CHECK("import with bad lines: partial", call(&root) == R_PARTIAL && u64_of(F_COUNT) == 2);
+	CHECK("import with bad lines: partial", call(&root) == RESULT_PARTIAL && u64_of(TAG_COUNT) == 2);
 	CHECK("refused lines by number", refused_lines(lines, results, 8) == 3 &&
-	      lines[0] == 2 && results[0] == R_INVALID && lines[1] == 3 &&
-	      results[1] == R_INVALID && lines[2] == 5 && results[2] == R_EXISTS);
+	      lines[0] == 2 && results[0] == RESULT_INVALID && lines[1] == 3 &&
+	      results[1] == RESULT_INVALID && lines[2] == 5 && results[2] == RESULT_EXISTS);
 	CHECK("good lines imported", show("carol") && show("erin") &&
-	      u32_of(&ent, F_STATE) == ST_PENDING);
+	      u32_of(&ent, TAG_STATE) == STATE_PENDING);
 
 	begin(REQ_IMPORT, NULL);
 	line(1, "frank", "frank@example.org");
-	proto_put_nested(&req, F_ENTRY, &(struct proto_buf){ .len = 0 });
+	proto_put_nested(&req, TAG_ENTRY, &(struct proto_buf){ .len = 0 });
 	CHECK("an entry without a line number refuses the request",
-	      call(&root) == R_BAD_REQUEST && ask(&root, REQ_USER_SHOW, "frank") == R_NOT_FOUND);
+	      call(&root) == RESULT_BAD_REQUEST && ask(&root, REQ_USER_SHOW, "frank") == RESULT_NOT_FOUND);
 
 	begin(REQ_IMPORT, NULL);
 	for (int i = 0; i <= PROTO_IMPORT_BATCH; i++)
 		line((uint64_t)i + 1, "x", "x@example.org");
-	CHECK("more than a batch refused", call(&root) == R_BAD_REQUEST);
+	CHECK("more than a batch refused", call(&root) == RESULT_BAD_REQUEST);
 
 	begin(REQ_IMPORT, NULL);
 	for (int i = 0; i < 450; i++) {
 		snprintf(name, sizeof name, "u%03d", i);
 		line((uint64_t)i + 1, name, "bulk@example.org");
 	}
-	CHECK("a batch of 450 users", call(&root) == R_OK && u64_of(F_COUNT) == 450);
-	CHECK("an empty import", ask(&root, REQ_IMPORT, NULL) == R_OK && u64_of(F_COUNT) == 0);
+	CHECK("a batch of 450 users", call(&root) == RESULT_OK && u64_of(TAG_COUNT) == 450);
+	CHECK("an empty import", ask(&root, REQ_IMPORT, NULL) == RESULT_OK && u64_of(TAG_COUNT) == 0);
 }
 
 /* Walk every page of `user list`; the number of users seen, -1 on an error
@@ -544,24 +545,24 @@ static long list_all(int state, unsigned *pages)
 	do {
 		begin(REQ_USER_LIST, NULL);
 		if (state)
-			proto_put_u32(&req, F_STATE, (uint32_t)state);
+			proto_put_u32(&req, TAG_STATE, (uint32_t)state);
 		if (cursor[0])
-			proto_put_str(&req, F_CURSOR, cursor);
-		if (call(&root) != R_OK)
+			proto_put_str(&req, TAG_CURSOR, cursor);
+		if (call(&root) != RESULT_OK)
 			return -1;
 		(*pages)++;
 		for (size_t i = 0; i < out.nfields; i++) {
-			if (out.f[i].tag != F_ENTRY)
+			if (out.f[i].tag != TAG_ENTRY)
 				continue;
 			if (n == 600 || !proto_parse_body(out.f[i].data, out.f[i].len, &ent) ||
-			    !proto_get_str(&ent, F_USER, seen[n], sizeof seen[n]))
+			    !proto_get_str(&ent, TAG_USER, seen[n], sizeof seen[n]))
 				return -1;
 			for (long j = 0; j < n; j++)
 				if (strcmp(seen[j], seen[n]) == 0)
 					return -1;
 			n++;
 		}
-		if (!proto_get_str(&out, F_CURSOR, cursor, sizeof cursor))
+		if (!proto_get_str(&out, TAG_CURSOR, cursor, sizeof cursor))
 			cursor[0] = '\0';
 	} while (cursor[0]);
 	return n;
@@ -570,7 +571,7 @@ static long list_all(int state, unsigned *pages)
 static void listing(void)
 {
 	unsigned pages;
-	struct user u;
+	struct user_record u;
 
 	/* alice bob carol erin + 450 */
 	CHECK("list pages through every user once", list_all(0, &pages) == 454 && pages >= 3);
@@ -578,16 +579,16 @@ static void listing(void)
 		u.hard_locked = true;
 		save(&u);
 	}
-	CHECK("list by state", list_all(ST_LOCKED, &pages) == 1 && strcmp(seen[0], "u007") == 0);
+	CHECK("list by state", list_all(STATE_LOCKED, &pages) == 1 && strcmp(seen[0], "u007") == 0);
 	begin(REQ_USER_LIST, NULL);
-	proto_put_u32(&req, F_STATE, ST_UNMANAGED);
-	CHECK("list by a state no user has", call(&root) == R_INVALID && detail_is("state"));
+	proto_put_u32(&req, TAG_STATE, STATE_UNMANAGED);
+	CHECK("list by a state no user has", call(&root) == RESULT_INVALID && detail_is("state"));
 	begin(REQ_USER_LIST, NULL);
-	proto_put_str(&req, F_CURSOR, "u:vanished");
-	CHECK("list from a vanished cursor", call(&root) == R_INVALID && detail_is("cursor"));
+	proto_put_str(&req, TAG_CURSOR, "u:vanished");
+	CHECK("list from a vanished cursor", call(&root) == RESULT_INVALID && detail_is("cursor"));
 	begin(REQ_USER_LIST, NULL);
-	proto_put_str(&req, F_CURSOR, "o:1");
-	CHECK("list from a key that is not a user's", call(&root) == R_INVALID &&
+	proto_put_str(&req, TAG_CURSOR, "o:1");
+	CHECK("list from a key that is not a user's", call(&root) == RESULT_INVALID &&
 	      detail_is("cursor"));
 }
 
@@ -597,25 +598,25 @@ static void daemon_status(void)
 {
 	char version[32];
 
-	CHECK("daemon status", ask(&root, REQ_DAEMON_STATUS, NULL) == R_OK);
-	CHECK("daemon version", proto_get_str(&out, F_VERSION, version, sizeof version) &&
+	CHECK("daemon status", ask(&root, REQ_DAEMON_STATUS, NULL) == RESULT_OK);
+	CHECK("daemon version", proto_get_str(&out, TAG_VERSION, version, sizeof version) &&
 	      strcmp(version, PORTAL_VERSION) == 0);
-	CHECK("daemon uptime", u64_of(F_UPTIME) >= 5 && u64_of(F_UPTIME) < 3600);
-	CHECK("counts by state", u64_of(F_COUNT_LOCKED) == 1 &&
-	      u64_of(F_COUNT_PENDING) + u64_of(F_COUNT_ACTIVE) + u64_of(F_COUNT_LOCKED) == 454);
-	CHECK("outbox count", u64_of(F_COUNT_OUTBOX) == pending_mail());
-	CHECK("outbox listing", ask(&root, REQ_OUTBOX, NULL) == R_OK);
+	CHECK("daemon uptime", u64_of(TAG_UPTIME) >= 5 && u64_of(TAG_UPTIME) < 3600);
+	CHECK("counts by state", u64_of(TAG_COUNT_LOCKED) == 1 &&
+	      u64_of(TAG_COUNT_PENDING) + u64_of(TAG_COUNT_ACTIVE) + u64_of(TAG_COUNT_LOCKED) == 454);
+	CHECK("outbox count", u64_of(TAG_COUNT_OUTBOX) == pending_mail());
+	CHECK("outbox listing", ask(&root, REQ_OUTBOX, NULL) == RESULT_OK);
 	begin(REQ_OUTBOX, NULL);
-	proto_put_str(&req, F_CURSOR, "../not-an-id");
-	CHECK("outbox: a malformed cursor is the caller's mistake", call(&root) == R_INVALID);
+	proto_put_str(&req, TAG_CURSOR, "../not-an-id");
+	CHECK("outbox: a malformed cursor is the caller's mistake", call(&root) == RESULT_INVALID);
 }
 
 static void deleting(void)
 {
-	CHECK("delete", ask(&root, REQ_USER_DEL, "carol") == R_OK);
-	CHECK("delete again", ask(&root, REQ_USER_DEL, "carol") == R_NOT_FOUND);
-	CHECK("deleted user is unmanaged", ask(&root, REQ_STATUS, "carol") == R_OK &&
-	      u32_of(&out, F_STATE) == ST_UNMANAGED);
+	CHECK("delete", ask(&root, REQ_USER_DEL, "carol") == RESULT_OK);
+	CHECK("delete again", ask(&root, REQ_USER_DEL, "carol") == RESULT_NOT_FOUND);
+	CHECK("deleted user is unmanaged", ask(&root, REQ_STATUS, "carol") == RESULT_OK &&
+	      u32_of(&out, TAG_STATE) == STATE_UNMANAGED);
 }
 
 /* ---- set-up --------------------------------------------------------------- */
@@ -646,7 +647,7 @@ static bool start(void)
 	d.cfg.codes_per_hour = 100;
 	snprintf(d.cfg.smtp_host, sizeof d.cfg.smtp_host, "127.0.0.1");
 	d.cfg.smtp_port = closed_port();
-	d.cfg.smtp_tls = TLS_NONE;
+	d.cfg.smtp_tls = MAIL_TLS_NONE;
 	d.started = time(NULL) - 5;
 	pthread_rwlock_init(&d.cfg_lock, NULL);
 	sem_init(&d.hash_slots, 0, 2);

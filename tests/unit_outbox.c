@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sodium.h>
 #include "check.h"
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "outbox.h"
@@ -33,14 +34,6 @@ static struct proto_buf resp, raw;
 static struct proto_msg msg, ent;
 
 /* ---- time ------------------------------------------------------------------ */
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void pause_ms(long ms)
 {
@@ -63,7 +56,7 @@ static bool sink_start(struct sink *s, const char *name, unsigned port, const ch
 		       const char *val)
 {
 	char portfile[PATH_MAX + 8], portarg[16];
-	long long until = now_ms() + DEADLINE_MS;
+	long long until = clock_ms() + DEADLINE_MS;
 	FILE *f;
 
 	snprintf(s->dir, sizeof s->dir, "%s/%s", tmp, name);
@@ -75,7 +68,7 @@ static bool sink_start(struct sink *s, const char *name, unsigned port, const ch
 		      portfile, "--port", portarg, opt, val, (char *)NULL);
 		_exit(127);
 	}
-	while (s->pid > 0 && now_ms() < until) {
+	while (s->pid > 0 && clock_ms() < until) {
 		if ((f = fopen(portfile, "r")) != NULL) {
 			bool ok = fscanf(f, "%u", &s->port) == 1;
 
@@ -161,9 +154,9 @@ static int count_of(const char *s, const char *what)
 
 static bool wait_mails(const struct sink *s, int n)
 {
-	long long until = now_ms() + DEADLINE_MS;
+	long long until = clock_ms() + DEADLINE_MS;
 
-	while (mails(s) < n && now_ms() < until)
+	while (mails(s) < n && clock_ms() < until)
 		pause_ms(20);
 	return mails(s) >= n;
 }
@@ -194,19 +187,19 @@ static int entries_of(const char *user, struct info *out, int max)
 		for (size_t i = 0; i < msg.nfields; i++) {
 			const struct proto_field *f = &msg.f[i];
 
-			if (f->tag == F_CURSOR) {
+			if (f->tag == TAG_CURSOR) {
 				snprintf(cursor, sizeof cursor, "%.*s", (int)f->len, (const char *)f->data);
 				continue;
 			}
-			if (f->tag != F_ENTRY || !proto_parse_body(f->data, f->len, &ent) ||
-			    !proto_get_str(&ent, F_USER, name, sizeof name) || strcmp(name, user) != 0 ||
+			if (f->tag != TAG_ENTRY || !proto_parse_body(f->data, f->len, &ent) ||
+			    !proto_get_str(&ent, TAG_USER, name, sizeof name) || strcmp(name, user) != 0 ||
 			    n == max)
 				continue;
-			out[n].found = proto_get_str(&ent, F_ID, out[n].id, sizeof out[n].id) &&
-				       proto_get_str(&ent, F_DETAIL, out[n].status, sizeof out[n].status) &&
-				       proto_get_u32(&ent, F_ATTEMPTS, &out[n].attempts) &&
-				       proto_get_u64(&ent, F_TIME, &out[n].time) &&
-				       proto_get_u64(&ent, F_CODE_EXPIRES, &out[n].expires);
+			out[n].found = proto_get_str(&ent, TAG_ID, out[n].id, sizeof out[n].id) &&
+				       proto_get_str(&ent, TAG_DETAIL, out[n].status, sizeof out[n].status) &&
+				       proto_get_u32(&ent, TAG_ATTEMPTS, &out[n].attempts) &&
+				       proto_get_u64(&ent, TAG_TIME, &out[n].time) &&
+				       proto_get_u64(&ent, TAG_CODE_EXPIRES, &out[n].expires);
 			n++;
 		}
 	} while (cursor[0]);
@@ -230,11 +223,11 @@ static bool starts(const char *s, const char *prefix)
  * and at least `attempts` attempts. */
 static struct info wait_entry(const char *user, const char *prefix, uint32_t attempts)
 {
-	long long until = now_ms() + DEADLINE_MS;
+	long long until = clock_ms() + DEADLINE_MS;
 	struct info in;
 
 	while (!((in = newest(user)).found && starts(in.status, prefix) &&
-		 in.attempts >= attempts) && now_ms() < until)
+		 in.attempts >= attempts) && clock_ms() < until)
 		pause_ms(20);
 	return in;
 }
@@ -282,9 +275,9 @@ static unsigned long pending(void)
 /* Poll until n entries are waiting to be sent. */
 static bool wait_pending(unsigned long n)
 {
-	long long until = now_ms() + DEADLINE_MS;
+	long long until = clock_ms() + DEADLINE_MS;
 
-	while (pending() != n && now_ms() < until)
+	while (pending() != n && clock_ms() < until)
 		pause_ms(20);
 	return pending() == n;
 }
@@ -512,10 +505,10 @@ static void restart(const struct portal_keys *keys)
 	struct info before = newest("erin"), after;
 	int count = count_all();
 	char err[256] = "";
-	long long t = now_ms();
+	long long t = clock_ms();
 
 	outbox_stop(ob);
-	CHECK("stop: prompt, even in the middle of a wait", now_ms() - t < 2000);
+	CHECK("stop: prompt, even in the middle of a wait", clock_ms() - t < 2000);
 	ob = outbox_start(st, keys, &cfg, geteuid(), err, sizeof err);
 	CHECK("restart: started again", ob != NULL);
 	if (!ob)
@@ -584,7 +577,7 @@ static void auth(void)
 	snprintf(log, sizeof log, "%s/auth.log", s.dir);
 	write_file(pw, "s3cret\n", 0600);
 	cfg.smtp_port = s.port;
-	cfg.smtp_tls = TLS_NONE;
+	cfg.smtp_tls = MAIL_TLS_NONE;
 	snprintf(cfg.smtp_user, sizeof cfg.smtp_user, "mailer");
 	snprintf(cfg.smtp_password_file, sizeof cfg.smtp_password_file, "%s", pw);
 	CHECK("AUTH: configured", outbox_reconfigure(ob, &cfg, err, sizeof err) == 0);
@@ -593,7 +586,7 @@ static void auth(void)
 	CHECK("AUTH: signed in with the password from the file, then sent",
 	      starts(in.status, "sent") && strcmp(slurp(log), "ok mailer\n") == 0);
 
-	cfg.smtp_tls = TLS_STARTTLS;
+	cfg.smtp_tls = MAIL_TLS_STARTTLS;
 	CHECK("AUTH: STARTTLS asked for", outbox_reconfigure(ob, &cfg, err, sizeof err) == 0);
 	CHECK("AUTH: queued again", queue_notice("judy", LANG_EN) == 0);
 	in = wait_entry("judy", "queued", 1);
@@ -678,7 +671,7 @@ static void tls(void)
 	CHECK("TLS: a server offering STARTTLS", sink_start(&s, "tls", 0, "--tls", pair));
 	snprintf(log, sizeof log, "%s/tls.log", s.dir);
 	cfg.smtp_port = s.port;
-	cfg.smtp_tls = TLS_STARTTLS;
+	cfg.smtp_tls = MAIL_TLS_STARTTLS;
 	CHECK("TLS: starttls", outbox_reconfigure(ob, &cfg, err, sizeof err) == 0);
 	CHECK("TLS: queued", queue_notice("kate", LANG_FR) == 0);
 	/* judy's mail, still waiting, goes in the same session (unless its
@@ -694,7 +687,7 @@ static void tls(void)
 	tls_sessions(log);
 	lines = tls_lines(log, &all_tls);
 
-	cfg.smtp_tls = TLS_REQUIRED;
+	cfg.smtp_tls = MAIL_TLS_REQUIRED;
 	CHECK("TLS: required", outbox_reconfigure(ob, &cfg, err, sizeof err) == 0);
 	CHECK("TLS: queued again", queue_notice("liam", LANG_FR) == 0);
 	in = wait_entry("liam", "queued", 1);
@@ -748,7 +741,7 @@ int main(void)
 	config_defaults(&cfg);
 	snprintf(cfg.smtp_host, sizeof cfg.smtp_host, "127.0.0.1");
 	cfg.smtp_port = a.port;
-	cfg.smtp_tls = TLS_NONE;
+	cfg.smtp_tls = MAIL_TLS_NONE;
 	snprintf(cfg.mail_from, sizeof cfg.mail_from, "portail@test.example");
 	snprintf(cfg.organization, sizeof cfg.organization, "Collège Test");
 	ob = outbox_start(st, keys, &cfg, geteuid(), err, sizeof err);

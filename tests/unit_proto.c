@@ -16,20 +16,20 @@ static void round_trip(void)
 	uint64_t v64;
 
 	proto_begin(&b, REQ_SEND_CODE);
-	proto_put_str(&b, F_USER, "alice");
-	proto_put_u32(&b, F_TRIES, 3);
-	proto_put_u64(&b, F_UNTIL, 0x0123456789abcdefULL);
+	proto_put_str(&b, TAG_USER, "alice");
+	proto_put_u32(&b, TAG_TRIES, 3);
+	proto_put_u64(&b, TAG_UNTIL, 0x0123456789abcdefULL);
 	CHECK("finish a small frame", proto_finish(&b));
 	CHECK("frame size announced in header", proto_frame_size(b.data) == b.len);
 	CHECK("parse it back", proto_parse(b.data, b.len, &m));
 	CHECK("type kept", m.type == REQ_SEND_CODE);
 	CHECK("three fields", m.nfields == 3);
-	CHECK("string field", proto_get_str(&m, F_USER, s, sizeof s) && strcmp(s, "alice") == 0);
-	CHECK("u32 field", proto_get_u32(&m, F_TRIES, &v32) && v32 == 3);
-	CHECK("u64 field", proto_get_u64(&m, F_UNTIL, &v64) && v64 == 0x0123456789abcdefULL);
-	CHECK("absent field", !proto_get_str(&m, F_EMAIL, s, sizeof s));
-	CHECK("u32 read as u64 refused", !proto_get_u64(&m, F_TRIES, &v64));
-	CHECK("string too long for buffer refused", !proto_get_str(&m, F_USER, s, 5));
+	CHECK("string field", proto_get_str(&m, TAG_USER, s, sizeof s) && strcmp(s, "alice") == 0);
+	CHECK("u32 field", proto_get_u32(&m, TAG_TRIES, &v32) && v32 == 3);
+	CHECK("u64 field", proto_get_u64(&m, TAG_UNTIL, &v64) && v64 == 0x0123456789abcdefULL);
+	CHECK("absent field", !proto_get_str(&m, TAG_EMAIL, s, sizeof s));
+	CHECK("u32 read as u64 refused", !proto_get_u64(&m, TAG_TRIES, &v64));
+	CHECK("string too long for buffer refused", !proto_get_str(&m, TAG_USER, s, 5));
 }
 
 static void nested(void)
@@ -37,13 +37,13 @@ static void nested(void)
 	char s[16];
 
 	proto_begin_body(&inner);
-	proto_put_str(&inner, F_USER, "bob");
+	proto_put_str(&inner, TAG_USER, "bob");
 	proto_begin(&b, PROTO_RESPONSE);
-	proto_put_nested(&b, F_ENTRY, &inner);
+	proto_put_nested(&b, TAG_ENTRY, &inner);
 	CHECK("nested finish", proto_finish(&b));
 	CHECK("nested outer parse", proto_parse(b.data, b.len, &m));
 	CHECK("nested inner parse", proto_parse_body(m.f[0].data, m.f[0].len, &n));
-	CHECK("nested value", proto_get_str(&n, F_USER, s, sizeof s) && strcmp(s, "bob") == 0);
+	CHECK("nested value", proto_get_str(&n, TAG_USER, s, sizeof s) && strcmp(s, "bob") == 0);
 }
 
 static void malformed(void)
@@ -52,13 +52,13 @@ static void malformed(void)
 	char s[16];
 
 	proto_begin(&b, REQ_STATUS);
-	proto_put_bytes(&b, F_USER, nul, sizeof nul);
+	proto_put_bytes(&b, TAG_USER, nul, sizeof nul);
 	proto_finish(&b);
 	CHECK("NUL inside a string refused", proto_parse(b.data, b.len, &m) &&
-	      !proto_get_str(&m, F_USER, s, sizeof s));
+	      !proto_get_str(&m, TAG_USER, s, sizeof s));
 
 	proto_begin(&b, REQ_STATUS);
-	proto_put_str(&b, F_USER, "alice");
+	proto_put_str(&b, TAG_USER, "alice");
 	proto_finish(&b);
 	CHECK("truncated frame refused", !proto_parse(b.data, b.len - 1, &m));
 	b.data[0] = 'X';
@@ -73,13 +73,13 @@ static void malformed(void)
 
 	/* a field length running past the end of the body */
 	proto_begin(&b, REQ_STATUS);
-	proto_put_str(&b, F_USER, "alice");
+	proto_put_str(&b, TAG_USER, "alice");
 	proto_finish(&b);
 	b.data[PROTO_HEADER + 2] = 200;
 	CHECK("field longer than body refused", !proto_parse(b.data, b.len, &m));
 
 	/* a dangling partial field header */
-	uint8_t body[2] = { F_USER, 0 };
+	uint8_t body[2] = { TAG_USER, 0 };
 	CHECK("partial field header refused", !proto_parse_body(body, sizeof body, &m));
 }
 
@@ -89,11 +89,11 @@ static void overflow(void)
 
 	memset(big, 'x', sizeof big - 1);
 	proto_begin(&b, REQ_STATUS);
-	proto_put_str(&b, F_USER, big);
+	proto_put_str(&b, TAG_USER, big);
 	CHECK("a field over 64 KiB overflows", b.overflow && !proto_finish(&b));
 	proto_begin(&b, REQ_STATUS);
 	for (int i = 0; i < 30; i++)
-		proto_put_bytes(&b, F_DETAIL, big, 4000);
+		proto_put_bytes(&b, TAG_DETAIL, big, 4000);
 	CHECK("a body over the limit cannot be finished", !proto_finish(&b));
 }
 
@@ -101,7 +101,7 @@ static void too_many_fields(void)
 {
 	proto_begin(&b, REQ_STATUS);
 	for (int i = 0; i < PROTO_MAX_FIELDS + 1; i++)
-		proto_put_u32(&b, F_TRIES, 1);
+		proto_put_u32(&b, TAG_TRIES, 1);
 	CHECK("field count limit", proto_finish(&b) && !proto_parse(b.data, b.len, &m));
 }
 
@@ -113,7 +113,7 @@ static void io(void)
 
 	CHECK("socketpair", socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
 	proto_begin(&b, REQ_STATUS);
-	proto_put_str(&b, F_USER, "carol");
+	proto_put_str(&b, TAG_USER, "carol");
 	proto_finish(&b);
 	CHECK("write a frame", proto_write_frame(sv[0], &b, 1000) == 0);
 	len = proto_read_frame(sv[1], frame, 1000);
@@ -128,7 +128,7 @@ static void io(void)
 	close(sv[1]);
 
 	proto_begin(&b, REQ_STATUS);
-	proto_put_str(&b, F_PASSWORD, "secret");
+	proto_put_str(&b, TAG_PASSWORD, "secret");
 	proto_wipe(&b);
 	CHECK("wipe empties the buffer", b.len == 0 && memchr(b.data, 's', 32) == NULL);
 }
@@ -137,12 +137,12 @@ static void names(void)
 {
 	enum portal_state s;
 
-	CHECK("state names", strcmp(proto_state_name(ST_LOCKED), "locked") == 0);
-	CHECK("state parse", proto_state_parse("active", &s) && s == ST_ACTIVE);
+	CHECK("state names", strcmp(proto_state_name(STATE_LOCKED), "locked") == 0);
+	CHECK("state parse", proto_state_parse("active", &s) && s == STATE_ACTIVE);
 	CHECK("state parse refuses unmanaged", !proto_state_parse("unmanaged", &s));
-	CHECK("result names", strcmp(proto_result_name(R_OK), "ok") == 0 &&
-	      strcmp(proto_result_name(R_NOT_FOUND), "no such managed user") == 0);
-	CHECK("R_OK is zero even with unistd.h", R_OK == 0);
+	CHECK("result names", strcmp(proto_result_name(RESULT_OK), "ok") == 0 &&
+	      strcmp(proto_result_name(RESULT_NOT_FOUND), "no such managed user") == 0);
+	CHECK("RESULT_OK is zero even with unistd.h", RESULT_OK == 0);
 }
 
 int main(void)

@@ -17,7 +17,7 @@ static struct proto_msg m;
 static void body(const char *value)
 {
 	proto_begin_body(&b);
-	proto_put_str(&b, F_EMAIL, value);
+	proto_put_str(&b, TAG_EMAIL, value);
 }
 
 static bool holds(struct store *s, const char *key, const char *value)
@@ -25,7 +25,7 @@ static bool holds(struct store *s, const char *key, const char *value)
 	char got[64];
 
 	return store_get(s, key, &b) == 0 && proto_parse_body(b.data, b.len, &m) &&
-	       proto_get_str(&m, F_EMAIL, got, sizeof got) && strcmp(got, value) == 0;
+	       proto_get_str(&m, TAG_EMAIL, got, sizeof got) && strcmp(got, value) == 0;
 }
 
 static void basics(struct store *s)
@@ -46,7 +46,7 @@ static void basics(struct store *s)
 	b.overflow = true;
 	CHECK("overflowed body refused", store_put(s, "u:x", &b) < 0 && store_get(s, "u:x", &b) == 1);
 	proto_begin_body(&b);
-	proto_put_bytes(&b, F_DETAIL, NULL, 0);
+	proto_put_bytes(&b, TAG_DETAIL, NULL, 0);
 	memset(b.data, 0xab, 60000);
 	b.len = 60000;
 	CHECK("large record round-trips", store_put(s, "m:big", &b) == 0 &&

@@ -18,7 +18,7 @@ static void codec(struct store *s)
 {
 	bool public_secret = false;
 	unsigned hashes = 0;
-	struct user u, v;
+	struct user_record u, v;
 
 	CHECK("absent user", user_load(s, "alice", &v) == 1);
 	user_init(&u, "alice", "alice@example.org", NOW);
@@ -62,7 +62,7 @@ static void codec(struct store *s)
 			       memcmp(m.f[i].data, u.pwhash, m.f[i].len) == 0);
 
 		hashes += secret;
-		public_secret |= secret && m.f[i].tag < F_PRIVATE;
+		public_secret |= secret && m.f[i].tag < TAG_PRIVATE;
 	}
 	CHECK("password, code and ticket hashes only under private tags",
 	      hashes == 3 && !public_secret);
@@ -79,7 +79,7 @@ static void codec(struct store *s)
 
 static void damage(struct store *s)
 {
-	struct user u;
+	struct user_record u;
 
 	proto_begin_body(&b);
 	memcpy(b.data, "\x02\xff\xff", 3);
@@ -94,48 +94,48 @@ static void damage(struct store *s)
 	CHECK("record under another name refused", user_load(s, "dave", &u) < 0);
 
 	proto_begin_body(&b);
-	proto_put_str(&b, F_USER, "erin");
-	proto_put_str(&b, F_EMAIL, "e@example.org");
-	proto_put_u64(&b, F_CREATED, NOW);
-	proto_put_u64(&b, F_CODE_EXPIRES, NOW + 10);
+	proto_put_str(&b, TAG_USER, "erin");
+	proto_put_str(&b, TAG_EMAIL, "e@example.org");
+	proto_put_u64(&b, TAG_CREATED, NOW);
+	proto_put_u64(&b, TAG_CODE_EXPIRES, NOW + 10);
 	store_put(s, "u:erin", &b);
 	CHECK("code expiry without its hash refused", user_load(s, "erin", &u) < 0);
 }
 
 static void states(void)
 {
-	enum portal_reason why;
-	struct user u;
+	enum pending_reason why;
+	struct user_record u;
 
 	user_init(&u, "alice", "alice@example.org", NOW);
 	CHECK("new user pending, never signed in",
-	      user_state(&u, &cfg, NOW, &why) == ST_PENDING && why == PR_NEVER);
+	      user_state(&u, &cfg, NOW, &why) == STATE_PENDING && why == PENDING_NEVER);
 	strcpy(u.pwhash, "$argon2id$x");
 	u.last_signin = (uint64_t)cfg.cutover;
 	CHECK("signed in on the cutover: active",
-	      user_state(&u, &cfg, NOW, &why) == ST_ACTIVE && why == PR_NONE);
+	      user_state(&u, &cfg, NOW, &why) == STATE_ACTIVE && why == PENDING_NONE);
 	u.last_signin = (uint64_t)cfg.cutover - 1;
 	CHECK("signed in before the cutover: pending, dormant",
-	      user_state(&u, &cfg, NOW, &why) == ST_PENDING && why == PR_DORMANT);
+	      user_state(&u, &cfg, NOW, &why) == STATE_PENDING && why == PENDING_DORMANT);
 	u.last_signin = NOW;
 	u.reset = true;
 	CHECK("reset by an administrator: pending, reset",
-	      user_state(&u, &cfg, NOW, &why) == ST_PENDING && why == PR_RESET);
+	      user_state(&u, &cfg, NOW, &why) == STATE_PENDING && why == PENDING_RESET);
 	u.reset = false;
 	u.locked_until = NOW + 1;
-	CHECK("locked until a time", user_state(&u, &cfg, NOW, &why) == ST_LOCKED &&
+	CHECK("locked until a time", user_state(&u, &cfg, NOW, &why) == STATE_LOCKED &&
 	      user_lock_end(&u) == (uint64_t)NOW + 1);
-	CHECK("lock over at its end", user_state(&u, &cfg, NOW + 1, &why) == ST_ACTIVE);
+	CHECK("lock over at its end", user_state(&u, &cfg, NOW + 1, &why) == STATE_ACTIVE);
 	u.hard_locked = true;
-	CHECK("hard lock has no end", user_state(&u, &cfg, NOW + 99999, &why) == ST_LOCKED &&
+	CHECK("hard lock has no end", user_state(&u, &cfg, NOW + 99999, &why) == STATE_LOCKED &&
 	      user_lock_end(&u) == 0);
 	user_unlock(&u);
-	CHECK("unlock lifts both", user_state(&u, &cfg, NOW, &why) == ST_ACTIVE && u.failures == 0);
+	CHECK("unlock lifts both", user_state(&u, &cfg, NOW, &why) == STATE_ACTIVE && u.failures == 0);
 }
 
 static void failures(void)
 {
-	struct user u;
+	struct user_record u;
 	bool locks[21] = { false };
 	bool ok = true;
 
@@ -160,7 +160,7 @@ static void failures(void)
 
 static void limits(void)
 {
-	struct user u;
+	struct user_record u;
 	time_t t = NOW;
 	bool bounded = true;
 
@@ -191,7 +191,7 @@ static void limits(void)
 
 static void entry(void)
 {
-	struct user u;
+	struct user_record u;
 	uint32_t v32;
 	uint64_t v64;
 	char s[64];
@@ -201,24 +201,24 @@ static void entry(void)
 	u.code_tries = 2;
 	user_entry(&u, &cfg, NOW, &b);
 	CHECK("entry parses", proto_parse_body(b.data, b.len, &m));
-	CHECK("entry names the user", proto_get_str(&m, F_USER, s, sizeof s) &&
-	      strcmp(s, "alice") == 0 && proto_get_str(&m, F_EMAIL, s, sizeof s));
-	CHECK("entry state and reason", proto_get_u32(&m, F_STATE, &v32) && v32 == ST_PENDING &&
-	      proto_get_u32(&m, F_REASON, &v32) && v32 == PR_NEVER);
-	CHECK("entry without lock has no F_UNTIL", proto_find(&m, F_UNTIL) == NULL);
+	CHECK("entry names the user", proto_get_str(&m, TAG_USER, s, sizeof s) &&
+	      strcmp(s, "alice") == 0 && proto_get_str(&m, TAG_EMAIL, s, sizeof s));
+	CHECK("entry state and reason", proto_get_u32(&m, TAG_STATE, &v32) && v32 == STATE_PENDING &&
+	      proto_get_u32(&m, TAG_REASON, &v32) && v32 == PENDING_NEVER);
+	CHECK("entry without lock has no TAG_UNTIL", proto_find(&m, TAG_UNTIL) == NULL);
 	CHECK("entry shows the live code's expiry",
-	      proto_get_u64(&m, F_CODE_EXPIRES, &v64) && v64 == (uint64_t)NOW + 100);
-	CHECK("entry has no password", proto_get_u32(&m, F_HAS_PASSWORD, &v32) && v32 == 0);
+	      proto_get_u64(&m, TAG_CODE_EXPIRES, &v64) && v64 == (uint64_t)NOW + 100);
+	CHECK("entry has no password", proto_get_u32(&m, TAG_HAS_PASSWORD, &v32) && v32 == 0);
 	user_entry(&u, &cfg, NOW + 100, &b);
 	proto_parse_body(b.data, b.len, &m);
-	CHECK("expired code shows as none", proto_get_u64(&m, F_CODE_EXPIRES, &v64) && v64 == 0);
+	CHECK("expired code shows as none", proto_get_u64(&m, TAG_CODE_EXPIRES, &v64) && v64 == 0);
 	u.hard_locked = true;
 	user_entry(&u, &cfg, NOW, &b);
 	proto_parse_body(b.data, b.len, &m);
-	CHECK("locked entry has F_UNTIL 0", proto_get_u64(&m, F_UNTIL, &v64) && v64 == 0 &&
-	      proto_get_u32(&m, F_STATE, &v32) && v32 == ST_LOCKED);
+	CHECK("locked entry has TAG_UNTIL 0", proto_get_u64(&m, TAG_UNTIL, &v64) && v64 == 0 &&
+	      proto_get_u32(&m, TAG_STATE, &v32) && v32 == STATE_LOCKED);
 	for (size_t i = 0; i < m.nfields; i++)
-		if (m.f[i].tag >= F_PRIVATE)
+		if (m.f[i].tag >= TAG_PRIVATE)
 			CHECK("entry carries no private field", false);
 }
 

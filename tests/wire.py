@@ -1,4 +1,4 @@
-"""wire.py - helper/proto.h spoken from Python, for tests that talk to
+"""wire.py - common/proto.h spoken from Python, for tests that talk to
 portald's socket directly (as a client the module would never be: a local
 user, a fuzzer by hand).  Only what those tests need.
 """

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """po2c.py -o OUT.c po/LL.po... - turn the translations of po/ into the C
-tables helper/i18n.c looks messages up in (see helper/catalog.h).
+tables common/i18n.c looks messages up in (see common/catalog.h).
 
 The English text of a message is its msgid; each po/LL.po gives the other
 language LL.  The module, portald and portalctl carry their translations

@@ -2,10 +2,11 @@
  * ctl_import.c - `portalctl import FILE`: add users from a CSV file.
  *
  * The file streams through csv.c line by line; each good line becomes one
- * entry {F_LINE F_USER F_EMAIL} of a REQ_IMPORT batch, the batches over
- * two connections in turn (see struct lane).  A line is whole or refused: a refused line is said as
- * "FILE:LINE: why" and never sent, and portald answers for each line it
- * refuses, by number, so one bad line never stops the others.
+ * entry {TAG_LINE TAG_USER TAG_EMAIL} of a REQ_IMPORT batch, the batches
+ * over two connections in turn (see struct lane).  A line is whole or
+ * refused: a refused line is said as "FILE:LINE: why" and never sent, and
+ * portald answers for each line it refuses, by number, so one bad line
+ * never stops the others.
  */
 #include <errno.h>
 #include <string.h>
@@ -111,22 +112,22 @@ static int lane_answer(struct ctl *c, struct import *im, struct lane *l)
 	if (!proto_parse(c->frame, (size_t)len, &c->resp) || c->resp.type != PROTO_RESPONSE)
 		return ctl_malformed(c), -1;
 	r = client_result(&c->resp);
-	if (r != R_OK && r != R_PARTIAL) {
+	if (r != RESULT_OK && r != RESULT_PARTIAL) {
 		ctl_refused(c, &c->resp, NULL, NULL);
 		return -1;
 	}
-	if (!proto_get_u64(&c->resp, F_COUNT, &added) || added > l->n)
+	if (!proto_get_u64(&c->resp, TAG_COUNT, &added) || added > l->n)
 		return ctl_malformed(c), -1;
 	im->added += added;
 	for (size_t i = 0; i < c->resp.nfields; i++) {
 		char where[PATH_MAX + 32];
 		uint64_t line = 0;
 
-		if (c->resp.f[i].tag != F_ENTRY)
+		if (c->resp.f[i].tag != TAG_ENTRY)
 			continue;
 		if (!ctl_entry(c, &c->resp.f[i]))
 			return -1;
-		proto_get_u64(&c->entry, F_LINE, &line);
+		proto_get_u64(&c->entry, TAG_LINE, &line);
 		snprintf(where, sizeof where, "%s:%llu", im->name, (unsigned long long)line);
 		ctl_refused(c, &c->entry, user_of(l, line), where);
 		im->refused_there++;
@@ -195,9 +196,9 @@ static int queue(struct ctl *c, struct import *im, unsigned long line, const cha
 	struct lane *l = &im->lane[im->cur];
 
 	proto_begin_body(&im->entry);
-	proto_put_u64(&im->entry, F_LINE, line);
-	proto_put_str(&im->entry, F_USER, user);
-	proto_put_str(&im->entry, F_EMAIL, email);
+	proto_put_u64(&im->entry, TAG_LINE, line);
+	proto_put_str(&im->entry, TAG_USER, user);
+	proto_put_str(&im->entry, TAG_EMAIL, email);
 	if (l->n == PROTO_IMPORT_BATCH ||
 	    (l->n > 0 && l->req.len + 3 + im->entry.len > PROTO_HEADER + PROTO_MAX_BODY)) {
 		if (flush(c, im) < 0)
@@ -206,7 +207,7 @@ static int queue(struct ctl *c, struct import *im, unsigned long line, const cha
 	}
 	if (l->n == 0)
 		proto_begin(&l->req, REQ_IMPORT);
-	proto_put_nested(&l->req, F_ENTRY, &im->entry);
+	proto_put_nested(&l->req, TAG_ENTRY, &im->entry);
 	l->batch[l->n].line = line;
 	memcpy(l->batch[l->n].user, user, strlen(user) + 1);
 	l->n++;

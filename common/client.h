@@ -25,7 +25,7 @@ ssize_t client_call(int fd, struct proto_buf *req, uint8_t *frame,
 /* connect + call + close. */
 ssize_t client_request(const char *path, struct proto_buf *req, uint8_t *frame,
 		       struct proto_msg *resp, char *err, size_t errlen);
-/* F_RESULT of a response, R_BAD_REQUEST if missing. */
+/* TAG_RESULT of a response, RESULT_BAD_REQUEST if missing. */
 enum proto_result client_result(const struct proto_msg *resp);
 
 #endif

@@ -39,10 +39,10 @@ static const struct i18n_text word_unknown = I18N("unknown");
 static const struct i18n_text word_yes = I18N("yes");
 static const struct i18n_text word_no = I18N("no");
 static const struct i18n_text why_pending[] = {
-	[PR_NONE] = { .en = "" },   /* nothing to add, in any language */
-	[PR_NEVER] = I18N(" (never signed in)"),
-	[PR_DORMANT] = I18N(" (dormant since the cutover)"),
-	[PR_RESET] = I18N(" (reset by an administrator)"),
+	[PENDING_NONE] = { .en = "" },   /* nothing to add, in any language */
+	[PENDING_NEVER] = I18N(" (never signed in)"),
+	[PENDING_DORMANT] = I18N(" (dormant since the cutover)"),
+	[PENDING_RESET] = I18N(" (reset by an administrator)"),
 };
 static const struct i18n_text locked_until = I18N(" (until %s)");
 static const struct i18n_text locked_for_good = I18N(
@@ -63,12 +63,12 @@ static int user_request(struct ctl *c, uint8_t type, const char *user, const cha
 	if (ctl_connect(c) != CTL_OK)
 		return CTL_FAIL;
 	proto_begin(&c->req, type);
-	proto_put_str(&c->req, F_USER, user);
+	proto_put_str(&c->req, TAG_USER, user);
 	if (email)
-		proto_put_str(&c->req, F_EMAIL, email);
+		proto_put_str(&c->req, TAG_EMAIL, email);
 	if (ctl_call(c) < 0)
 		return CTL_FAIL;
-	if (client_result(&c->resp) != R_OK) {
+	if (client_result(&c->resp) != RESULT_OK) {
 		ctl_refused(c, &c->resp, user, NULL);
 		return CTL_FAIL;
 	}
@@ -116,19 +116,19 @@ static void entry_time(const struct ctl *c, uint8_t tag, const struct i18n_text 
 /* "pending (never signed in)", "locked (until 2024-05-01 10:15)", "active" */
 static void entry_state(const struct ctl *c, char *out, size_t cap)
 {
-	uint32_t state = ST_UNMANAGED, reason = PR_NONE;
+	uint32_t state = STATE_UNMANAGED, reason = PENDING_NONE;
 	uint64_t until;
 	char when[CTL_TIME_MAX];
 	size_t n;
 
-	proto_get_u32(&c->entry, F_STATE, &state);
+	proto_get_u32(&c->entry, TAG_STATE, &state);
 	n = (size_t)snprintf(out, cap, "%s", proto_state_name(state));
 	if (n >= cap)
 		return;
-	if (state == ST_PENDING && proto_get_u32(&c->entry, F_REASON, &reason) &&
+	if (state == STATE_PENDING && proto_get_u32(&c->entry, TAG_REASON, &reason) &&
 	    reason < sizeof why_pending / sizeof why_pending[0]) {
 		snprintf(out + n, cap - n, "%s", ctl_text(c, &why_pending[reason]));
-	} else if (state == ST_LOCKED && proto_get_u64(&c->entry, F_UNTIL, &until)) {
+	} else if (state == STATE_LOCKED && proto_get_u64(&c->entry, TAG_UNTIL, &until)) {
 		if (until == 0) {
 			snprintf(out + n, cap - n, "%s", ctl_text(c, &locked_for_good));
 		} else {
@@ -148,21 +148,21 @@ int ctl_user_show(struct ctl *c, int argc, char **argv)
 	(void)argc;
 	if (user_request(c, REQ_USER_SHOW, argv[0], NULL, NULL) != CTL_OK)
 		return CTL_FAIL;
-	f = proto_find(&c->resp, F_ENTRY);
+	f = proto_find(&c->resp, TAG_ENTRY);
 	if (!f)
 		return ctl_malformed(c);
 	if (!ctl_entry(c, f))
 		return CTL_FAIL;
-	if (!proto_get_str(&c->entry, F_USER, user, sizeof user) ||
-	    !proto_get_str(&c->entry, F_EMAIL, email, sizeof email))
+	if (!proto_get_str(&c->entry, TAG_USER, user, sizeof user) ||
+	    !proto_get_str(&c->entry, TAG_EMAIL, email, sizeof email))
 		return ctl_malformed(c);
 	entry_state(c, state, sizeof state);
-	entry_time(c, F_CREATED, &word_unknown, created, sizeof created);
-	entry_time(c, F_LAST_SIGNIN, &word_never, last, sizeof last);
-	entry_time(c, F_CODE_EXPIRES, &word_none, code, sizeof code);
-	proto_get_u32(&c->entry, F_FAILURES, &n);
+	entry_time(c, TAG_CREATED, &word_unknown, created, sizeof created);
+	entry_time(c, TAG_LAST_SIGNIN, &word_never, last, sizeof last);
+	entry_time(c, TAG_CODE_EXPIRES, &word_none, code, sizeof code);
+	proto_get_u32(&c->entry, TAG_FAILURES, &n);
 	snprintf(failures, sizeof failures, "%u", n);
-	proto_get_u32(&c->entry, F_HAS_PASSWORD, &has_password);
+	proto_get_u32(&c->entry, TAG_HAS_PASSWORD, &has_password);
 	table_safe(user, user, sizeof user);
 	table_safe(email, email, sizeof email);
 	{
@@ -194,22 +194,22 @@ static void list_begin(struct ctl *c, void *arg)
 
 	proto_begin(&c->req, REQ_USER_LIST);
 	if (l->filter)
-		proto_put_u32(&c->req, F_STATE, l->state);
+		proto_put_u32(&c->req, TAG_STATE, l->state);
 }
 
 static int list_row(struct ctl *c, void *arg)
 {
 	struct list *l = arg;
 	char user[PORTAL_USER_MAX + 1], email[PORTAL_EMAIL_MAX + 1], last[CTL_TIME_MAX];
-	uint32_t state = ST_UNMANAGED;
+	uint32_t state = STATE_UNMANAGED;
 	const char *cell[4] = { user, email, NULL, last };
 
-	if (!proto_get_str(&c->entry, F_USER, user, sizeof user) ||
-	    !proto_get_str(&c->entry, F_EMAIL, email, sizeof email))
+	if (!proto_get_str(&c->entry, TAG_USER, user, sizeof user) ||
+	    !proto_get_str(&c->entry, TAG_EMAIL, email, sizeof email))
 		return ctl_malformed(c);
-	proto_get_u32(&c->entry, F_STATE, &state);
+	proto_get_u32(&c->entry, TAG_STATE, &state);
 	cell[2] = proto_state_name(state);
-	entry_time(c, F_LAST_SIGNIN, &word_never, last, sizeof last);
+	entry_time(c, TAG_LAST_SIGNIN, &word_never, last, sizeof last);
 	return ctl_table_add(c, &l->table, cell);
 }
 

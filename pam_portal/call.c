@@ -1,8 +1,8 @@
 /*
- * session.c - the exchanges with the helper that every path shares, and
+ * call.c - the exchanges with the helper that every path shares, and
  * the notices that end a sign-in without a conversation.
  */
-#include "session.h"
+#include "call.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +12,8 @@
 #include <security/pam_ext.h>
 #include "client.h"
 
-bool session_open(struct session *s, pam_handle_t *pamh, enum stage stage, int flags,
-		  const struct portal_args *args, const char *user)
+bool call_open(struct call *s, pam_handle_t *pamh, enum stage stage, int flags,
+	       const struct portal_args *args, const char *user)
 {
 	memset(s, 0, sizeof *s);
 	s->pamh = pamh;
@@ -42,7 +42,7 @@ static void wipe_answer(struct exchange *x)
 	x->resp.nfields = 0;
 }
 
-void session_close(struct session *s)
+void call_close(struct call *s)
 {
 	if (s->x) {
 		proto_wipe(&s->x->req);
@@ -52,22 +52,22 @@ void session_close(struct session *s)
 	}
 }
 
-void session_begin(struct session *s, enum proto_type type)
+void call_begin(struct call *s, enum proto_type type)
 {
 	proto_begin(&s->x->req, type);
-	proto_put_str(&s->x->req, F_USER, s->user);
+	proto_put_str(&s->x->req, TAG_USER, s->user);
 }
 
-void session_put_host(struct session *s)
+void call_put_host(struct call *s)
 {
 	const void *host = NULL;
 
 	if (pam_get_item(s->pamh, PAM_RHOST, &host) == PAM_SUCCESS && host &&
 	    ((const char *)host)[0] != '\0')
-		proto_put_str(&s->x->req, F_HOST, host);
+		proto_put_str(&s->x->req, TAG_HOST, host);
 }
 
-int session_call(struct session *s, const char *what)
+int call_helper(struct call *s, const char *what)
 {
 	char err[256];
 	ssize_t n;
@@ -83,7 +83,7 @@ int session_call(struct session *s, const char *what)
 	}
 	s->x->frame_len = (size_t)n;
 	r = (int)client_result(&s->x->resp);
-	session_debug(s, "user %s: %s: %s", s->user, what, proto_result_name(r));
+	call_debug(s, "user %s: %s: %s", s->user, what, proto_result_name(r));
 	return r;
 }
 
@@ -100,12 +100,12 @@ int stage_refused(enum stage stage)
 	return PAM_AUTH_ERR;
 }
 
-int session_refused(const struct session *s)
+int call_refused(const struct call *s)
 {
 	return stage_refused(s->stage);
 }
 
-int session_unavailable(struct session *s)
+int call_unavailable(struct call *s)
 {
 	if (!s->silent)
 		conv_say(&s->conv, PAM_ERROR_MSG, TX_UNAVAILABLE);
@@ -116,14 +116,14 @@ int session_unavailable(struct session *s)
 	return s->stage == STAGE_ACCOUNT ? PAM_PERM_DENIED : PAM_AUTHINFO_UNAVAIL;
 }
 
-int session_unexpected(struct session *s, const char *what, int r)
+int call_unexpected(struct call *s, const char *what, int r)
 {
 	pam_syslog(s->pamh, LOG_ERR, "user %s: %s: the helper answered \"%s\": sign-in unavailable",
 		   s->user, what, proto_result_name(r));
-	return session_unavailable(s);
+	return call_unavailable(s);
 }
 
-int session_locked(struct session *s, uint64_t until)
+int call_locked(struct call *s, uint64_t until)
 {
 	uint64_t now = (uint64_t)time(NULL);
 	/* A lock ending as we speak still reads "1 second", not "0". */
@@ -147,111 +147,111 @@ int session_locked(struct session *s, uint64_t until)
 	return s->stage == STAGE_AUTH ? PAM_AUTH_ERR : PAM_PERM_DENIED;
 }
 
-int session_locked_answer(struct session *s, const char *what)
+int call_locked_answer(struct call *s, const char *what)
 {
 	uint64_t until;
 
-	if (!proto_get_u64(&s->x->resp, F_UNTIL, &until))
-		return session_unexpected(s, what, R_LOCKED);
-	return session_locked(s, until);
+	if (!proto_get_u64(&s->x->resp, TAG_UNTIL, &until))
+		return call_unexpected(s, what, RESULT_LOCKED);
+	return call_locked(s, until);
 }
 
 /* The language the helper says the user reads, unless lang= said it. */
-static void take_language(struct session *s)
+static void take_language(struct call *s)
 {
 	char name[8];
 	enum lang l;
 
 	if (s->args->lang_set)
 		return;
-	if (proto_get_str(&s->x->resp, F_LANG, name, sizeof name) && lang_parse(name, &l))
+	if (proto_get_str(&s->x->resp, TAG_LANG, name, sizeof name) && lang_parse(name, &l))
 		s->conv.lang = l;
 	else
-		session_debug(s, "user %s: no language from the helper, using %s",
-			      s->user, lang_name(s->conv.lang));
+		call_debug(s, "user %s: no language from the helper, using %s",
+			   s->user, lang_name(s->conv.lang));
 }
 
 /* What the conversation of a pending user needs.  Only the least length
  * of a password is required: the prompt states it.  Without a cutover
  * date or an organization name the words are simply shorter. */
-static bool take_pending(struct session *s)
+static bool take_pending(struct call *s)
 {
-	uint32_t reason = PR_NONE;
+	uint32_t reason = PENDING_NONE;
 
-	if (!proto_get_u32(&s->x->resp, F_MIN_LEN, &s->min_len) || s->min_len == 0)
+	if (!proto_get_u32(&s->x->resp, TAG_MIN_LEN, &s->min_len) || s->min_len == 0)
 		return false;
-	proto_get_u32(&s->x->resp, F_REASON, &reason);
-	s->reason = (enum portal_reason)reason;
-	if (!proto_get_str(&s->x->resp, F_CUTOVER, s->cutover, sizeof s->cutover))
+	proto_get_u32(&s->x->resp, TAG_REASON, &reason);
+	s->reason = (enum pending_reason)reason;
+	if (!proto_get_str(&s->x->resp, TAG_CUTOVER, s->cutover, sizeof s->cutover))
 		s->cutover[0] = '\0';
-	if (!proto_get_str(&s->x->resp, F_ORG, s->org, sizeof s->org))
+	if (!proto_get_str(&s->x->resp, TAG_ORG, s->org, sizeof s->org))
 		s->org[0] = '\0';
 	return true;
 }
 
-int session_status(struct session *s)
+int call_status(struct call *s)
 {
 	uint32_t state;
 	int r;
 
-	session_begin(s, REQ_STATUS);
-	r = session_call(s, "status");
+	call_begin(s, REQ_STATUS);
+	r = call_helper(s, "status");
 	switch (r) {
 	case -1:
-		return session_unavailable(s);
-	case R_OK:
+		return call_unavailable(s);
+	case RESULT_OK:
 		break;
 	/* A name the helper could never manage (too long, characters
 	 * valid_user refuses) is not its business either. */
-	case R_NOT_FOUND:
-	case R_INVALID:
-		s->state = ST_UNMANAGED;
+	case RESULT_NOT_FOUND:
+	case RESULT_INVALID:
+		s->state = STATE_UNMANAGED;
 		return PAM_SUCCESS;
-	case R_DENIED:
+	case RESULT_DENIED:
 		pam_syslog(s->pamh, LOG_ERR, "user %s: the helper refused to answer for this "
 			   "user (the application does not run as root)", s->user);
-		return session_unavailable(s);
+		return call_unavailable(s);
 	default:
-		return session_unexpected(s, "status", r);
+		return call_unexpected(s, "status", r);
 	}
 	take_language(s);
-	if (!proto_get_u32(&s->x->resp, F_STATE, &state))
-		return session_unexpected(s, "status (no state)", r);
+	if (!proto_get_u32(&s->x->resp, TAG_STATE, &state))
+		return call_unexpected(s, "status (no state)", r);
 	s->state = (enum portal_state)state;
 	switch (s->state) {
-	case ST_UNMANAGED:
+	case STATE_UNMANAGED:
 		return PAM_SUCCESS;
-	case ST_ACTIVE:
+	case STATE_ACTIVE:
 		/* The prompt for a changed password states it. */
-		if (!proto_get_u32(&s->x->resp, F_MIN_LEN, &s->min_len) || s->min_len == 0)
-			return session_unexpected(s, "status (active, no password length)", r);
+		if (!proto_get_u32(&s->x->resp, TAG_MIN_LEN, &s->min_len) || s->min_len == 0)
+			return call_unexpected(s, "status (active, no password length)", r);
 		return PAM_SUCCESS;
-	case ST_PENDING:
+	case STATE_PENDING:
 		if (!take_pending(s))
-			return session_unexpected(s, "status (pending, no password length)", r);
+			return call_unexpected(s, "status (pending, no password length)", r);
 		return PAM_SUCCESS;
-	case ST_LOCKED:
-		if (!proto_get_u64(&s->x->resp, F_UNTIL, &s->until))
-			return session_unexpected(s, "status (locked, no end)", r);
+	case STATE_LOCKED:
+		if (!proto_get_u64(&s->x->resp, TAG_UNTIL, &s->until))
+			return call_unexpected(s, "status (locked, no end)", r);
 		return PAM_SUCCESS;
 	}
-	return session_unexpected(s, "status (unknown state)", r);
+	return call_unexpected(s, "status (unknown state)", r);
 }
 
-int session_managed(struct session *s)
+int call_managed(struct call *s)
 {
-	int rc = session_status(s);
+	int rc = call_status(s);
 
 	if (rc != PAM_SUCCESS)
 		return rc;
 	switch (s->state) {
-	case ST_UNMANAGED:
-		session_debug(s, "user %s: not managed, ignored", s->user);
+	case STATE_UNMANAGED:
+		call_debug(s, "user %s: not managed, ignored", s->user);
 		return PAM_IGNORE;
-	case ST_LOCKED:
-		return session_locked(s, s->until);
-	case ST_PENDING:
-	case ST_ACTIVE:
+	case STATE_LOCKED:
+		return call_locked(s, s->until);
+	case STATE_PENDING:
+	case STATE_ACTIVE:
 		break;
 	}
 	return PAM_SUCCESS;

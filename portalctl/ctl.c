@@ -36,25 +36,25 @@ static const struct {
 	bool about_user;
 	struct i18n_text text;
 } refusals[] = {
-	{ R_BAD_REQUEST, false, I18N(
+	{ RESULT_BAD_REQUEST, false, I18N(
 		"portald did not understand the request (are portalctl and portald the same version?)") },
-	{ R_DENIED, false, I18N(
+	{ RESULT_DENIED, false, I18N(
 		"permission denied: run portalctl as root") },
-	{ R_INVALID, true, I18N(
+	{ RESULT_INVALID, true, I18N(
 		"value refused by portald") },
-	{ R_NOT_FOUND, true, I18N(
+	{ RESULT_NOT_FOUND, true, I18N(
 		"no such managed user") },
-	{ R_EXISTS, true, I18N(
+	{ RESULT_EXISTS, true, I18N(
 		"already a managed user") },
-	{ R_LOCKED, true, I18N(
+	{ RESULT_LOCKED, true, I18N(
 		"the user is locked") },
-	{ R_STATE, true, I18N(
+	{ RESULT_STATE, true, I18N(
 		"not possible in the user's present state") },
-	{ R_STORAGE, false, I18N(
+	{ RESULT_STORAGE, false, I18N(
 		"portald could not write to its database; try again later") },
-	{ R_BUSY, false, I18N(
+	{ RESULT_BUSY, false, I18N(
 		"portald is busy; try again in a moment") },
-	{ R_INTERNAL, false, I18N(
+	{ RESULT_INTERNAL, false, I18N(
 		"portald hit an internal error; see its log") },
 };
 
@@ -187,7 +187,7 @@ void ctl_refused(const struct ctl *c, const struct proto_msg *m, const char *use
 			fprintf(stderr, "%s: ", user);
 		fputs(ctl_text(c, &refusals[i].text), stderr);
 	}
-	if (proto_get_str(m, F_DETAIL, detail, sizeof detail)) {
+	if (proto_get_str(m, TAG_DETAIL, detail, sizeof detail)) {
 		table_safe(detail, detail, sizeof detail);
 		fprintf(stderr, " (%s)", detail);
 	}
@@ -196,7 +196,7 @@ void ctl_refused(const struct ctl *c, const struct proto_msg *m, const char *use
 
 bool ctl_entry(struct ctl *c, const struct proto_field *f)
 {
-	if (f->tag != F_ENTRY || !proto_parse_body(f->data, f->len, &c->entry)) {
+	if (f->tag != TAG_ENTRY || !proto_parse_body(f->data, f->len, &c->entry)) {
 		ctl_malformed(c);
 		return false;
 	}
@@ -211,20 +211,20 @@ int ctl_pages(struct ctl *c, void (*begin)(struct ctl *c, void *arg),
 	for (;;) {
 		begin(c, arg);
 		if (cursor[0])
-			proto_put_str(&c->req, F_CURSOR, cursor);
+			proto_put_str(&c->req, TAG_CURSOR, cursor);
 		if (ctl_call(c) < 0)
 			return CTL_FAIL;
-		if (client_result(&c->resp) != R_OK) {
+		if (client_result(&c->resp) != RESULT_OK) {
 			ctl_refused(c, &c->resp, NULL, NULL);
 			return CTL_FAIL;
 		}
 		for (size_t i = 0; i < c->resp.nfields; i++) {
-			if (c->resp.f[i].tag != F_ENTRY)
+			if (c->resp.f[i].tag != TAG_ENTRY)
 				continue;
 			if (!ctl_entry(c, &c->resp.f[i]) || row(c, arg) != CTL_OK)
 				return CTL_FAIL;
 		}
-		if (!proto_get_str(&c->resp, F_CURSOR, next, sizeof next))
+		if (!proto_get_str(&c->resp, TAG_CURSOR, next, sizeof next))
 			return CTL_OK;
 		/* a cursor that does not move would page forever */
 		if (strcmp(next, cursor) == 0)

@@ -1,5 +1,5 @@
 /*
- * session.h - one call of an entry point (authenticate, acct_mgmt or
+ * call.h - one call of an entry point (authenticate, acct_mgmt or
  * chauthtok): who it is for, what the helper said about them, and the
  * buffers of the exchanges with the helper.
  *
@@ -7,8 +7,8 @@
  * own process): what a later stage needs is asked of the helper again,
  * but for the little verdict.h keeps.
  */
-#ifndef PAM_PORTAL_SESSION_H
-#define PAM_PORTAL_SESSION_H
+#ifndef PAM_PORTAL_CALL_H
+#define PAM_PORTAL_CALL_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,10 +31,10 @@ struct exchange {
 };
 
 /* The management group being run: the same refusal reads differently in
- * each (see session_refused). */
+ * each (see call_refused). */
 enum stage { STAGE_AUTH, STAGE_ACCOUNT, STAGE_PASSWORD };
 
-struct session {
+struct call {
 	pam_handle_t *pamh;
 	enum stage stage;
 	const struct portal_args *args;
@@ -44,7 +44,7 @@ struct session {
 	struct exchange *x;
 	/* from the last REQ_STATUS */
 	enum portal_state state;
-	enum portal_reason reason;    /* why pending */
+	enum pending_reason reason;    /* why pending */
 	char cutover[11];             /* YYYY-MM-DD, "" when not given */
 	char org[128];                /* "" when not given */
 	uint32_t min_len;             /* password_min_length (pending, active) */
@@ -52,49 +52,49 @@ struct session {
 };
 
 /* false when memory is short. */
-bool session_open(struct session *s, pam_handle_t *pamh, enum stage stage, int flags,
-		  const struct portal_args *args, const char *user);
-/* Wipe and free everything the session held. */
-void session_close(struct session *s);
+bool call_open(struct call *s, pam_handle_t *pamh, enum stage stage, int flags,
+	       const struct portal_args *args, const char *user);
+/* Wipe and free everything the call held. */
+void call_close(struct call *s);
 
-/* Start a request for the session's user in s->x->req. */
-void session_begin(struct session *s, enum proto_type type);
-/* Add F_HOST, the remote host (PAM_RHOST) when there is one, for the
+/* Start a request for the call's user in s->x->req. */
+void call_begin(struct call *s, enum proto_type type);
+/* Add TAG_HOST, the remote host (PAM_RHOST) when there is one, for the
  * notice mail. */
-void session_put_host(struct session *s);
+void call_put_host(struct call *s);
 /* Send s->x->req; the answer is in s->x->resp.  The enum proto_result of
  * the answer, or -1 when the helper could not be asked (logged). */
-int session_call(struct session *s, const char *what);
+int call_helper(struct call *s, const char *what);
 
 /* Ask REQ_STATUS and fill the fields above.  PAM_SUCCESS, or the PAM
  * result the module must return (the person has been told why). */
-int session_status(struct session *s);
-/* session_status, and the answers every stage gives alike: PAM_IGNORE for
- * a user out of the directory, session_locked for a locked one.
- * PAM_SUCCESS when s->state is ST_PENDING or ST_ACTIVE: what follows is
+int call_status(struct call *s);
+/* call_status, and the answers every stage gives alike: PAM_IGNORE for
+ * a user out of the directory, call_locked for a locked one.
+ * PAM_SUCCESS when s->state is STATE_PENDING or STATE_ACTIVE: what follows is
  * the stage's to say. */
-int session_managed(struct session *s);
+int call_managed(struct call *s);
 
 /* What a refusal returns in a stage: PAM_AUTH_ERR (auth), PAM_PERM_DENIED
  * (account), PAM_AUTHTOK_ERR (password). */
 int stage_refused(enum stage stage);
-int session_refused(const struct session *s);
+int call_refused(const struct call *s);
 
 /* The helper cannot be reached or answered nonsense: tell the person, and
  * return PAM_AUTHINFO_UNAVAIL, or PAM_PERM_DENIED in the account stage. */
-int session_unavailable(struct session *s);
+int call_unavailable(struct call *s);
 /* The helper answered r to `what`, which this module cannot go on from
  * (busy, storage failure, or an answer that makes no sense there): log
- * it, then as session_unavailable.  Never success. */
-int session_unexpected(struct session *s, const char *what, int r);
+ * it, then as call_unavailable.  Never success. */
+int call_unexpected(struct call *s, const char *what, int r);
 /* The account is locked until `until` (0: until an administrator
  * unlocks it): tell the person, return PAM_AUTH_ERR in the auth stage,
  * PAM_PERM_DENIED in the others. */
-int session_locked(struct session *s, uint64_t until);
-/* R_LOCKED in s->x->resp, as session_locked. */
-int session_locked_answer(struct session *s, const char *what);
+int call_locked(struct call *s, uint64_t until);
+/* RESULT_LOCKED in s->x->resp, as call_locked. */
+int call_locked_answer(struct call *s, const char *what);
 
-#define session_debug(s, ...) do {                                           \
+#define call_debug(s, ...) do {                                              \
 		if ((s)->args->debug)                                        \
 			pam_syslog((s)->pamh, LOG_DEBUG, __VA_ARGS__);       \
 	} while (0)

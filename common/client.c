@@ -100,7 +100,7 @@ ssize_t client_call(int fd, struct proto_buf *req, uint8_t *frame, struct proto_
 	}
 	rc = proto_write_frame(fd, req, CLIENT_TIMEOUT_MS);
 	proto_wipe(req);
-	/* A helper at its connection cap answers R_BUSY and closes before
+	/* A helper at its connection cap answers RESULT_BUSY and closes before
 	 * reading: the answer still waits in our receive queue. */
 	if (rc < 0 && errno != EPIPE && errno != ECONNRESET) {
 		snprintf(err, errlen, "send: %s", strerror(errno));
@@ -137,7 +137,7 @@ enum proto_result client_result(const struct proto_msg *resp)
 {
 	uint32_t r;
 
-	if (!proto_get_u32(resp, F_RESULT, &r))
-		return R_BAD_REQUEST;
+	if (!proto_get_u32(resp, TAG_RESULT, &r))
+		return RESULT_BAD_REQUEST;
 	return (enum proto_result)r;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 
 static const uint8_t magic[2] = { 'P', 'P' };
 
@@ -200,19 +201,11 @@ bool proto_get_u64(const struct proto_msg *m, uint8_t tag, uint64_t *v)
 
 /* ---- I/O ---------------------------------------------------------------- */
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait until fd is ready for `events` or the deadline passes. */
 static int wait_fd(int fd, short events, long long deadline)
 {
 	for (;;) {
-		long long left = deadline - now_ms();
+		long long left = deadline - clock_ms();
 		struct pollfd p = { .fd = fd, .events = events };
 		int r;
 
@@ -230,7 +223,15 @@ static int wait_fd(int fd, short events, long long deadline)
 
 /* Each read and write is tried first and waited for only when the socket
  * is not ready (MSG_DONTWAIT, whether or not the fd blocks): a poll before
- * every call would double the system calls of an exchange. */
+ * every call would double the system calls of an exchange.  After a try
+ * that failed (errno says why): 0 to try again, -1 to give up. */
+static int retry(int fd, short events, long long deadline)
+{
+	if (errno == EINTR)
+		return 0;
+	return errno == EAGAIN ? wait_fd(fd, events, deadline) : -1;
+}
+
 static int read_exact(int fd, uint8_t *p, size_t n, long long deadline)
 {
 	size_t got = 0;
@@ -242,21 +243,17 @@ static int read_exact(int fd, uint8_t *p, size_t n, long long deadline)
 			errno = ECONNRESET;
 			return -1;
 		}
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN || wait_fd(fd, POLLIN, deadline) < 0)
-				return -1;
-			continue;
-		}
-		got += (size_t)r;
+		if (r < 0 && retry(fd, POLLIN, deadline) < 0)
+			return -1;
+		if (r > 0)
+			got += (size_t)r;
 	}
 	return 0;
 }
 
 ssize_t proto_read_frame(int fd, uint8_t *buf, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = clock_ms() + timeout_ms;
 	size_t total;
 
 	/* The answer is seldom there yet: wait for it, then read it whole. */
@@ -280,20 +277,16 @@ int proto_write_frame(int fd, const struct proto_buf *b, int timeout_ms)
 
 int proto_write_all(int fd, const uint8_t *p, size_t len, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = clock_ms() + timeout_ms;
 	size_t sent = 0;
 
 	while (sent < len) {
 		ssize_t w = send(fd, p + sent, len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
 
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN || wait_fd(fd, POLLOUT, deadline) < 0)
-				return -1;
-			continue;
-		}
-		sent += (size_t)w;
+		if (w < 0 && retry(fd, POLLOUT, deadline) < 0)
+			return -1;
+		if (w > 0)
+			sent += (size_t)w;
 	}
 	return 0;
 }
@@ -301,10 +294,10 @@ int proto_write_all(int fd, const uint8_t *p, size_t len, int timeout_ms)
 /* ---- names -------------------------------------------------------------- */
 
 static const char *const state_names[] = {
-	[ST_UNMANAGED] = "unmanaged",
-	[ST_PENDING] = "pending",
-	[ST_ACTIVE] = "active",
-	[ST_LOCKED] = "locked",
+	[STATE_UNMANAGED] = "unmanaged",
+	[STATE_PENDING] = "pending",
+	[STATE_ACTIVE] = "active",
+	[STATE_LOCKED] = "locked",
 };
 
 const char *proto_state_name(enum portal_state s)
@@ -326,25 +319,25 @@ bool proto_state_parse(const char *name, enum portal_state *s)
 }
 
 static const char *const result_names[] = {
-	[R_OK] = "ok",
-	[R_BAD_REQUEST] = "bad request",
-	[R_DENIED] = "permission denied",
-	[R_INVALID] = "invalid value",
-	[R_NOT_FOUND] = "no such managed user",
-	[R_EXISTS] = "user already managed",
-	[R_LOCKED] = "user locked",
-	[R_WAIT] = "too soon",
-	[R_CODE_WRONG] = "wrong code",
-	[R_CODE_EXPIRED] = "code expired",
-	[R_CODE_DEAD] = "no live code",
-	[R_TICKET] = "reset ticket refused",
-	[R_POLICY] = "password refused by policy",
-	[R_PASSWORD] = "wrong password",
-	[R_STATE] = "not allowed in this state",
-	[R_STORAGE] = "database write failed",
-	[R_BUSY] = "helper busy",
-	[R_INTERNAL] = "internal error",
-	[R_PARTIAL] = "some lines refused",
+	[RESULT_OK] = "ok",
+	[RESULT_BAD_REQUEST] = "bad request",
+	[RESULT_DENIED] = "permission denied",
+	[RESULT_INVALID] = "invalid value",
+	[RESULT_NOT_FOUND] = "no such managed user",
+	[RESULT_EXISTS] = "user already managed",
+	[RESULT_LOCKED] = "user locked",
+	[RESULT_WAIT] = "too soon",
+	[RESULT_CODE_WRONG] = "wrong code",
+	[RESULT_CODE_EXPIRED] = "code expired",
+	[RESULT_CODE_DEAD] = "no live code",
+	[RESULT_TICKET] = "reset ticket refused",
+	[RESULT_POLICY] = "password refused by policy",
+	[RESULT_PASSWORD] = "wrong password",
+	[RESULT_STATE] = "not allowed in this state",
+	[RESULT_STORAGE] = "database write failed",
+	[RESULT_BUSY] = "helper busy",
+	[RESULT_INTERNAL] = "internal error",
+	[RESULT_PARTIAL] = "some lines refused",
 };
 
 const char *proto_result_name(enum proto_result r)

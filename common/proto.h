@@ -11,8 +11,8 @@
  *   body: a sequence of fields, each  u8 tag | u16 length (big-endian) | data
  *
  * Every request gets exactly one response frame (PROTO_RESPONSE) carrying
- * F_RESULT.  Lists are paged: the client passes the last key it saw in
- * F_CURSOR and gets at most PROTO_PAGE entries, each an F_ENTRY whose data
+ * TAG_RESULT.  Lists are paged: the client passes the last key it saw in
+ * TAG_CURSOR and gets at most PROTO_PAGE entries, each a TAG_ENTRY whose data
  * is itself a field body.  The same field encoding serialises the helper's
  * database records, so there is one codec to audit.
  */
@@ -23,11 +23,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <unistd.h>
-
-/* <unistd.h> defines R_OK for access(); our result code of the same name
- * wins wherever this header is included, whatever the include order. */
-#undef R_OK
 
 #define PROTO_VERSION    1
 #define PROTO_HEADER     8
@@ -39,10 +34,9 @@
 #define PROTO_MAX_FIELDS 1100
 #endif
 #define PROTO_PAGE       200   /* entries per list page */
-/* Users per import request: each batch is one fsync, so the more the
- * faster an import (500 took a million users 25-30 s, 1000 about a
- * quarter less), as long as an answer refusing every one of them still
- * fits in a message (checked in dispatch.c). */
+/* Users per import request: each batch is one fsync, so the larger the
+ * faster an import (docs/PERFORMANCE.md), as long as an answer refusing
+ * every one of them still fits in a message (checked in dispatch.c). */
 #define PROTO_IMPORT_BATCH 1000
 
 /* Limits on what travels in fields (bytes, excluding the terminating NUL). */
@@ -56,105 +50,108 @@ enum proto_type {
 	PROTO_RESPONSE = 1,
 	/* sign-in: root's; any other caller may send REQ_STATUS and REQ_AUTH
 	 * for its own user name (what a screen locker needs), nothing else */
-	REQ_STATUS = 10,      /* F_USER -> F_STATE, F_CUTOVER, F_ORG, F_LANG, ... */
-	REQ_SEND_CODE,        /* F_USER F_EMAIL -> OK(F_TTL) | WAIT | LOCKED */
-	REQ_VERIFY_CODE,      /* F_USER F_CODE -> OK(F_TICKET) | CODE_* | LOCKED */
-	REQ_SET_PASSWORD,     /* F_USER F_TICKET F_PASSWORD [F_HOST] -> OK | POLICY | TICKET */
-	REQ_AUTH,             /* F_USER F_PASSWORD -> OK | PASSWORD | LOCKED | STATE */
+	REQ_STATUS = 10,      /* TAG_USER -> TAG_STATE, TAG_CUTOVER, TAG_ORG, TAG_LANG, ... */
+	REQ_SEND_CODE,        /* TAG_USER TAG_EMAIL -> OK(TAG_TTL) | WAIT | LOCKED */
+	REQ_VERIFY_CODE,      /* TAG_USER TAG_CODE -> OK(TAG_TICKET) | CODE_* | LOCKED */
+	REQ_SET_PASSWORD,     /* TAG_USER TAG_TICKET TAG_PASSWORD [TAG_HOST]
+	                       * -> OK | POLICY | TICKET */
+	REQ_AUTH,             /* TAG_USER TAG_PASSWORD -> OK | PASSWORD | LOCKED | STATE */
 	/* administration: root only */
-	REQ_USER_ADD = 30,    /* F_USER F_EMAIL */
-	REQ_USER_DEL,         /* F_USER */
-	REQ_USER_SHOW,        /* F_USER -> one F_ENTRY (user fields) */
-	REQ_USER_LIST,        /* [F_STATE] [F_CURSOR] -> F_ENTRY* [F_CURSOR if more] */
-	REQ_USER_RESET,       /* F_USER */
-	REQ_USER_UNLOCK,      /* F_USER */
-	REQ_IMPORT,           /* F_ENTRY* {F_LINE F_USER F_EMAIL} -> F_COUNT, F_ENTRY* {F_LINE F_RESULT} */
-	REQ_OUTBOX,           /* [F_CURSOR] -> F_ENTRY* (outbox fields) [F_CURSOR] */
-	REQ_DAEMON_STATUS,    /* -> F_COUNT_* , F_VERSION, F_UPTIME */
+	REQ_USER_ADD = 30,    /* TAG_USER TAG_EMAIL */
+	REQ_USER_DEL,         /* TAG_USER */
+	REQ_USER_SHOW,        /* TAG_USER -> one TAG_ENTRY (user fields) */
+	REQ_USER_LIST,        /* [TAG_STATE] [TAG_CURSOR] -> TAG_ENTRY* [TAG_CURSOR if more] */
+	REQ_USER_RESET,       /* TAG_USER */
+	REQ_USER_UNLOCK,      /* TAG_USER */
+	REQ_IMPORT,           /* TAG_ENTRY* {TAG_LINE TAG_USER TAG_EMAIL}
+	                       * -> TAG_COUNT, TAG_ENTRY* {TAG_LINE TAG_RESULT} */
+	REQ_OUTBOX,           /* [TAG_CURSOR] -> TAG_ENTRY* (outbox fields) [TAG_CURSOR] */
+	REQ_DAEMON_STATUS,    /* -> TAG_COUNT_*, TAG_VERSION, TAG_UPTIME */
 	/* sign-in again (root, or a caller acting for its own user): an active
 	 * user's password change.  The current password is checked and counted
-	 * as REQ_AUTH does; without F_NEW_PASSWORD that check is all it does. */
-	REQ_CHANGE_PASSWORD,  /* F_USER F_PASSWORD [F_NEW_PASSWORD [F_HOST] [F_LANG]]
+	 * as REQ_AUTH does; without TAG_NEW_PASSWORD that check is all it does. */
+	REQ_CHANGE_PASSWORD,  /* TAG_USER TAG_PASSWORD [TAG_NEW_PASSWORD [TAG_HOST] [TAG_LANG]]
 	                       * -> OK | PASSWORD | POLICY | LOCKED | STATE */
 };
 
 enum proto_tag {
-	F_RESULT = 1,     /* u32, enum proto_result */
-	F_USER,           /* string */
-	F_EMAIL,          /* string */
-	F_CODE,           /* string of digits */
-	F_PASSWORD,       /* string (secret) */
-	F_TICKET,         /* PORTAL_TICKET_LEN raw bytes (secret) */
-	F_STATE,          /* u32, enum portal_state */
-	F_CUTOVER,        /* string YYYY-MM-DD */
-	F_ORG,            /* string */
-	F_LANG,           /* string "fr" | "en" */
-	F_TTL,            /* u64 seconds a code lives */
-	F_WAIT,           /* u64 seconds to wait before asking again */
-	F_UNTIL,          /* u64 unix time a lock ends; 0 = until unlocked */
-	F_TRIES,          /* u32 tries left on the live code */
-	F_REASON,         /* u32, enum portal_reason / enum policy_reason */
-	F_MIN_LEN,        /* u32 password_min_length */
-	F_HOST,           /* string: remote host of the sign-in, for the notice */
-	F_ENTRY,          /* nested field body */
-	F_CURSOR,         /* string: last key of the page */
-	F_LINE,           /* u64 line number (import) */
-	F_COUNT,          /* u64 */
-	F_TIME,           /* u64 unix time */
-	F_LAST_SIGNIN,    /* u64 unix time, 0 = never */
-	F_FAILURES,       /* u32 consecutive failures */
-	F_CODE_EXPIRES,   /* u64 unix time, 0 = no live code */
-	F_ATTEMPTS,       /* u32 delivery attempts (outbox) */
-	F_DETAIL,         /* string, human readable detail */
-	F_ID,             /* string */
-	F_VERSION,        /* string */
-	F_UPTIME,         /* u64 seconds */
-	F_COUNT_PENDING,  /* u64 */
-	F_COUNT_ACTIVE,   /* u64 */
-	F_COUNT_LOCKED,   /* u64 */
-	F_COUNT_OUTBOX,   /* u64 */
-	F_HAS_PASSWORD,   /* u32 0|1 */
-	F_CREATED,        /* u64 unix time */
-	F_NEW_PASSWORD,   /* string (secret): REQ_CHANGE_PASSWORD */
-	/* tags >= 100 are private to the helper's database records */
-	F_PRIVATE = 100,
+	TAG_RESULT = 1,     /* u32, enum proto_result */
+	TAG_USER,           /* string */
+	TAG_EMAIL,          /* string */
+	TAG_CODE,           /* string of digits */
+	TAG_PASSWORD,       /* string (secret) */
+	TAG_TICKET,         /* PORTAL_TICKET_LEN raw bytes (secret) */
+	TAG_STATE,          /* u32, enum portal_state */
+	TAG_CUTOVER,        /* string YYYY-MM-DD */
+	TAG_ORG,            /* string */
+	TAG_LANG,           /* string "fr" | "en" */
+	TAG_TTL,            /* u64 seconds a code lives */
+	TAG_WAIT,           /* u64 seconds to wait before asking again */
+	TAG_UNTIL,          /* u64 unix time a lock ends; 0 = until unlocked */
+	TAG_TRIES,          /* u32 tries left on the live code */
+	TAG_REASON,         /* u32, enum pending_reason / enum policy_reason */
+	TAG_MIN_LEN,        /* u32 password_min_length */
+	TAG_HOST,           /* string: remote host of the sign-in, for the notice */
+	TAG_ENTRY,          /* nested field body */
+	TAG_CURSOR,         /* string: last key of the page */
+	TAG_LINE,           /* u64 line number (import) */
+	TAG_COUNT,          /* u64 */
+	TAG_TIME,           /* u64 unix time */
+	TAG_LAST_SIGNIN,    /* u64 unix time, 0 = never */
+	TAG_FAILURES,       /* u32 consecutive failures */
+	TAG_CODE_EXPIRES,   /* u64 unix time, 0 = no live code */
+	TAG_ATTEMPTS,       /* u32 delivery attempts (outbox) */
+	TAG_DETAIL,         /* string, human readable detail */
+	TAG_ID,             /* string */
+	TAG_VERSION,        /* string */
+	TAG_UPTIME,         /* u64 seconds */
+	TAG_COUNT_PENDING,  /* u64 */
+	TAG_COUNT_ACTIVE,   /* u64 */
+	TAG_COUNT_LOCKED,   /* u64 */
+	TAG_COUNT_OUTBOX,   /* u64 */
+	TAG_HAS_PASSWORD,   /* u32 0|1 */
+	TAG_CREATED,        /* u64 unix time */
+	TAG_NEW_PASSWORD,   /* string (secret): REQ_CHANGE_PASSWORD */
+	/* From here up, the tags of the fields of the helper's database
+	 * records that never travel (helper/record.h). */
+	TAG_PRIVATE = 100,
 };
 
 enum proto_result {
-	R_OK = 0,
-	R_BAD_REQUEST,      /* malformed or unknown request */
-	R_DENIED,           /* the caller may not do this */
-	R_INVALID,          /* a field is not acceptable (F_DETAIL says which) */
-	R_NOT_FOUND,        /* no such managed user */
-	R_EXISTS,           /* user already managed */
-	R_LOCKED,           /* F_UNTIL (0 = until an administrator unlocks) */
-	R_WAIT,             /* resend too soon or hourly cap: F_WAIT */
-	R_CODE_WRONG,       /* F_TRIES left */
-	R_CODE_EXPIRED,
-	R_CODE_DEAD,        /* no live code (used up, replaced or never sent) */
-	R_TICKET,           /* reset ticket unknown, used or expired */
-	R_POLICY,           /* new password refused: F_REASON is enum policy_reason */
-	R_PASSWORD,         /* wrong password */
-	R_STATE,            /* the user is not in a state that allows this */
-	R_STORAGE,          /* the database could not be written: try later */
-	R_BUSY,             /* too many connections */
-	R_INTERNAL,
-	R_PARTIAL,          /* import: some lines refused, see entries */
+	RESULT_OK = 0,
+	RESULT_BAD_REQUEST,      /* malformed or unknown request */
+	RESULT_DENIED,           /* the caller may not do this */
+	RESULT_INVALID,          /* a field is not acceptable (TAG_DETAIL says which) */
+	RESULT_NOT_FOUND,        /* no such managed user */
+	RESULT_EXISTS,           /* user already managed */
+	RESULT_LOCKED,           /* TAG_UNTIL (0 = until an administrator unlocks) */
+	RESULT_WAIT,             /* resend too soon or hourly cap: TAG_WAIT */
+	RESULT_CODE_WRONG,       /* TAG_TRIES left */
+	RESULT_CODE_EXPIRED,
+	RESULT_CODE_DEAD,        /* no live code (used up, replaced or never sent) */
+	RESULT_TICKET,           /* reset ticket unknown, used or expired */
+	RESULT_POLICY,           /* new password refused: TAG_REASON is enum policy_reason */
+	RESULT_PASSWORD,         /* wrong password */
+	RESULT_STATE,            /* the user is not in a state that allows this */
+	RESULT_STORAGE,          /* the database could not be written: try later */
+	RESULT_BUSY,             /* too many connections */
+	RESULT_INTERNAL,
+	RESULT_PARTIAL,          /* import: some lines refused, see entries */
 };
 
 enum portal_state {
-	ST_UNMANAGED = 0,
-	ST_PENDING,
-	ST_ACTIVE,
-	ST_LOCKED,
+	STATE_UNMANAGED = 0,
+	STATE_PENDING,
+	STATE_ACTIVE,
+	STATE_LOCKED,
 };
 
-/* Why a user is pending (F_REASON on REQ_STATUS). */
-enum portal_reason {
-	PR_NONE = 0,
-	PR_NEVER,       /* no portal password yet */
-	PR_DORMANT,     /* last sign-in before the cutover */
-	PR_RESET,       /* an administrator reset the user */
+/* Why a user is pending (TAG_REASON on REQ_STATUS). */
+enum pending_reason {
+	PENDING_NONE = 0,
+	PENDING_NEVER,       /* no portal password yet */
+	PENDING_DORMANT,     /* last sign-in before the cutover */
+	PENDING_RESET,       /* an administrator reset the user */
 };
 
 enum policy_reason {

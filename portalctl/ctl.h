@@ -29,7 +29,7 @@ struct ctl {
 	struct proto_buf req;
 	uint8_t frame[PROTO_MAX_FRAME];  /* the last response */
 	struct proto_msg resp;           /* parsed from frame */
-	struct proto_msg entry;          /* one F_ENTRY of resp, parsed */
+	struct proto_msg entry;          /* one TAG_ENTRY of resp, parsed */
 };
 
 static inline const char *ctl_text(const struct ctl *c, const struct i18n_text *t)
@@ -68,15 +68,15 @@ int ctl_connect(struct ctl *c);
 /* Send c->req (built with proto_begin) and read the answer into c->resp.
  * -1 when portald could not be reached (said). */
 int ctl_call(struct ctl *c);
-/* Say on stderr why portald refused, from m's F_RESULT and F_DETAIL (m is
+/* Say on stderr why portald refused, from m's TAG_RESULT and TAG_DETAIL (m is
  * a response or one of its entries).  `user` (may be NULL) names the
  * subject; `where` (may be NULL) starts the line instead of "portalctl". */
 void ctl_refused(const struct ctl *c, const struct proto_msg *m, const char *user,
 		 const char *where);
-/* Parse an F_ENTRY field of c->resp into c->entry; false when malformed. */
+/* Parse a TAG_ENTRY field of c->resp into c->entry; false when malformed. */
 bool ctl_entry(struct ctl *c, const struct proto_field *f);
-/* Page through a list request: calls `row` for every F_ENTRY, sending
- * F_CURSOR back until portald gives none.  `begin` builds the request
+/* Page through a list request: calls `row` for every TAG_ENTRY, sending
+ * TAG_CURSOR back until portald gives none.  `begin` builds the request
  * (without the cursor).  CTL_OK, or CTL_FAIL said. */
 int ctl_pages(struct ctl *c, void (*begin)(struct ctl *c, void *arg),
 	      int (*row)(struct ctl *c, void *arg), void *arg);

@@ -49,13 +49,13 @@ static int outbox_row(struct ctl *c, void *arg)
 	uint32_t n;
 	uint64_t t;
 
-	entry_str(c, F_ID, id, sizeof id);
-	entry_str(c, F_USER, user, sizeof user);
-	entry_str(c, F_EMAIL, to, sizeof to);
-	entry_str(c, F_DETAIL, status, sizeof status);
-	if (proto_get_u32(&c->entry, F_ATTEMPTS, &n))
+	entry_str(c, TAG_ID, id, sizeof id);
+	entry_str(c, TAG_USER, user, sizeof user);
+	entry_str(c, TAG_EMAIL, to, sizeof to);
+	entry_str(c, TAG_DETAIL, status, sizeof status);
+	if (proto_get_u32(&c->entry, TAG_ATTEMPTS, &n))
 		snprintf(attempts, sizeof attempts, "%u", n);
-	if (proto_get_u64(&c->entry, F_TIME, &t) && t != 0)
+	if (proto_get_u64(&c->entry, TAG_TIME, &t) && t != 0)
 		ctl_time(t, when, sizeof when);
 	return ctl_table_add(c, arg, cell);
 }
@@ -121,19 +121,19 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 	proto_begin(&c->req, REQ_DAEMON_STATUS);
 	if (ctl_call(c) < 0)
 		return CTL_FAIL;
-	if (client_result(&c->resp) != R_OK) {
+	if (client_result(&c->resp) != RESULT_OK) {
 		ctl_refused(c, &c->resp, NULL, NULL);
 		return CTL_FAIL;
 	}
-	if (!proto_get_str(&c->resp, F_VERSION, version, sizeof version) ||
-	    !proto_get_u64(&c->resp, F_UPTIME, &up))
+	if (!proto_get_str(&c->resp, TAG_VERSION, version, sizeof version) ||
+	    !proto_get_u64(&c->resp, TAG_UPTIME, &up))
 		return ctl_malformed(c);
 	table_safe(version, version, sizeof version);
 	uptime_text(c, up, uptime, sizeof uptime);
-	count_text(c, F_COUNT_PENDING, pending, sizeof pending);
-	count_text(c, F_COUNT_ACTIVE, active, sizeof active);
-	count_text(c, F_COUNT_LOCKED, locked, sizeof locked);
-	count_text(c, F_COUNT_OUTBOX, mail, sizeof mail);
+	count_text(c, TAG_COUNT_PENDING, pending, sizeof pending);
+	count_text(c, TAG_COUNT_ACTIVE, active, sizeof active);
+	count_text(c, TAG_COUNT_LOCKED, locked, sizeof locked);
+	count_text(c, TAG_COUNT_OUTBOX, mail, sizeof mail);
 	{
 		const char *label[] = {
 			ctl_text(c, &label_version), ctl_text(c, &label_uptime),

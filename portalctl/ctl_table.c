@@ -5,15 +5,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "utf8.h"
 
 size_t table_width(const char *s)
 {
-	size_t n = 0;
-
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)   /* not a continuation byte */
-			n++;
-	return n;
+	return utf8_width(s, strlen(s));
 }
 
 void table_safe(const char *s, char *out, size_t cap)

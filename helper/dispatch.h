@@ -1,0 +1,37 @@
+/*
+ * dispatch.h - one request in, one response out.
+ */
+#ifndef PORTAL_DISPATCH_H
+#define PORTAL_DISPATCH_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "portald.h"
+#include "proto.h"
+
+/* The caller, from SO_PEERCRED. */
+struct peer {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	char name[PORTAL_USER_MAX + 1]; /* login name of uid, "" if none */
+};
+
+/* Handle one parsed request; always leaves a finished PROTO_RESPONSE frame
+ * in resp (wiped and rebuilt by the caller for every request).  True when
+ * it queued mail (or withheld a code mail): the caller then wakes the
+ * outbox's sender, once the answer is sent, so that the sender's work
+ * does not compete with it (a code mail queued would otherwise answer
+ * more slowly than one withheld). */
+bool dispatch(struct portald *d, const struct peer *peer,
+	      const struct proto_msg *req, struct proto_buf *resp);
+/* dispatch() for a request answered from the database alone, in
+ * microseconds (no password hash, no write, no sync): the event loop
+ * answers those itself (every sign-in asks REQ_STATUS), sparing the
+ * hand-off to a worker and back.  False, with nothing done, for any other
+ * request, or when the store lock cannot be had within a couple of
+ * milliseconds (the loop must not wait long): a worker answers then. */
+bool dispatch_quick(struct portald *d, const struct peer *peer,
+		    const struct proto_msg *req, struct proto_buf *resp);
+
+#endif
