@@ -66,6 +66,15 @@ STEP_TIMEOUT = 30 * SLOW
 MAIL_TIMEOUT = 30 * SLOW
 POLL = 0.02
 
+
+def bound(seconds, cap=None):
+    """A time bound for this build: seconds (what the normal build needs,
+    with room to spare) times SLOW.  Where the regression the bound exists
+    to catch costs a fixed time that no build stretches (a time-out of
+    portald's, a floor under an answer), cap keeps the bound under it, so
+    that the slow builds catch it too."""
+    return seconds * SLOW if cap is None else min(seconds * SLOW, cap)
+
 CHILD_ENV = dict(os.environ)
 CHILD_ENV.update({
     "ASAN_OPTIONS": "abort_on_error=1:halt_on_error=1:detect_leaks=1",
