@@ -210,7 +210,6 @@ def the_package_installs_and_a_member_signs_in():
     scratch = tempfile.mkdtemp(prefix="pptest-smtp-")
     Cleanup.add(lambda: shutil.rmtree(scratch, ignore_errors=True))
     smtpd = Smtpd(scratch)
-    Cleanup.add(smtpd.stop)
     portald = start_portald(root, smtpd, scratch)
     if portald is None:
         return

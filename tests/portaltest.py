@@ -1,7 +1,7 @@
 """portaltest.py - what the end-to-end tests share.
 
 Everything runs for real and in a scratch folder: a loopback SMTP server
-(tests/smtpd.py), portald -f with its own config, socket and database, and
+(tests/smtpserver.py), portald -f with its own config, socket and database, and
 the PAM module loaded by libpam through tests/pamconv with a service file
 in a temporary confdir (pam_start_confdir): no root needed for PAM, nothing
 under /etc touched.
@@ -38,6 +38,7 @@ import threading
 import time
 import traceback
 
+from ports import ReservedPort
 from reachable import build_for_everyone
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -50,7 +51,7 @@ PORTALD = os.path.join(PROGRAMS, "portald")
 PORTALCTL = os.path.join(PROGRAMS, "portalctl")
 MODULE = os.path.join(PROGRAMS, "pam_portal.so")
 PAMCONV = os.path.join(PROGRAMS, "tests", "pamconv")
-SMTPD = os.path.join(ROOT, "tests", "smtpd.py")
+SMTPD = os.path.join(ROOT, "tests", "smtpserver.py")
 PYTHON = "/usr/bin/python3"
 SANITIZED = os.path.realpath(BUILD) != os.path.realpath(os.path.join(ROOT, "build"))
 
@@ -217,28 +218,65 @@ class Mail:
 
 
 class Smtpd:
-    def __init__(self, dir, printing=False):
+    """tests/smtpserver.py for one test, in dir: the mail it takes in
+    dir/mail, its output in dir/smtpd.log.  Stopped when the test ends.
+
+    mode: how it behaves (smtpserver.py's modes: "ok", "slow 2",
+    "refuse 451 ...", "drop"); set_mode() changes it while it runs.
+    down: no server yet, only its port, held so that connections are
+    refused and nobody else takes it (ports.py); up() starts the server
+    there.  tls: (certificate, key) files to offer STARTTLS with; auth:
+    "USER:PASSWORD" it then requires; printing: show each mail on stdout."""
+
+    def __init__(self, dir, mode="ok", down=False, tls=None, auth=None, printing=False):
+        self.dir = dir
         self.maildir = os.path.join(dir, "mail")
-        port_file = os.path.join(dir, "smtpd.port")
-        self.log = open(os.path.join(dir, "smtpd.log"), "w")
+        self.control = os.path.join(dir, "smtpd.control")
+        self.options = ((["--tls", "%s:%s" % tls] if tls else []) +
+                        (["--auth", auth] if auth else []) + (["--print"] if printing else []))
+        self.proc = None
+        self.log = None
+        self.reserved = ReservedPort()
+        self.port = self.reserved.port
+        Cleanup.add(self.stop)
+        if not down:
+            self.up(mode)
+
+    def up(self, mode="ok"):
+        """Start the server on the held port, in that mode; once it
+        listens, the port is its own."""
+        self.set_mode(mode)
+        port_file = os.path.join(self.dir, "smtpd.port")
+        if os.path.exists(port_file):
+            os.unlink(port_file)
+        self.log = open(os.path.join(self.dir, "smtpd.log"), "a")
         self.proc = subprocess.Popen(
-            [PYTHON, SMTPD, "--port-file", port_file, "--maildir", self.maildir]
-            + (["--print"] if printing else []),
+            [PYTHON, SMTPD, "--maildir", self.maildir, "--port", str(self.port),
+             "--port-file", port_file, "--control", self.control] + self.options,
             stdout=self.log, stderr=subprocess.STDOUT)
 
         def ready():
             if self.proc.poll() is not None:
-                raise TestError("smtpd.py exited with %s" % self.proc.returncode)
+                raise TestError("smtpserver.py exited with %s" % self.proc.returncode)
             return os.path.exists(port_file)
-        wait_for("smtpd.py to listen", ready, START_TIMEOUT)
-        with open(port_file) as f:
-            self.port = int(f.read())
+        wait_for("smtpserver.py to listen", ready, START_TIMEOUT)
+        self.reserved.release()
+
+    def set_mode(self, words):
+        """What the server does from its next command on."""
+        tmp = self.control + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(words + "\n")
+        os.rename(tmp, self.control)
 
     def stop(self):
-        if self.proc.poll() is None:
+        if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=10)
-        self.log.close()
+            self.proc.wait(timeout=START_TIMEOUT)
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+        self.reserved.release()
 
     def mails(self, to=None):
         """Every mail received so far, oldest first (to: only those with
@@ -257,6 +295,24 @@ class Smtpd:
         portald): what portald sent is counted with Portal.mails()."""
         return wait_for("%d mail(s)%s" % (n, " to " + to if to else ""),
                         lambda: (lambda ms: ms if len(ms) >= n else None)(self.mails(to)),
+                        timeout or MAIL_TIMEOUT)
+
+    def events(self, kind=None, addr=None):
+        """The lines of the server's events.log as word lists, oldest
+        first: only those of that kind ("rcpt", "data", "auth"), naming
+        that address."""
+        try:
+            with open(os.path.join(self.maildir, "events.log")) as f:
+                lines = [l.split() for l in f]
+        except FileNotFoundError:
+            return []
+        return [l for l in lines if (kind is None or l[0] == kind) and
+                (addr is None or addr in l[1].split(","))]
+
+    def wait_events(self, n, kind, addr=None, timeout=None):
+        """At least n events of that kind (for that address); them all."""
+        return wait_for("%d %s event(s)%s" % (n, kind, " for " + addr if addr else ""),
+                        lambda: (lambda e: e if len(e) >= n else None)(self.events(kind, addr)),
                         timeout or MAIL_TIMEOUT)
 
 
@@ -287,7 +343,7 @@ def wait_outbox_idle(status, listing=None, timeout=None):
 
     Idle means every mail queued so far is written down as sent (or
     failed for good).  portald writes "sent" down only once the server
-    has answered 250 to the message, and tests/smtpd.py stores a message
+    has answered 250 to the message, and tests/smtpserver.py stores a message
     before it answers, so by then every mail portald sent is in the
     maildir: counting after this never races the sender.  A mail put off
     for a retry keeps the outbox from being idle: the wait then fails,
@@ -320,8 +376,11 @@ BASE_CONFIG = {
 class Portal:
     """A scratch folder with an SMTP server, a portald and PAM services.
 
-    conf: config keys over BASE_CONFIG (None removes a key).  smtp=False
-    for tests that need no mail server."""
+    conf: config keys over BASE_CONFIG (None removes a key).  smtp: True
+    for an SMTP server that takes every mail, a dict of Smtpd's arguments
+    for one that misbehaves (mode, down...), False for tests that need
+    none: portald's mail then goes to a port held with nobody listening
+    (refused, and no other server can take it), where it waits."""
 
     def __init__(self, smtp=True, start=True, **conf):
         self.dir = tempfile.mkdtemp(prefix="portal-")
@@ -335,14 +394,17 @@ class Portal:
         self.conf_path = os.path.join(self.dir, "portald.conf")
         self.smtpd = None
         if smtp:
-            self.smtpd = Smtpd(self.dir)
-            Cleanup.add(self.smtpd.stop)
+            self.smtpd = Smtpd(self.dir, **(smtp if isinstance(smtp, dict) else {}))
+            port = self.smtpd.port
+        else:
+            nobody = ReservedPort()
+            Cleanup.add(nobody.release)
+            port = nobody.port
         self.conf = dict(BASE_CONFIG)
         self.conf["socket"] = self.socket
         self.conf["database"] = os.path.join(self.dir, "db", "portal.db")
         os.mkdir(os.path.join(self.dir, "db"), 0o700)
-        # A port nobody listens on when there is no server: mail just waits.
-        self.conf["smtp_server"] = "127.0.0.1:%d" % (self.smtpd.port if smtp else 9)
+        self.conf["smtp_server"] = "127.0.0.1:%d" % port
         for k, v in conf.items():
             if v is None:
                 self.conf.pop(k, None)
