@@ -1,10 +1,12 @@
 /*
  * fixture.h - what unit tests set up around the unit they test:
  *
- *   scratch_make/scratch_remove  a folder of its own under $TMPDIR, for one
- *                                group of checks (its database, keys, mail),
- *                                so that no group depends on another's
- *                                leftovers nor on the order they run in;
+ *   run_group                    a group of checks between its own start
+ *                                and end: with scratch_make/scratch_remove,
+ *                                a folder of its own under $TMPDIR (its
+ *                                database, keys, mail), so that no group
+ *                                depends on another's leftovers nor on the
+ *                                order they run in;
  *   refused_port                 a loopback port held by a socket bound but
  *                                never listening: connections to it are
  *                                refused and nobody else can take it while
@@ -26,6 +28,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "check.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define FIXTURE_SANITIZED 1
@@ -89,6 +92,23 @@ static inline void scratch_remove(const char *dir)
 {
 	if (dir[0])
 		nftw(dir, scratch_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Run checks between start and end (end runs whatever start did; it must
+ * undo what start got done).  A start that fails is one FAIL line, named
+ * after the group, and its checks are not run. */
+static inline void run_group(const char *name, bool (*start)(void), void (*checks)(void),
+			     void (*end)(void))
+{
+	char what[160];
+
+	if (start()) {
+		checks();
+	} else {
+		snprintf(what, sizeof what, "%s: its setup (a scratch folder, a database...)", name);
+		CHECK(what, false);
+	}
+	end();
 }
 
 /* ---- ports ---------------------------------------------------------------- */

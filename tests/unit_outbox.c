@@ -785,18 +785,6 @@ static void group_end(void)
 	tmp[0] = '\0';
 }
 
-static void group(const char *name, void (*checks)(void))
-{
-	char what[128];
-
-	snprintf(what, sizeof what, "%s: a folder, a database, keys and an outbox of its own", name);
-	if (group_start())
-		checks();
-	else
-		CHECK(what, false);
-	group_end();
-}
-
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -807,13 +795,13 @@ int main(void)
 		CHECK("setup: " SERVER " (run from the top of the tree)", false);
 		return check_done();
 	}
-	group("delivered", delivered);
-	group("withheld", withheld);
-	group("refused", refused);
-	group("retried", retried);
-	group("restart", restart);
-	group("settings", settings);
-	group("auth", auth);
-	group("tls", tls);
+	run_group("delivered", group_start, delivered, group_end);
+	run_group("withheld", group_start, withheld, group_end);
+	run_group("refused", group_start, refused, group_end);
+	run_group("retried", group_start, retried, group_end);
+	run_group("restart", group_start, restart, group_end);
+	run_group("settings", group_start, settings, group_end);
+	run_group("auth", group_start, auth, group_end);
+	run_group("tls", group_start, tls, group_end);
 	return check_done();
 }
