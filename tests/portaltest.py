@@ -66,6 +66,7 @@ START_TIMEOUT = 10 * SLOW
 STEP_TIMEOUT = 30 * SLOW
 MAIL_TIMEOUT = 30 * SLOW
 POLL = 0.02
+CTL_POLL = 0.2      # portalctl is a process: asked five times a second at most
 
 
 def bound(seconds, cap=None):
@@ -91,9 +92,9 @@ class TestError(Exception):
     the transcript."""
 
 
-def wait_for(what, cond, timeout):
-    """Poll cond() until it returns something true; that value, or
-    TestError after timeout seconds."""
+def wait_for(what, cond, timeout, interval=POLL):
+    """Poll cond() every interval seconds until it returns something true;
+    that value, or TestError after timeout seconds."""
     end = time.monotonic() + timeout
     while True:
         v = cond()
@@ -101,7 +102,14 @@ def wait_for(what, cond, timeout):
             return v
         if time.monotonic() > end:
             raise TestError("timed out after %gs waiting for %s" % (timeout, what))
-        time.sleep(POLL)
+        time.sleep(interval)
+
+
+def wait_seconds(what, since, seconds):
+    """Wait until seconds have passed since `since` (a time.monotonic()
+    reading): for portald's rules about time itself (a resend interval,
+    the life of a code), where the event waited on is the clock."""
+    wait_for(what, lambda: time.monotonic() >= since + seconds, seconds + STEP_TIMEOUT)
 
 
 # ---- results ---------------------------------------------------------------
@@ -505,6 +513,13 @@ class Portal:
         it has nothing left to send: the count to check."""
         self.wait_outbox_idle()
         return self.smtpd.mails(to)
+
+    def wait_user(self, user, regex, timeout=None):
+        """`portalctl user show USER` once it matches regex; its output."""
+        return wait_for("portalctl user show %s to match /%s/" % (user, regex),
+                        lambda: (lambda out: out if re.search(regex, out) else None)(
+                            self.ctl("user", "show", user)[1]),
+                        timeout or STEP_TIMEOUT, CTL_POLL)
 
     def add_user(self, user, addr):
         rc, out, err = self.ctl("user", "add", user, addr)

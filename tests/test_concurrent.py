@@ -148,7 +148,11 @@ def look_ups_not_held_up_by_password_checks():
     """Every sign-in first asks the user's status.  portald's event loop
     answers that itself, so it never waits behind password checks
     (Argon2id, tens of ms each) keeping every worker busy: 16 at once here,
-    four times portald's workers on two processors."""
+    four times portald's workers on two processors.  Behind them, the
+    look-up would wait for a worker: at least one check, several in a
+    queue.  So the bound is half of one check, timed alone in this build
+    (which makes it grow with a slow build by itself), and the count of
+    checks done by then must show it did not wait for them."""
     p = Portal()
     for u in ("hugo", "ines"):
         p.add_user(u, u + "@example.org")

@@ -336,7 +336,7 @@ def every_fd_close_on_exec():
     s = wire.connect(p.socket)
     s.sendall(b"PP\x01")
     wait_for("the connection to be accepted",
-             lambda: len(os.listdir("/proc/%d/fd" % p.proc.pid)) > 8, 5)
+             lambda: len(os.listdir("/proc/%d/fd" % p.proc.pid)) > 8, STEP_TIMEOUT)
     leaks = []
     for fd in os.listdir("/proc/%d/fd" % p.proc.pid):
         if int(fd) <= 2:

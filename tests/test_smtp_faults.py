@@ -23,8 +23,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import portaltest
-from portaltest import (EN, SLOW, Cleanup, Portal, TestError, bound, check, check_eq,
-                        check_match, code_mails, report)
+from portaltest import (CTL_POLL, EN, SLOW, Cleanup, Portal, TestError, bound, check,
+                        check_eq, check_match, code_mails, report, wait_for)
 
 _tests = []
 
@@ -73,16 +73,13 @@ def outbox_line(p, user):
 
 
 def wait_outbox(p, user, regex):
-    """The user's outbox line once it matches.  portalctl is a process:
-    it is asked five times a second, not at every poll."""
-    end = time.monotonic() + BACKOFF_WAIT
-    while True:
-        line = outbox_line(p, user)
-        if re.search(regex, line):
-            return line
-        if time.monotonic() > end:
-            raise TestError("outbox for %s: expected /%s/, got %r" % (user, regex, line))
-        time.sleep(0.2)
+    """The user's outbox line once it matches."""
+    try:
+        return wait_for("the outbox line of %s to match /%s/" % (user, regex),
+                        lambda: (lambda l: l if re.search(regex, l) else None)(
+                            outbox_line(p, user)), BACKOFF_WAIT, CTL_POLL)
+    except TestError as e:
+        raise TestError("%s; it is %r" % (e, outbox_line(p, user)))
 
 
 def attempts(line):
