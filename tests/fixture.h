@@ -87,11 +87,13 @@ static inline int scratch_remove_one(const char *path, const struct stat *sb, in
 	return remove(path);
 }
 
-/* Remove the folder and everything in it (symbolic links not followed). */
-static inline void scratch_remove(const char *dir)
+/* Remove the folder and everything in it (symbolic links not followed);
+ * dir is "" after. */
+static inline void scratch_remove(char *dir)
 {
 	if (dir[0])
 		nftw(dir, scratch_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	dir[0] = '\0';
 }
 
 /* Run checks between start and end (end runs whatever start did; it must
@@ -133,6 +135,14 @@ static inline int refused_port(unsigned *port)
 	}
 	*port = ntohs(a.sin_port);
 	return fd;
+}
+
+/* Give up a port refused_port held (*fd -1 after, or already). */
+static inline void release_port(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }
 
 #endif

@@ -732,11 +732,8 @@ static void stop(void)
 	keys_free(d.keys);
 	sem_destroy(&d.hash_slots);
 	pthread_rwlock_destroy(&d.cfg_lock);
-	if (refusing_fd >= 0)
-		close(refusing_fd);
-	refusing_fd = -1;
+	release_port(&refusing_fd);
 	scratch_remove(dir);
-	dir[0] = '\0';
 }
 
 int main(void)

@@ -109,7 +109,6 @@ static bool group_start(void)
 static void group_end(void)
 {
 	scratch_remove(dir);
-	dir[0] = '\0';
 }
 
 int main(void)

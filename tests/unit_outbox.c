@@ -486,8 +486,7 @@ static void retried(void)
 	 * held, so nobody else can take it in between): the waiting mail goes
 	 * out with the next session. */
 	CHECK("back: a server on the port", sink_start(&b, "back", refusing_port, NULL, NULL));
-	close(refusing_fd);
-	refusing_fd = -1;
+	release_port(&refusing_fd);
 	CHECK("back: another mail", queue_notice("henry", LANG_EN) == 0);
 	in = wait_entry("erin", "sent", 2);
 	CHECK("back: the retried mail is sent", starts(in.status, "sent"));
@@ -778,11 +777,8 @@ static void group_end(void)
 	st = NULL;
 	sodium_free(keys);
 	keys = NULL;
-	if (refusing_fd >= 0)
-		close(refusing_fd);
-	refusing_fd = -1;
+	release_port(&refusing_fd);
 	scratch_remove(tmp);
-	tmp[0] = '\0';
 }
 
 int main(void)

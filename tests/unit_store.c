@@ -161,7 +161,6 @@ static void group_end(void)
 		store_close(s);
 	s = NULL;
 	scratch_remove(dir);
-	dir[0] = '\0';
 }
 
 int main(void)

@@ -247,7 +247,6 @@ static void group_end(void)
 	}
 	st = NULL;
 	scratch_remove(dir);
-	dir[0] = '\0';
 }
 
 int main(void)
