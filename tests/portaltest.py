@@ -514,6 +514,12 @@ class Portal:
         self.wait_outbox_idle()
         return self.smtpd.mails(to)
 
+    def state(self, user):
+        """The user's state as `portalctl user show` says it: pending,
+        active, locked (None when it says none)."""
+        m = re.search(r"(?m)^state:\s*(\w+)", self.ctl("user", "show", user)[1])
+        return m and m.group(1)
+
     def wait_user(self, user, regex, timeout=None):
         """`portalctl user show USER` once it matches regex; its output."""
         return wait_for("portalctl user show %s to match /%s/" % (user, regex),
@@ -756,6 +762,25 @@ def enter_code_and_password(d, code, password=STRONG, words=EN):
     d.expect("INFO", words["verified"])
     d.expect("ECHO_ON", words["continue"])
     create_password(d, password, words)
+
+
+def verification(portal, d, user, addr, password=STRONG, words=EN):
+    """A pending user's whole verification, from its first message to the
+    password created: (the first message, the one saying it was created)."""
+    intro = d.expect("INFO")
+    code = ask_code(portal, d, user, addr, words)
+    enter_code_and_password(d, code, password, words)
+    return intro, d.expect("INFO", words["created"])
+
+
+def cancel_verification(d, words=EN):
+    """At the start of a pending user's conversation: q at the address
+    prompt, then the end.  The message that says nothing was changed."""
+    d.until("ECHO_ON", words["email"])
+    d.answer("q")
+    said = d.expect("INFO", words["cancelled"])
+    d.result()
+    return said
 
 
 def full_flow(portal, service, user, addr, password=STRONG, words=EN):
