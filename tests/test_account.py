@@ -51,6 +51,15 @@ def sshd_service(p, name="sshd", auth="", account=None):
     return p.stack(name, "\n".join(lines) + "\n")
 
 
+def pending_behind_sshd(user, auth="", **conf):
+    """A helper (conf over the defaults) with user pending at
+    user@example.org, and the sample's sshd stack (auth: options of its
+    auth line): (the portal, the service)."""
+    p = Portal(**conf)
+    p.add_user(user, user + "@example.org")
+    return p, sshd_service(p, auth=auth)
+
+
 def key_sign_in(p, svc, user, *flags):
     """pam_acct_mgmt alone, as sshd after a public key."""
     return p.dialog(svc, user, flags=("-k",) + flags)
@@ -64,9 +73,7 @@ def verify(p, d, user, addr):
 
 @test
 def key_sign_in_of_a_pending_user():
-    p = Portal()
-    p.add_user("alice", "alice@example.org")
-    svc = sshd_service(p)
+    p, svc = pending_behind_sshd("alice")
 
     auth, acct, before = key_sign_in(p, svc, "alice").result()
     check_eq("key: no auth stage", auth, "-")
@@ -94,9 +101,7 @@ def key_sign_in_of_a_pending_user():
 
 @test
 def login_changes_in_the_same_handle():
-    p = Portal()
-    p.add_user("bruno", "bruno@example.org")
-    svc = sshd_service(p)
+    p, svc = pending_behind_sshd("bruno")
     d = key_sign_in(p, svc, "bruno", "-e")
     d.expect("INFO", r"verify your e-mail address")
     verify(p, d, "bruno", "bruno@example.org")
@@ -117,9 +122,7 @@ def login_changes_in_the_same_handle():
 
 @test
 def active_and_unmanaged():
-    p = Portal()
-    p.add_user("dora", "dora@example.org")
-    svc = sshd_service(p)
+    p, svc = pending_behind_sshd("dora")
     auth, _ = full_flow(p, svc, "dora", "dora@example.org")
     auth, acct, before = key_sign_in(p, svc, "dora").result()
     check_eq("active: PAM_SUCCESS, nothing said", (acct, before), ("PAM_SUCCESS", []))
@@ -135,9 +138,7 @@ def active_and_unmanaged():
 
 @test
 def after_reset_continue_does_not_loop():
-    p = Portal()
-    p.add_user("emile", "emile@example.org")
-    svc = sshd_service(p, auth="after_reset=continue")
+    p, svc = pending_behind_sshd("emile", auth="after_reset=continue")
     d = p.dialog(svc, "emile")
     verify(p, d, "emile", "emile@example.org")
     auth, acct, before = d.result()
@@ -191,9 +192,7 @@ def account_after_auth_in_one_handle():
 @test
 def locked_user_refused():
     # every wrong password locks, for 15 minutes
-    p = Portal(code_attempts="1")
-    p.add_user("fanny", "fanny@example.org")
-    svc = sshd_service(p)
+    p, svc = pending_behind_sshd("fanny", code_attempts="1")
     full_flow(p, svc, "fanny", "fanny@example.org")
     auth, _, _ = sign_in(p, svc, "fanny", "not the password")
     check_eq("locked: setup", p.state("fanny"), "locked")
@@ -206,9 +205,7 @@ def locked_user_refused():
 
 @test
 def helper_down_fails_closed():
-    p = Portal()
-    p.add_user("gilles", "gilles@example.org")
-    svc = sshd_service(p)
+    p, svc = pending_behind_sshd("gilles")
     ldap = sshd_service(p, "sshd-ldap-style", account=LDAP_STYLE)
     p.stop_checked()
     for name in (svc, ldap):
@@ -224,9 +221,8 @@ def helper_down_fails_closed():
 
 @test
 def account_in_french():
-    p = Portal(language="fr")
-    p.add_user("hana", "hana@example.org")
-    auth, acct, before = key_sign_in(p, sshd_service(p), "hana").result()
+    p, svc = pending_behind_sshd("hana", language="fr")
+    auth, acct, before = key_sign_in(p, svc, "hana").result()
     check_eq("french: a new password is needed", acct, "PAM_NEW_AUTHTOK_REQD")
     check("french: told why in French", len(before) == 1 and
           "vérifier votre adresse courriel" in before[0][1], before)
