@@ -1,10 +1,10 @@
 """portaltest.py - what the end-to-end tests share.
 
 Everything runs for real and in a scratch folder: a loopback SMTP server
-(tests/smtpserver.py), portald -f with its own config, socket and database, and
-the PAM module loaded by libpam through tests/pamconv with a service file
-in a temporary confdir (pam_start_confdir): no root needed for PAM, nothing
-under /etc touched.
+(tests/smtpserver.py, on a port held for it: tests/ports.py), portald -f
+with its own config, socket and database, and the PAM module loaded by
+libpam through tests/pamconv with a service file in a temporary confdir
+(pam_start_confdir): no root needed for PAM, nothing under /etc touched.
 
 $BUILD (default "build") names the build to test, so the same tests run
 against build/san (AddressSanitizer): every child gets ASAN_OPTIONS and
@@ -12,9 +12,11 @@ UBSAN_OPTIONS that make a sanitizer report fatal, and a child that dies
 that way fails the test that ran it.
 
 Waiting is always on an event (a port file, a socket accepting, a mail
-file, a line of output, a process ending) in a loop bounded in time; the
-short pauses inside those loops are polling intervals, not guesses at
-how long something takes.  Mail is sent by portald's background thread,
+file, a line of output, a process ending) in a loop bounded in time, on
+the monotonic clock; the short pauses inside those loops are polling
+intervals, not guesses at how long something takes.  Every time-out and
+time bound grows with the slow builds (SLOW, bound()).  Mail is sent by
+portald's background thread,
 so mail is counted or read only once the outbox is idle:
 Portal.mails() (and code_mails, wait_code) wait for that first, through
 wait_outbox_idle().

@@ -22,6 +22,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wire
 from portaltest import ROOT, START_TIMEOUT, STEP_TIMEOUT, bound
+from ports import ReservedPort
 from wire import (F_RESULT, PROTO_RESPONSE, R_BAD_REQUEST, R_BUSY, R_OK, REQ_DAEMON_STATUS,
                   REQ_STATUS, at_eof, frame)
 
@@ -32,6 +33,9 @@ MAX_CONNS = 512
 MAX_CONNS_PER_UID = 32
 NOBODY = 65534
 FRAME_TIMEOUT = 10      # seconds a begun frame may take (portald(8))
+# Where the daemons would send mail (they never have any): a port held
+# with nobody listening, for the whole run.
+NO_SMTP = ReservedPort()
 failures = 0
 
 
@@ -73,9 +77,9 @@ class Daemon:
         with open(self.conf, "w") as f:
             f.write("cutover = 2023-10-30\norganization = %s\n"
                     "language = en\nsocket = %s\ndatabase = %s\n"
-                    "smtp_server = 127.0.0.1:1\nmail_from = portal@example.org\n%s"
+                    "smtp_server = 127.0.0.1:%d\nmail_from = portal@example.org\n%s"
                     % (org, socket_path or self.sock, os.path.join(self.dir, "portal.db"),
-                       extra))
+                       NO_SMTP.port, extra))
 
     def start(self):
         self.lines = queue.Queue()
