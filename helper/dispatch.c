@@ -29,11 +29,6 @@
 #define TICKET_TRIES 3      /* policy refusals a reset ticket survives */
 #define HOST_MAX     255
 #define NOTE_MAX     160
-/* How long the event loop may wait for the store lock (dispatch_quick).
- * Writers hold it for microseconds (their fsync is made without it); a
- * longer hold (an import batch, a count of every user) leaves the
- * look-up to a worker. */
-#define QUICK_WAIT_MS 2
 
 struct req {
 	struct portald *d;
@@ -1092,18 +1087,23 @@ bool dispatch(struct portald *d, const struct peer *peer,
 	return r.mail_queued;
 }
 
-bool dispatch_quick(struct portald *d, const struct peer *peer,
-		    const struct proto_msg *req, struct proto_buf *resp)
+enum quick dispatch_quick(struct portald *d, const struct peer *peer,
+			  const struct proto_msg *req, struct proto_buf *resp)
 {
 	const struct handler *h = find_handler(req->type);
 	struct req r;
 
-	if (!h || !(h->flags & H_QUICK) || !store_lock_within(d->store, QUICK_WAIT_MS))
-		return false;
+	if (!h || !(h->flags & H_QUICK))
+		return QUICK_NOT;
+	/* Writers hold the lock for microseconds (their fsync is made
+	 * without it), but a holder may be preempted, or be a long read (an
+	 * import batch, a count of every user): the loop does not wait. */
+	if (!store_trylock(d->store))
+		return QUICK_LOCK_HELD;
 	req_begin(&r, d, peer, req, resp);
 	if (allowed(&r, h))
 		h->run(&r);
 	store_unlock(d->store);
 	req_end(&r, h);
-	return true;
+	return QUICK_ANSWERED;
 }
