@@ -30,6 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("BUILD", "build")
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 import portaltest as pt  # noqa: E402
+import wire  # noqa: E402
 
 BENCH = os.path.join(pt.BUILD, "bench")
 PAMBENCH = os.path.join(BENCH, "pambench")
@@ -175,12 +176,6 @@ def argon2_params():
     ops = int(re.search(r"#define POLICY_OPSLIMIT\s+(\d+)", text).group(1))
     mem = re.search(r"#define POLICY_MEMLIMIT\s+\((\d+)ULL \* 1024 \* 1024\)", text)
     return ops, int(mem.group(1))
-
-
-def import_batch():
-    """PROTO_IMPORT_BATCH, read from the product's source."""
-    with open(os.path.join(ROOT, "common", "proto.h")) as f:
-        return int(re.search(r"#define PROTO_IMPORT_BATCH\s+(\d+)", f.read()).group(1))
 
 
 def time_argon2(ops, mib, n=20):
@@ -479,7 +474,8 @@ def import_scale():
                  "per request (bench/sockfloor)",
                  "%d us (p99 %d us), %.0f/s" % (pct(lat, 50), pct(lat, 99), rate), ""])
     table("4. Scale: a million users (one import command, batches of %d users, "
-          "each acknowledged once on disk)" % import_batch(), ["what", "figure", "target"], rows)
+          "each acknowledged once on disk)" % wire.PROTO_IMPORT_BATCH,
+          ["what", "figure", "target"], rows)
     p.stop()
 
 

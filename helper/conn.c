@@ -1,7 +1,8 @@
 /*
  * conn.c - the connections, on the main thread: accepting them within
  * the limits, reading requests without blocking, answering the quick ones
- * on the spot and handing the others to a worker.  See server.h.
+ * on the spot and handing the others to a worker (or, a quick one that
+ * finds the store lock held, to the look-up thread).  See server.h.
  */
 #include "conn.h"
 
@@ -37,6 +38,17 @@ static void answer_now(struct server *s, int fd, enum proto_result r)
 {
 	build_result(s->reply, r);
 	(void)!send(fd, s->reply->data, s->reply->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* A short answer (a status look-up's: a few hundred bytes) into a socket
+ * whose buffer is empty unless the client leaves its answers unread, so
+ * one send that never waits; false when it did not fit, and the caller
+ * closes rather than let such a client stall the thread that answers. */
+bool conn_send_short(struct conn *c, const struct proto_buf *resp)
+{
+	ssize_t w = send(c->fd, resp->data, resp->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	return w >= 0 && (size_t)w == resp->len;
 }
 
 /* The answer is sent: both the request and the answer may have carried a
@@ -189,48 +201,48 @@ void conns_accept(struct server *s)
 	}
 }
 
-/* A whole frame is in: a worker takes it from here. */
-static void conn_submit(struct server *s, struct conn *c)
+/* A whole frame is in: the thread of that lane takes it from here. */
+static void conn_submit(struct server *s, struct conn *c, struct lane *l)
 {
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	c->state = CONN_WORKING;
-	pthread_mutex_lock(&s->work_mu);
-	queue_push(&s->work, c);
-	pthread_cond_signal(&s->work_cv);
-	pthread_mutex_unlock(&s->work_mu);
+	pthread_mutex_lock(&l->mu);
+	queue_push(&l->q, c);
+	pthread_cond_signal(&l->cv);
+	pthread_mutex_unlock(&l->mu);
 }
 
-/* Main thread: a quick request answered on the spot (dispatch_quick);
- * false when it is a worker's to answer.  The answer is a few hundred
- * bytes into a socket whose buffer is empty unless the client leaves its
- * answers unread, so one send that never waits; a client it does not fit
- * is closed rather than allowed to stall the loop.  The connection stays
- * watched for its next request. */
-static bool answer_here(struct server *s, struct conn *c)
+/* Main thread: a quick request answered on the spot (dispatch_quick),
+ * the connection still watched for its next request; or the lane whose
+ * thread is to answer it. */
+static struct lane *answer_here(struct server *s, struct conn *c)
 {
-	ssize_t w;
+	enum quick q;
 	bool sent;
 
 	/* A malformed one is answered and logged by a worker, as any other. */
-	if (!proto_parse(c->frame, c->size, s->msg) ||
-	    !dispatch_quick(s->d, &c->peer, s->msg, s->reply))
-		return false;
-	w = send(c->fd, s->reply->data, s->reply->len, MSG_DONTWAIT | MSG_NOSIGNAL);
-	sent = w >= 0 && (size_t)w == s->reply->len;
+	if (!proto_parse(c->frame, c->size, s->msg))
+		return &s->work;
+	q = dispatch_quick(s->d, &c->peer, s->msg, s->reply);
+	if (q != QUICK_ANSWERED)
+		return q == QUICK_LOCK_HELD ? &s->lookups : &s->work;
+	sent = conn_send_short(c, s->reply);
 	conn_answered(c, s->reply);
 	if (sent)
 		c->deadline = clock_ms() + IDLE_TIMEOUT_MS;
 	else
 		conn_close(s, c);
-	return true;
+	return NULL;
 }
 
 /* A whole request is in.  A caller other than root is named first, and
  * naming may wait on NSS (LDAP, say): a worker does that, once. */
 static void conn_ready(struct server *s, struct conn *c)
 {
-	if ((c->peer.uid != 0 && !c->named) || !answer_here(s, c))
-		conn_submit(s, c);
+	struct lane *l = c->peer.uid != 0 && !c->named ? &s->work : answer_here(s, c);
+
+	if (l)
+		conn_submit(s, c, l);
 }
 
 /* The header is in: check it and make room for the frame.  False when the
@@ -326,7 +338,7 @@ void conns_take_back(struct server *s)
 	pthread_mutex_lock(&s->done_mu);
 	while ((c = queue_pop(&s->done))) {
 		pthread_mutex_unlock(&s->done_mu);
-		if (!c->keep || s->stopping || conn_watch(s, c) < 0)
+		if (!c->keep || s->work.stopping || conn_watch(s, c) < 0)
 			conn_close(s, c);
 		pthread_mutex_lock(&s->done_mu);
 	}

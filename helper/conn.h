@@ -1,7 +1,7 @@
 /*
  * conn.h - the connections, on the main thread: accepting them within the
  * limits, reading requests without blocking, answering the quick ones on
- * the spot and handing the others to a worker.
+ * the spot and handing the others to a worker or the look-up thread.
  */
 #ifndef PORTAL_CONN_H
 #define PORTAL_CONN_H
@@ -11,6 +11,8 @@
 
 /* A response frame carrying only a result. */
 void build_result(struct proto_buf *b, enum proto_result r);
+/* One send of a short answer that never waits; false when it did not fit. */
+bool conn_send_short(struct conn *c, const struct proto_buf *resp);
 /* The answer is sent: wipe the request and the answer. */
 void conn_answered(struct conn *c, struct proto_buf *resp);
 void conn_close(struct server *s, struct conn *c);

@@ -25,13 +25,21 @@ struct peer {
  * more slowly than one withheld). */
 bool dispatch(struct portald *d, const struct peer *peer,
 	      const struct proto_msg *req, struct proto_buf *resp);
+/* What dispatch_quick did. */
+enum quick {
+	QUICK_ANSWERED,   /* resp holds the answer */
+	QUICK_NOT,        /* nothing done: not a quick request, a worker's */
+	QUICK_LOCK_HELD,  /* nothing done: quick, but the store lock is held */
+};
+
 /* dispatch() for a request answered from the database alone, in
  * microseconds (no password hash, no write, no sync): the event loop
  * answers those itself (every sign-in asks REQ_STATUS), sparing the
- * hand-off to a worker and back.  False, with nothing done, for any other
- * request, or when the store lock cannot be had within a couple of
- * milliseconds (the loop must not wait long): a worker answers then. */
-bool dispatch_quick(struct portald *d, const struct peer *peer,
-		    const struct proto_msg *req, struct proto_buf *resp);
+ * hand-off to a worker and back.  It never waits for the store lock: a
+ * quick request that finds it held is for a thread that may wait
+ * (dispatch() answers it the same), one that password checks do not
+ * keep busy (server.h). */
+enum quick dispatch_quick(struct portald *d, const struct peer *peer,
+			  const struct proto_msg *req, struct proto_buf *resp);
 
 #endif

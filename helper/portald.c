@@ -242,8 +242,7 @@ int main(int argc, char **argv)
 {
 	static struct portald d;
 	static struct server s = { .d = &d, .epfd = -1, .lfd = -1, .sigfd = -1, .wakefd = -1,
-				   .work_mu = PTHREAD_MUTEX_INITIALIZER,
-				   .work_cv = PTHREAD_COND_INITIALIZER,
+				   .work = LANE_INIT, .lookups = LANE_INIT,
 				   .done_mu = PTHREAD_MUTEX_INITIALIZER };
 	struct options o = { .config_path = PORTAL_DEFAULT_CONFIG };
 	char err[512];

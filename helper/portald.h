@@ -5,7 +5,8 @@
  * portald.c starts and stops the process; the event loop (loop.c) and its
  * connections (conn.c) take requests in, the workers (workers.c) answer
  * the slow ones; dispatch.c turns one request into one response, and is
- * the only place where policy (who may do what) is decided.
+ * the only place where policy (who may do what) is decided; what each
+ * request does is its handler's (handlers.h, req_*.c).
  */
 #ifndef PORTAL_PORTALD_H
 #define PORTAL_PORTALD_H

@@ -112,7 +112,7 @@ static time_t collect(struct batch *b, time_t now)
 		if (q->index[i].status == MAILQ_QUEUED && q->index[i].expires < wake)
 			wake = q->index[i].expires;
 	proto_wipe(&q->raw);
-	if (changed && store_sync(q->st) != 0)
+	if (changed && store_sync_released(q->st) != 0)
 		log_msg(LOG_ERR, "outbox: the database could not be synced");
 	return wake;
 }
@@ -183,7 +183,7 @@ static void taken(size_t i, void *arg)
 	store_lock(b->q->st);
 	record_outcome(b, i, time(NULL));
 	proto_wipe(&b->q->raw);
-	if (store_sync(b->q->st) != 0)
+	if (store_sync_released(b->q->st) != 0)
 		log_msg(LOG_ERR, "outbox: the database could not be synced");
 	store_unlock(b->q->st);
 }
@@ -201,7 +201,7 @@ static time_t record_outcomes(struct batch *b, time_t now)
 			wake = next;
 	}
 	proto_wipe(&b->q->raw);
-	if (store_sync(b->q->st) != 0)
+	if (store_sync_released(b->q->st) != 0)
 		log_msg(LOG_ERR, "outbox: the database could not be synced");
 	return wake;
 }

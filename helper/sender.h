@@ -11,7 +11,9 @@
  * callback, which takes the store lock for that moment), so only a message
  * the server took in the instant before portald died, before that write,
  * goes out again.  The sender holds neither the store lock nor its own
- * while it waits on the SMTP server.
+ * while it waits on the SMTP server, nor the store lock while it waits on
+ * the disk (store_sync_released, as the dispatcher's writes do): a sign-in
+ * never waits for the sender's fsync.
  */
 #ifndef PORTAL_SENDER_H
 #define PORTAL_SENDER_H

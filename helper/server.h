@@ -6,11 +6,16 @@
  * The main thread owns every connection while it is waiting for a
  * request.  It reads without blocking until a whole frame is in.  A quick
  * request (dispatch_quick: the status look-up every sign-in makes) it
- * answers itself; any other it hands to a worker through the work queue;
+ * answers itself; any other it hands to a worker through the work lane;
  * the worker answers (dispatch may hash a password, which takes a while)
  * and gives the connection back through the done queue and an eventfd.
- * So a client that sends slowly, or never, costs a slot and nothing else,
- * and the look-ups do not queue behind the password checks.
+ * So a client that sends slowly, or never, costs a slot and nothing else.
+ *
+ * A quick request that finds the store lock held (its holder may be a
+ * worker the scheduler has preempted, or a long read such as a count of
+ * every user) goes to a lane of its own, with a thread of its own that
+ * waits for the lock: the loop never waits, and a look-up never queues
+ * behind the password checks that may keep every worker busy.
  */
 #ifndef PORTAL_SERVER_H
 #define PORTAL_SERVER_H
@@ -51,9 +56,20 @@ struct queue {
 	struct conn *head, *tail;
 };
 
+/* Connections handed to threads, and what wakes them. */
+struct lane {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct queue q;
+	bool stopping;               /* answer what is queued, then end */
+};
+
+#define LANE_INIT { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER }
+
 struct worker {
 	pthread_t tid;
 	struct server *srv;
+	struct lane *lane;           /* where it takes its connections from */
 	struct proto_buf *resp;
 	struct proto_msg *msg;
 };
@@ -73,10 +89,8 @@ struct server {
 	struct proto_buf *reply;     /* the main thread's own answers */
 	struct proto_msg *msg;       /* the main thread's request being answered */
 
-	pthread_mutex_t work_mu;
-	pthread_cond_t work_cv;
-	struct queue work;
-	bool stopping;
+	struct lane work;            /* to the workers */
+	struct lane lookups;         /* to the look-up thread (the last worker) */
 
 	pthread_mutex_t done_mu;
 	struct queue done;

@@ -22,7 +22,6 @@
 #include <unistd.h>
 #include <gdbm.h>
 #include <sodium.h>
-#include "clock.h"
 #include "log.h"
 
 #define STORE_MODE 0600
@@ -220,13 +219,9 @@ void store_lock(struct store *s)
 	pthread_mutex_lock(&s->mu);
 }
 
-bool store_lock_within(struct store *s, unsigned ms)
+bool store_trylock(struct store *s)
 {
-	/* pthread_mutex_timedlock measures on the realtime clock: a change of
-	 * the date at this instant makes the wait shorter or longer, once. */
-	struct timespec until = clock_after(CLOCK_REALTIME, ms);
-
-	return pthread_mutex_timedlock(&s->mu, &until) == 0;
+	return pthread_mutex_trylock(&s->mu) == 0;
 }
 
 void store_unlock(struct store *s)

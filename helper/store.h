@@ -52,9 +52,8 @@ int store_check(const char *path, uid_t owner, char *err, size_t errlen);
 void store_close(struct store *s);
 
 void store_lock(struct store *s);
-/* store_lock, waiting at most ms milliseconds: false when the lock was
- * not had in that time. */
-bool store_lock_within(struct store *s, unsigned ms);
+/* store_lock if it is free: false, and not locked, when it is held. */
+bool store_trylock(struct store *s);
 void store_unlock(struct store *s);
 
 /* 0 found (body copied into out as a bare body), 1 absent, -1 error. */

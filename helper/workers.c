@@ -1,7 +1,8 @@
 /*
  * workers.c - the threads that answer what the event loop hands on: the
- * requests that may take a while (a password hash) or wait on NSS (naming
- * a caller other than root).  See server.h.
+ * workers, the requests that may take a while (a password hash) or wait
+ * on NSS (naming a caller other than root); and the look-up thread, the
+ * status look-ups that found the store lock held.  See server.h.
  */
 #include "workers.h"
 
@@ -42,7 +43,10 @@ static void peer_name(struct peer *p)
 	free(buf);
 }
 
-/* Answer c. */
+/* Answer c.  A worker's answer may be long (a page of users) and waits a
+ * while for the client to take it; the look-up thread's is short, and
+ * sent as the event loop sends its own, so that no client can stall the
+ * thread every look-up may need. */
 static void serve(struct worker *w, struct conn *c)
 {
 	struct proto_buf *resp = w->resp;
@@ -64,7 +68,8 @@ static void serve(struct worker *w, struct conn *c)
 	} else {
 		mail = dispatch(w->srv->d, &c->peer, w->msg, resp);
 	}
-	if (proto_write_frame(c->fd, resp, WRITE_TIMEOUT_MS) < 0)
+	if (w->lane == &w->srv->lookups ? !conn_send_short(c, resp)
+	    : proto_write_frame(c->fd, resp, WRITE_TIMEOUT_MS) < 0)
 		c->keep = false;
 	conn_answered(c, resp);
 	if (mail)
@@ -85,20 +90,20 @@ static void give_back(struct server *s, struct conn *c)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct server *s = w->srv;
+	struct lane *l = w->lane;
 
 	for (;;) {
 		struct conn *c;
 
-		pthread_mutex_lock(&s->work_mu);
-		while (!s->work.head && !s->stopping)
-			pthread_cond_wait(&s->work_cv, &s->work_mu);
-		c = queue_pop(&s->work);
-		pthread_mutex_unlock(&s->work_mu);
+		pthread_mutex_lock(&l->mu);
+		while (!l->q.head && !l->stopping)
+			pthread_cond_wait(&l->cv, &l->mu);
+		c = queue_pop(&l->q);
+		pthread_mutex_unlock(&l->mu);
 		if (!c)
 			return NULL;     /* stopping, and nothing left to answer */
 		serve(w, c);
-		give_back(s, c);
+		give_back(w->srv, c);
 	}
 }
 
@@ -114,20 +119,22 @@ unsigned cpu_count(void)
 	return n > 0 ? (unsigned)n : 1;
 }
 
+/* n workers, then the look-up thread. */
 int workers_start(struct server *s, unsigned n, char *err, size_t errlen)
 {
 	int e;
 
-	s->workers = calloc(n, sizeof *s->workers);
+	s->workers = calloc(n + 1, sizeof *s->workers);
 	if (!s->workers) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	s->nworkers = n;
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i <= n; i++) {
 		struct worker *w = &s->workers[i];
 
 		w->srv = s;
+		w->lane = i < n ? &s->work : &s->lookups;
 		w->resp = malloc(sizeof *w->resp);
 		w->msg = malloc(sizeof *w->msg);
 		if (!w->resp || !w->msg) {
@@ -145,16 +152,22 @@ int workers_start(struct server *s, unsigned n, char *err, size_t errlen)
 	return 0;
 }
 
-/* Let the workers answer what is queued, then end them. */
+static void lane_stop(struct lane *l)
+{
+	pthread_mutex_lock(&l->mu);
+	l->stopping = true;
+	pthread_cond_broadcast(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* Let the threads answer what is queued, then end them. */
 void workers_stop(struct server *s)
 {
-	pthread_mutex_lock(&s->work_mu);
-	s->stopping = true;
-	pthread_cond_broadcast(&s->work_cv);
-	pthread_mutex_unlock(&s->work_mu);
+	lane_stop(&s->work);
+	lane_stop(&s->lookups);
 	for (unsigned i = 0; i < s->nstarted; i++)
 		pthread_join(s->workers[i].tid, NULL);
-	for (unsigned i = 0; i < s->nworkers; i++) {
+	for (unsigned i = 0; s->workers && i <= s->nworkers; i++) {
 		free(s->workers[i].resp);
 		free(s->workers[i].msg);
 	}

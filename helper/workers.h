@@ -1,5 +1,6 @@
 /*
- * workers.h - the threads that answer what the event loop hands on.
+ * workers.h - the threads that answer what the event loop hands on: the
+ * workers, and the look-up thread.
  */
 #ifndef PORTAL_WORKERS_H
 #define PORTAL_WORKERS_H
@@ -9,8 +10,9 @@
 
 /* The CPUs portald may run on. */
 unsigned cpu_count(void);
+/* n workers, and the look-up thread. */
 int workers_start(struct server *s, unsigned n, char *err, size_t errlen);
-/* Let the workers answer what is queued, then end them. */
+/* Let the threads answer what is queued, then end them. */
 void workers_stop(struct server *s);
 
 #endif

@@ -124,7 +124,7 @@ def start_portald(root, smtpd, scratch):
     def stop():
         if portald.poll() is None:
             portald.send_signal(signal.SIGTERM)
-            portald.wait(timeout=10)
+            portald.wait(timeout=START_TIMEOUT)
     Cleanup.add(stop)
     sock = root.path("/run/portald/portald.sock")
     wait_for("portald's socket", lambda: os.path.exists(sock) or portald.poll() is not None,
@@ -210,7 +210,6 @@ def the_package_installs_and_a_member_signs_in():
     scratch = tempfile.mkdtemp(prefix="pptest-smtp-")
     Cleanup.add(lambda: shutil.rmtree(scratch, ignore_errors=True))
     smtpd = Smtpd(scratch)
-    Cleanup.add(smtpd.stop)
     portald = start_portald(root, smtpd, scratch)
     if portald is None:
         return
@@ -237,7 +236,7 @@ def the_package_installs_and_a_member_signs_in():
     check("the notice of the new password went to alice",
           [m for m in site.mails(ADDRESS) if not m.code])
     portald.send_signal(signal.SIGTERM)
-    portald.wait(timeout=10)
+    portald.wait(timeout=START_TIMEOUT)
 
     r = root.run("apt-get", "purge", "-y", "-q", "libpam-portal")
     check_eq("apt-get purge libpam-portal", r.returncode, 0)

@@ -58,7 +58,7 @@ wait_until() {
 }
 
 # ---- the mail server, the helper, the member ---------------------------------
-"$PYTHON" "$ROOT/tests/smtpd.py" --print --port-file "$DIR/smtpd.port" \
+"$PYTHON" "$ROOT/tests/smtpserver.py" --print --port-file "$DIR/smtpd.port" \
 	--maildir "$DIR/mail" &
 SMTPD_PID=$!
 wait_until "the SMTP server listening" test -s "$DIR/smtpd.port"
@@ -88,7 +88,7 @@ auth required pam_deny.so
 account required pam_permit.so
 EOF
 
-# Until the mail queued so far has been sent, and so printed by smtpd.py.
+# Until the mail queued so far has been sent, and so printed by smtpserver.py.
 outbox_idle() {
 	BUILD=${BUILD#"$ROOT"/} PYTHONPATH="$ROOT/tests" "$PYTHON" - "$DIR/portald.conf" <<'EOF'
 import sys

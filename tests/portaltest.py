@@ -1,10 +1,10 @@
 """portaltest.py - what the end-to-end tests share.
 
 Everything runs for real and in a scratch folder: a loopback SMTP server
-(tests/smtpd.py), portald -f with its own config, socket and database, and
-the PAM module loaded by libpam through tests/pamconv with a service file
-in a temporary confdir (pam_start_confdir): no root needed for PAM, nothing
-under /etc touched.
+(tests/smtpserver.py, on a port held for it: tests/ports.py), portald -f
+with its own config, socket and database, and the PAM module loaded by
+libpam through tests/pamconv with a service file in a temporary confdir
+(pam_start_confdir): no root needed for PAM, nothing under /etc touched.
 
 $BUILD (default "build") names the build to test, so the same tests run
 against build/san (AddressSanitizer): every child gets ASAN_OPTIONS and
@@ -12,9 +12,11 @@ UBSAN_OPTIONS that make a sanitizer report fatal, and a child that dies
 that way fails the test that ran it.
 
 Waiting is always on an event (a port file, a socket accepting, a mail
-file, a line of output, a process ending) in a loop bounded in time; the
-short pauses inside those loops are polling intervals, not guesses at
-how long something takes.  Mail is sent by portald's background thread,
+file, a line of output, a process ending) in a loop bounded in time, on
+the monotonic clock; the short pauses inside those loops are polling
+intervals, not guesses at how long something takes.  Every time-out and
+time bound grows with the slow builds (SLOW, bound()).  Mail is sent by
+portald's background thread,
 so mail is counted or read only once the outbox is idle:
 Portal.mails() (and code_mails, wait_code) wait for that first, through
 wait_outbox_idle().
@@ -38,6 +40,7 @@ import threading
 import time
 import traceback
 
+from ports import ReservedPort
 from reachable import build_for_everyone
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -50,7 +53,7 @@ PORTALD = os.path.join(PROGRAMS, "portald")
 PORTALCTL = os.path.join(PROGRAMS, "portalctl")
 MODULE = os.path.join(PROGRAMS, "pam_portal.so")
 PAMCONV = os.path.join(PROGRAMS, "tests", "pamconv")
-SMTPD = os.path.join(ROOT, "tests", "smtpd.py")
+SMTPD = os.path.join(ROOT, "tests", "smtpserver.py")
 PYTHON = "/usr/bin/python3"
 SANITIZED = os.path.realpath(BUILD) != os.path.realpath(os.path.join(ROOT, "build"))
 
@@ -65,6 +68,16 @@ START_TIMEOUT = 10 * SLOW
 STEP_TIMEOUT = 30 * SLOW
 MAIL_TIMEOUT = 30 * SLOW
 POLL = 0.02
+CTL_POLL = 0.2      # portalctl is a process: asked five times a second at most
+
+
+def bound(seconds, cap=None):
+    """A time bound for this build: seconds (what the normal build needs,
+    with room to spare) times SLOW.  Where the regression the bound exists
+    to catch costs a fixed time that no build stretches (a time-out of
+    portald's, a floor under an answer), cap keeps the bound under it, so
+    that the slow builds catch it too."""
+    return seconds * SLOW if cap is None else min(seconds * SLOW, cap)
 
 CHILD_ENV = dict(os.environ)
 CHILD_ENV.update({
@@ -81,9 +94,9 @@ class TestError(Exception):
     the transcript."""
 
 
-def wait_for(what, cond, timeout):
-    """Poll cond() until it returns something true; that value, or
-    TestError after timeout seconds."""
+def wait_for(what, cond, timeout, interval=POLL):
+    """Poll cond() every interval seconds until it returns something true;
+    that value, or TestError after timeout seconds."""
     end = time.monotonic() + timeout
     while True:
         v = cond()
@@ -91,7 +104,14 @@ def wait_for(what, cond, timeout):
             return v
         if time.monotonic() > end:
             raise TestError("timed out after %gs waiting for %s" % (timeout, what))
-        time.sleep(POLL)
+        time.sleep(interval)
+
+
+def wait_seconds(what, since, seconds):
+    """Wait until seconds have passed since `since` (a time.monotonic()
+    reading): for portald's rules about time itself (a resend interval,
+    the life of a code), where the event waited on is the clock."""
+    wait_for(what, lambda: time.monotonic() >= since + seconds, seconds + STEP_TIMEOUT)
 
 
 # ---- results ---------------------------------------------------------------
@@ -208,28 +228,65 @@ class Mail:
 
 
 class Smtpd:
-    def __init__(self, dir, printing=False):
+    """tests/smtpserver.py for one test, in dir: the mail it takes in
+    dir/mail, its output in dir/smtpd.log.  Stopped when the test ends.
+
+    mode: how it behaves (smtpserver.py's modes: "ok", "slow 2",
+    "refuse 451 ...", "drop"); set_mode() changes it while it runs.
+    down: no server yet, only its port, held so that connections are
+    refused and nobody else takes it (ports.py); up() starts the server
+    there.  tls: (certificate, key) files to offer STARTTLS with; auth:
+    "USER:PASSWORD" it then requires; printing: show each mail on stdout."""
+
+    def __init__(self, dir, mode="ok", down=False, tls=None, auth=None, printing=False):
+        self.dir = dir
         self.maildir = os.path.join(dir, "mail")
-        port_file = os.path.join(dir, "smtpd.port")
-        self.log = open(os.path.join(dir, "smtpd.log"), "w")
+        self.control = os.path.join(dir, "smtpd.control")
+        self.options = ((["--tls", "%s:%s" % tls] if tls else []) +
+                        (["--auth", auth] if auth else []) + (["--print"] if printing else []))
+        self.proc = None
+        self.log = None
+        self.reserved = ReservedPort()
+        self.port = self.reserved.port
+        Cleanup.add(self.stop)
+        if not down:
+            self.up(mode)
+
+    def up(self, mode="ok"):
+        """Start the server on the held port, in that mode; once it
+        listens, the port is its own."""
+        self.set_mode(mode)
+        port_file = os.path.join(self.dir, "smtpd.port")
+        if os.path.exists(port_file):
+            os.unlink(port_file)
+        self.log = open(os.path.join(self.dir, "smtpd.log"), "a")
         self.proc = subprocess.Popen(
-            [PYTHON, SMTPD, "--port-file", port_file, "--maildir", self.maildir]
-            + (["--print"] if printing else []),
+            [PYTHON, SMTPD, "--maildir", self.maildir, "--port", str(self.port),
+             "--port-file", port_file, "--control", self.control] + self.options,
             stdout=self.log, stderr=subprocess.STDOUT)
 
         def ready():
             if self.proc.poll() is not None:
-                raise TestError("smtpd.py exited with %s" % self.proc.returncode)
+                raise TestError("smtpserver.py exited with %s" % self.proc.returncode)
             return os.path.exists(port_file)
-        wait_for("smtpd.py to listen", ready, START_TIMEOUT)
-        with open(port_file) as f:
-            self.port = int(f.read())
+        wait_for("smtpserver.py to listen", ready, START_TIMEOUT)
+        self.reserved.release()
+
+    def set_mode(self, words):
+        """What the server does from its next command on."""
+        tmp = self.control + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(words + "\n")
+        os.rename(tmp, self.control)
 
     def stop(self):
-        if self.proc.poll() is None:
+        if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=10)
-        self.log.close()
+            self.proc.wait(timeout=START_TIMEOUT)
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+        self.reserved.release()
 
     def mails(self, to=None):
         """Every mail received so far, oldest first (to: only those with
@@ -248,6 +305,24 @@ class Smtpd:
         portald): what portald sent is counted with Portal.mails()."""
         return wait_for("%d mail(s)%s" % (n, " to " + to if to else ""),
                         lambda: (lambda ms: ms if len(ms) >= n else None)(self.mails(to)),
+                        timeout or MAIL_TIMEOUT)
+
+    def events(self, kind=None, addr=None):
+        """The lines of the server's events.log as word lists, oldest
+        first: only those of that kind ("rcpt", "data", "auth"), naming
+        that address."""
+        try:
+            with open(os.path.join(self.maildir, "events.log")) as f:
+                lines = [l.split() for l in f]
+        except FileNotFoundError:
+            return []
+        return [l for l in lines if (kind is None or l[0] == kind) and
+                (addr is None or addr in l[1].split(","))]
+
+    def wait_events(self, n, kind, addr=None, timeout=None):
+        """At least n events of that kind (for that address); them all."""
+        return wait_for("%d %s event(s)%s" % (n, kind, " for " + addr if addr else ""),
+                        lambda: (lambda e: e if len(e) >= n else None)(self.events(kind, addr)),
                         timeout or MAIL_TIMEOUT)
 
 
@@ -278,7 +353,7 @@ def wait_outbox_idle(status, listing=None, timeout=None):
 
     Idle means every mail queued so far is written down as sent (or
     failed for good).  portald writes "sent" down only once the server
-    has answered 250 to the message, and tests/smtpd.py stores a message
+    has answered 250 to the message, and tests/smtpserver.py stores a message
     before it answers, so by then every mail portald sent is in the
     maildir: counting after this never races the sender.  A mail put off
     for a retry keeps the outbox from being idle: the wait then fails,
@@ -311,8 +386,11 @@ BASE_CONFIG = {
 class Portal:
     """A scratch folder with an SMTP server, a portald and PAM services.
 
-    conf: config keys over BASE_CONFIG (None removes a key).  smtp=False
-    for tests that need no mail server."""
+    conf: config keys over BASE_CONFIG (None removes a key).  smtp: True
+    for an SMTP server that takes every mail, a dict of Smtpd's arguments
+    for one that misbehaves (mode, down...), False for tests that need
+    none: portald's mail then goes to a port held with nobody listening
+    (refused, and no other server can take it), where it waits."""
 
     def __init__(self, smtp=True, start=True, **conf):
         self.dir = tempfile.mkdtemp(prefix="portal-")
@@ -326,14 +404,17 @@ class Portal:
         self.conf_path = os.path.join(self.dir, "portald.conf")
         self.smtpd = None
         if smtp:
-            self.smtpd = Smtpd(self.dir)
-            Cleanup.add(self.smtpd.stop)
+            self.smtpd = Smtpd(self.dir, **(smtp if isinstance(smtp, dict) else {}))
+            port = self.smtpd.port
+        else:
+            nobody = ReservedPort()
+            Cleanup.add(nobody.release)
+            port = nobody.port
         self.conf = dict(BASE_CONFIG)
         self.conf["socket"] = self.socket
         self.conf["database"] = os.path.join(self.dir, "db", "portal.db")
         os.mkdir(os.path.join(self.dir, "db"), 0o700)
-        # A port nobody listens on when there is no server: mail just waits.
-        self.conf["smtp_server"] = "127.0.0.1:%d" % (self.smtpd.port if smtp else 9)
+        self.conf["smtp_server"] = "127.0.0.1:%d" % port
         for k, v in conf.items():
             if v is None:
                 self.conf.pop(k, None)
@@ -434,6 +515,19 @@ class Portal:
         it has nothing left to send: the count to check."""
         self.wait_outbox_idle()
         return self.smtpd.mails(to)
+
+    def state(self, user):
+        """The user's state as `portalctl user show` says it: pending,
+        active, locked (None when it says none)."""
+        m = re.search(r"(?m)^state:\s*(\w+)", self.ctl("user", "show", user)[1])
+        return m and m.group(1)
+
+    def wait_user(self, user, regex, timeout=None):
+        """`portalctl user show USER` once it matches regex; its output."""
+        return wait_for("portalctl user show %s to match /%s/" % (user, regex),
+                        lambda: (lambda out: out if re.search(regex, out) else None)(
+                            self.ctl("user", "show", user)[1]),
+                        timeout or STEP_TIMEOUT, CTL_POLL)
 
     def add_user(self, user, addr):
         rc, out, err = self.ctl("user", "add", user, addr)
@@ -670,6 +764,25 @@ def enter_code_and_password(d, code, password=STRONG, words=EN):
     d.expect("INFO", words["verified"])
     d.expect("ECHO_ON", words["continue"])
     create_password(d, password, words)
+
+
+def verification(portal, d, user, addr, password=STRONG, words=EN):
+    """A pending user's whole verification, from its first message to the
+    password created: (the first message, the one saying it was created)."""
+    intro = d.expect("INFO")
+    code = ask_code(portal, d, user, addr, words)
+    enter_code_and_password(d, code, password, words)
+    return intro, d.expect("INFO", words["created"])
+
+
+def cancel_verification(d, words=EN):
+    """At the start of a pending user's conversation: q at the address
+    prompt, then the end.  The message that says nothing was changed."""
+    d.until("ECHO_ON", words["email"])
+    d.answer("q")
+    said = d.expect("INFO", words["cancelled"])
+    d.result()
+    return said
 
 
 def full_flow(portal, service, user, addr, password=STRONG, words=EN):

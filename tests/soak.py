@@ -5,7 +5,7 @@
 
 SOAK_CONVERSATIONS conversations run at once (each a pamconv process
 through libpam and the module), for SOAK_TIME seconds, against one
-portald and a local SMTP server (tests/smtpd.py), of every kind:
+portald and a local SMTP server (tests/smtpserver.py), of every kind:
 
   verify     a pending user: address, code from the mail, password twice
   signin     an active user with the right password

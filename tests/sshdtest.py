@@ -43,6 +43,7 @@ import threading
 import portaltest as pt
 import sysuser
 from portaltest import Cleanup, TestError, wait_for
+from ports import ReservedPort
 
 SSHD = "/usr/sbin/sshd"
 CONFIG = os.path.join(pt.ROOT, "config")
@@ -466,27 +467,26 @@ class Sshd:
             return f.read()
 
     def start(self):
-        """On a free port; another one if something took it meanwhile."""
+        """On a port held for it (ports.py): sshd binds its listener with
+        SO_REUSEADDR, so it takes the port while the test still holds it,
+        and nobody else can take it in between."""
         Cleanup.add(self.stop)
-        for _ in range(5):
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                self.port = s.getsockname()[1]
-            conf = os.path.join(self.dir, "sshd_config")
-            with open(conf, "w") as f:
-                f.write("Port %d\n" % self.port)
-                f.writelines("%s %s\n" % kv for kv in self.options.items())
-            with open(self.log_path, "w") as log:
-                self.proc = subprocess.Popen(
-                    self.sandbox.argv([self.program, "-D", "-e", "-f", conf]),
-                    stdout=log, stderr=subprocess.STDOUT, env={"PATH": PATH})
-            if wait_for("sshd to listen on port %d" % self.port, self._ready, pt.START_TIMEOUT):
-                if self.proc.poll() is None:
-                    return
-            if "Address already in use" not in self.log():
-                raise TestError("sshd exited with %s: %s" % (self.proc.returncode,
-                                                             self.log()[-1500:]))
-        raise TestError("sshd found no free port: %s" % self.log()[-500:])
+        held = ReservedPort()
+        Cleanup.add(held.release)
+        self.port = held.port
+        conf = os.path.join(self.dir, "sshd_config")
+        with open(conf, "w") as f:
+            f.write("Port %d\n" % self.port)
+            f.writelines("%s %s\n" % kv for kv in self.options.items())
+        with open(self.log_path, "w") as log:
+            self.proc = subprocess.Popen(
+                self.sandbox.argv([self.program, "-D", "-e", "-f", conf]),
+                stdout=log, stderr=subprocess.STDOUT, env={"PATH": PATH})
+        ready = wait_for("sshd to listen on port %d" % self.port, self._ready, pt.START_TIMEOUT)
+        held.release()
+        if ready == "exited" or self.proc.poll() is not None:
+            raise TestError("sshd exited with %s: %s" % (self.proc.returncode,
+                                                         self.log()[-1500:]))
 
     def _ready(self):
         """True once sshd says its banner; "exited" when it ended."""

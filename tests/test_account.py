@@ -13,8 +13,8 @@ import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portaltest import (EN, ROOT, STRONG, Portal, ask_code, check, check_eq, check_match,
-                        enter_code_and_password, full_flow, run_tests, sign_in, test)
+from portaltest import (EN, ROOT, STRONG, Portal, cancel_verification, check, check_eq,
+                        check_match, full_flow, run_tests, sign_in, test, verification)
 
 # The lines the README gives, from the sample that ships; each followed by
 # a stand-in for its group's @include: what an ignored module falls
@@ -51,8 +51,13 @@ def sshd_service(p, name="sshd", auth="", account=None):
     return p.stack(name, "\n".join(lines) + "\n")
 
 
-def show(p, user):
-    return p.ctl("user", "show", user)[1]
+def pending_behind_sshd(user, auth="", **conf):
+    """A helper (conf over the defaults) with user pending at
+    user@example.org, and the sample's sshd stack (auth: options of its
+    auth line): (the portal, the service)."""
+    p = Portal(**conf)
+    p.add_user(user, user + "@example.org")
+    return p, sshd_service(p, auth=auth)
 
 
 def key_sign_in(p, svc, user, *flags):
@@ -62,27 +67,20 @@ def key_sign_in(p, svc, user, *flags):
 
 def verify(p, d, user, addr):
     """The whole verification, from its first message to the password."""
-    intro = d.expect("INFO")
+    intro, _ = verification(p, d, user, addr)
     check_match("verification: it starts with the intro (%s)" % user, EN["intro"], intro)
-    code = ask_code(p, d, user, addr)
-    enter_code_and_password(d, code)
-    d.expect("INFO", EN["created"])
 
 
 @test
 def key_sign_in_of_a_pending_user():
-    p = Portal()
-    p.add_user("alice", "alice@example.org")
-    svc = sshd_service(p)
+    p, svc = pending_behind_sshd("alice")
 
-    d = key_sign_in(p, svc, "alice")
-    auth, acct, before = d.result()
+    auth, acct, before = key_sign_in(p, svc, "alice").result()
     check_eq("key: no auth stage", auth, "-")
     check_eq("key: a pending user needs a new password", acct, "PAM_NEW_AUTHTOK_REQD")
     check("key: the user is told why", len(before) == 1 and before[0][0] == "INFO" and
           "verify your e-mail address" in before[0][1], before)
-    check_match("key: still pending after the account stage", r"(?m)^state:\s*pending",
-                show(p, "alice"))
+    check_eq("key: still pending after the account stage", p.state("alice"), "pending")
 
     # sshd runs passwd: another process, another PAM handle; nothing of the
     # account stage is left but what the helper knows.
@@ -92,8 +90,7 @@ def key_sign_in_of_a_pending_user():
     check_eq("key: passwd after it runs the verification and sets the password",
              d.password, "PAM_SUCCESS")
 
-    d = key_sign_in(p, svc, "alice")
-    auth, acct, before = d.result()
+    auth, acct, before = key_sign_in(p, svc, "alice").result()
     check_eq("key: the next key sign-in passes the account stage, silently",
              (acct, before), ("PAM_SUCCESS", []))
     auth, acct, _ = sign_in(p, svc, "alice", STRONG)
@@ -104,9 +101,7 @@ def key_sign_in_of_a_pending_user():
 
 @test
 def login_changes_in_the_same_handle():
-    p = Portal()
-    p.add_user("bruno", "bruno@example.org")
-    svc = sshd_service(p)
+    p, svc = pending_behind_sshd("bruno")
     d = key_sign_in(p, svc, "bruno", "-e")
     d.expect("INFO", r"verify your e-mail address")
     verify(p, d, "bruno", "bruno@example.org")
@@ -114,32 +109,24 @@ def login_changes_in_the_same_handle():
     check_eq("expired: account says a new password is needed", acct, "PAM_NEW_AUTHTOK_REQD")
     check_eq("expired: pam_chauthtok(PAM_CHANGE_EXPIRED_AUTHTOK) verifies and sets it",
              d.password, "PAM_SUCCESS")
-    check_match("expired: the user is active", r"(?m)^state:\s*active", show(p, "bruno"))
+    check_eq("expired: the user is active", p.state("bruno"), "active")
 
     p.add_user("carla", "carla@example.org")
     d = key_sign_in(p, svc, "carla", "-e")
-    d.until("ECHO_ON", EN["email"])
-    d.answer("q")
-    d.expect("INFO", EN["cancelled"])
-    d.result()
+    cancel_verification(d)
     check_eq("expired: a cancelled verification fails the change", d.password,
              "PAM_AUTHTOK_ERR")
-    check_match("expired: the cancelled user stays pending", r"(?m)^state:\s*pending",
-                show(p, "carla"))
+    check_eq("expired: the cancelled user stays pending", p.state("carla"), "pending")
     p.stop_checked()
 
 
 @test
 def active_and_unmanaged():
-    p = Portal()
-    p.add_user("dora", "dora@example.org")
-    svc = sshd_service(p)
+    p, svc = pending_behind_sshd("dora")
     auth, _ = full_flow(p, svc, "dora", "dora@example.org")
-    d = key_sign_in(p, svc, "dora")
-    auth, acct, before = d.result()
+    auth, acct, before = key_sign_in(p, svc, "dora").result()
     check_eq("active: PAM_SUCCESS, nothing said", (acct, before), ("PAM_SUCCESS", []))
-    d = key_sign_in(p, svc, "nobody-here")
-    auth, acct, before = d.result()
+    auth, acct, before = key_sign_in(p, svc, "nobody-here").result()
     check_eq("unmanaged: ignored, pam_permit decides, nothing said", (acct, before),
              ("PAM_SUCCESS", []))
     # Alone on its stack, an ignored module leaves libpam nothing to go on.
@@ -151,9 +138,7 @@ def active_and_unmanaged():
 
 @test
 def after_reset_continue_does_not_loop():
-    p = Portal()
-    p.add_user("emile", "emile@example.org")
-    svc = sshd_service(p, auth="after_reset=continue")
+    p, svc = pending_behind_sshd("emile", auth="after_reset=continue")
     d = p.dialog(svc, "emile")
     verify(p, d, "emile", "emile@example.org")
     auth, acct, before = d.result()
@@ -207,14 +192,11 @@ def account_after_auth_in_one_handle():
 @test
 def locked_user_refused():
     # every wrong password locks, for 15 minutes
-    p = Portal(code_attempts="1")
-    p.add_user("fanny", "fanny@example.org")
-    svc = sshd_service(p)
+    p, svc = pending_behind_sshd("fanny", code_attempts="1")
     full_flow(p, svc, "fanny", "fanny@example.org")
     auth, _, _ = sign_in(p, svc, "fanny", "not the password")
-    check_match("locked: setup", r"(?m)^state:\s*locked", show(p, "fanny"))
-    d = key_sign_in(p, svc, "fanny")
-    auth, acct, before = d.result()
+    check_eq("locked: setup", p.state("fanny"), "locked")
+    auth, acct, before = key_sign_in(p, svc, "fanny").result()
     check_eq("locked: refused at the account stage", acct, "PAM_PERM_DENIED")
     check("locked: the user is told for how long",
           len(before) == 1 and before[0][0] == "ERROR" and "15 minutes" in before[0][1], before)
@@ -223,14 +205,11 @@ def locked_user_refused():
 
 @test
 def helper_down_fails_closed():
-    p = Portal()
-    p.add_user("gilles", "gilles@example.org")
-    svc = sshd_service(p)
+    p, svc = pending_behind_sshd("gilles")
     ldap = sshd_service(p, "sshd-ldap-style", account=LDAP_STYLE)
     p.stop_checked()
     for name in (svc, ldap):
-        d = key_sign_in(p, name, "gilles")
-        auth, acct, before = d.result()
+        auth, acct, before = key_sign_in(p, name, "gilles").result()
         check_eq("helper down (%s): refused, not through to pam_permit" % name,
                  acct, "PAM_PERM_DENIED")
         check("helper down (%s): the service is said to be unavailable" % name,
@@ -242,10 +221,8 @@ def helper_down_fails_closed():
 
 @test
 def account_in_french():
-    p = Portal(language="fr")
-    p.add_user("hana", "hana@example.org")
-    d = key_sign_in(p, sshd_service(p), "hana")
-    auth, acct, before = d.result()
+    p, svc = pending_behind_sshd("hana", language="fr")
+    auth, acct, before = key_sign_in(p, svc, "hana").result()
     check_eq("french: a new password is needed", acct, "PAM_NEW_AUTHTOK_REQD")
     check("french: told why in French", len(before) == 1 and
           "vérifier votre adresse courriel" in before[0][1], before)

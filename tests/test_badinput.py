@@ -52,8 +52,8 @@ def snapshot(p):
 
 
 def serving(p):
-    r = wire.call(p.socket, wire.request(wire.REQ_STATUS, (wire.F_USER, "alice")))
-    return r.result == wire.R_OK
+    r = wire.call(p.socket, wire.request(wire.REQ_STATUS, (wire.TAG_USER, "alice")))
+    return r.result == wire.RESULT_OK
 
 
 def send(p, *fields, ftype):
@@ -68,55 +68,60 @@ def bad_fields():
     before = snapshot(p)
     for what, name in NASTY.items():
         for req, extra in ((wire.REQ_STATUS, ()),
-                           (wire.REQ_SEND_CODE, ((wire.F_EMAIL, "x@example.org"),)),
-                           (wire.REQ_USER_ADD, ((wire.F_EMAIL, "x@example.org"),))):
-            r = send(p, (wire.F_USER, name), *extra, ftype=req)
+                           (wire.REQ_SEND_CODE, ((wire.TAG_EMAIL, "x@example.org"),)),
+                           (wire.REQ_USER_ADD, ((wire.TAG_EMAIL, "x@example.org"),))):
+            r = send(p, (wire.TAG_USER, name), *extra, ftype=req)
             check("user name %s (request %d): refused, the field named" % (what, req),
-                  r.result in (wire.R_INVALID, wire.R_BAD_REQUEST) and r.text(wire.F_DETAIL) == "user",
+                  r.result in (wire.RESULT_INVALID, wire.RESULT_BAD_REQUEST)
+                  and r.text(wire.TAG_DETAIL) == "user",
                   r)
     for what, addr in BAD_ADDRESSES.items():
-        r = send(p, (wire.F_USER, "mallory"), (wire.F_EMAIL, addr), ftype=wire.REQ_USER_ADD)
+        r = send(p, (wire.TAG_USER, "mallory"), (wire.TAG_EMAIL, addr), ftype=wire.REQ_USER_ADD)
         check("user add, address %s: refused, 'email' named" % what,
-              r.result == wire.R_INVALID and r.text(wire.F_DETAIL) == "email", r)
-        r = send(p, (wire.F_USER, "alice"), (wire.F_EMAIL, addr), ftype=wire.REQ_SEND_CODE)
+              r.result == wire.RESULT_INVALID and r.text(wire.TAG_DETAIL) == "email", r)
+        r = send(p, (wire.TAG_USER, "alice"), (wire.TAG_EMAIL, addr), ftype=wire.REQ_SEND_CODE)
         check("send-code, address %s: refused, 'email' named, no code made" % what,
-              r.result == wire.R_INVALID and r.text(wire.F_DETAIL) == "email", r)
-    entries = b"".join(wire.field(wire.F_ENTRY, wire.field(wire.F_LINE, wire.u64(i + 1)) +
-                                  wire.field(wire.F_USER, "imp%d" % i) +
-                                  wire.field(wire.F_EMAIL, a))
+              r.result == wire.RESULT_INVALID and r.text(wire.TAG_DETAIL) == "email", r)
+    entries = b"".join(wire.field(wire.TAG_ENTRY, wire.field(wire.TAG_LINE, wire.u64(i + 1)) +
+                                  wire.field(wire.TAG_USER, "imp%d" % i) +
+                                  wire.field(wire.TAG_EMAIL, a))
                        for i, a in enumerate(BAD_ADDRESSES.values()))
     r = wire.call(p.socket, wire.frame(wire.REQ_IMPORT, entries))
     check("import of injecting addresses: every line refused by number",
-          r.result == wire.R_PARTIAL and len(r.fields.get(wire.F_ENTRY, [])) == len(BAD_ADDRESSES)
-          and r.u64(21) == 0, r)
+          r.result == wire.RESULT_PARTIAL
+          and len(r.fields.get(wire.TAG_ENTRY, [])) == len(BAD_ADDRESSES)
+          and r.u64(wire.TAG_COUNT) == 0, r)
 
     # Codes: never a crash, never a match, each costs a try like any wrong code.
-    send(p, (wire.F_USER, "bob"), (wire.F_EMAIL, "bob@example.org"), ftype=wire.REQ_SEND_CODE)
+    send(p, (wire.TAG_USER, "bob"), (wire.TAG_EMAIL, "bob@example.org"), ftype=wire.REQ_SEND_CODE)
     for what, code in (("letters", "12ab56"), ("over-long", "1" * 5000), ("empty", ""),
                        ("NUL-bearing", "123\x00456"), ("CR/LF", "123456\r\n"),
                        ("non-UTF-8", b"\xff\xfe\xfd\xfc\xfb\xfa")):
-        r = send(p, (wire.F_USER, "bob"), (wire.F_CODE, code), ftype=wire.REQ_VERIFY_CODE)
+        r = send(p, (wire.TAG_USER, "bob"), (wire.TAG_CODE, code), ftype=wire.REQ_VERIFY_CODE)
         check("code %s: wrong (or dead), never right" % what,
-              r.result in (wire.R_CODE_WRONG, wire.R_CODE_DEAD, wire.R_LOCKED), r)
+              r.result in (wire.RESULT_CODE_WRONG, wire.RESULT_CODE_DEAD, wire.RESULT_LOCKED), r)
     # Passwords at sign-in: no crash, never accepted.
     for what, pw in (("empty", ""), ("over-long", "p" * 5000), ("NUL-bearing", STRONG + "\0x"),
                      ("non-UTF-8", b"\xff" * 20), ("CR/LF", STRONG + "\r\n")):
-        r = send(p, (wire.F_USER, "alice"), (wire.F_PASSWORD, pw), ftype=wire.REQ_AUTH)
+        r = send(p, (wire.TAG_USER, "alice"), (wire.TAG_PASSWORD, pw), ftype=wire.REQ_AUTH)
         check("password %s at sign-in: refused with a clear answer" % what,
-              r.result in (wire.R_STATE, wire.R_INVALID, wire.R_PASSWORD), r)
+              r.result in (wire.RESULT_STATE, wire.RESULT_INVALID, wire.RESULT_PASSWORD), r)
     # Fields of the wrong shape.
     for what, data in (
-            ("a u32 field of 3 bytes", wire.request(wire.REQ_USER_LIST, (wire.F_STATE, b"\0\0\1"))),
-            ("a state out of range", wire.request(wire.REQ_USER_LIST, (wire.F_STATE, wire.u32(99)))),
-            ("an unknown tag", wire.request(wire.REQ_STATUS, (99, "x"), (wire.F_USER, "alice"))),
-            ("the user twice", wire.request(wire.REQ_STATUS, (wire.F_USER, "alice"),
-                                             (wire.F_USER, "bob"))),
-            ("an unknown request type", wire.request(77, (wire.F_USER, "alice"))),
-            ("a ticket of 5 bytes", wire.request(wire.REQ_SET_PASSWORD, (wire.F_USER, "alice"),
-                                                 (wire.F_TICKET, b"12345"),
-                                                 (wire.F_PASSWORD, STRONG)))):
+            ("a u32 field of 3 bytes",
+             wire.request(wire.REQ_USER_LIST, (wire.TAG_STATE, b"\0\0\1"))),
+            ("a state out of range",
+             wire.request(wire.REQ_USER_LIST, (wire.TAG_STATE, wire.u32(99)))),
+            ("an unknown tag", wire.request(wire.REQ_STATUS, (99, "x"), (wire.TAG_USER, "alice"))),
+            ("the user twice", wire.request(wire.REQ_STATUS, (wire.TAG_USER, "alice"),
+                                             (wire.TAG_USER, "bob"))),
+            ("an unknown request type", wire.request(77, (wire.TAG_USER, "alice"))),
+            ("a ticket of 5 bytes", wire.request(wire.REQ_SET_PASSWORD, (wire.TAG_USER, "alice"),
+                                                 (wire.TAG_TICKET, b"12345"),
+                                                 (wire.TAG_PASSWORD, STRONG)))):
         r = wire.call(p.socket, data)
-        check("%s: a clear answer, no crash" % what, r.result is not None and r.result != wire.R_OK
+        check("%s: a clear answer, no crash" % what,
+              r.result is not None and r.result != wire.RESULT_OK
               or what in ("an unknown tag", "the user twice"), r)
     check("after all of it: still serving", serving(p))
     after = snapshot(p)
@@ -133,40 +138,40 @@ def bad_frames():
     rng = random.Random(20231030)
     junk_ok = 0
     for _ in range(200):
-        s = wire.connect(p.socket, timeout=15)
+        s = wire.connect(p.socket)
         data = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 64)))
         s.sendall(data)
         s.shutdown(1)      # then nothing more: junk, or a truncated frame
         try:
             r = wire.read_response(s)
-            junk_ok += r.result == wire.R_BAD_REQUEST and wire.at_eof(s)
+            junk_ok += r.result == wire.RESULT_BAD_REQUEST and wire.at_eof(s)
         except (EOFError, OSError):
             junk_ok += 1   # closed without a word: a truncated frame it never got
         s.close()
     check_eq("200 connections of random junk: each refused or dropped", junk_ok, 200)
     # Truncated: the header promises more than comes, then the peer leaves.
     s = wire.connect(p.socket)
-    s.sendall(wire.request(wire.REQ_STATUS, (wire.F_USER, "alice"))[:-3])
+    s.sendall(wire.request(wire.REQ_STATUS, (wire.TAG_USER, "alice"))[:-3])
     s.close()
     # A whole frame, sent a byte at a time: slow is fine while it is in time.
-    data = wire.request(wire.REQ_STATUS, (wire.F_USER, "alice"))
+    data = wire.request(wire.REQ_STATUS, (wire.TAG_USER, "alice"))
     with wire.connect(p.socket) as s:
         for b in data:
             s.sendall(bytes([b]))
             time.sleep(0.05)
         r = wire.read_response(s)
     check_eq("a frame trickled in byte by byte (under the deadline): answered", r.result,
-             wire.R_OK)
+             wire.RESULT_OK)
     # The largest frame allowed, all of it one field of junk.
-    big = wire.frame(wire.REQ_STATUS, wire.field(wire.F_USER, "x" * 65000) +
-                     wire.field(wire.F_USER, "y" * (wire.MAX_BODY - 65003 - 3)))
+    big = wire.frame(wire.REQ_STATUS, wire.field(wire.TAG_USER, "x" * 65000) +
+                     wire.field(wire.TAG_USER, "y" * (wire.MAX_BODY - 65003 - 3)))
     r = wire.call(p.socket, big)
     check("the largest frame, junk inside: refused, field named",
-          r.result == wire.R_INVALID and r.text(wire.F_DETAIL) == "user", r)
+          r.result == wire.RESULT_INVALID and r.text(wire.TAG_DETAIL) == "user", r)
     # One field more than the decoder takes (PROTO_MAX_FIELDS).
     many = wire.frame(wire.REQ_STATUS, wire.field(99, b"") * 1101)
     r = wire.call(p.socket, many)
-    check_eq("1101 fields: bad request", r.result, wire.R_BAD_REQUEST)
+    check_eq("1101 fields: bad request", r.result, wire.RESULT_BAD_REQUEST)
     check("after junk frames: still serving", serving(p))
     check_eq("after junk frames: the directory is whole", snapshot(p), before)
     p.stop_checked()

@@ -9,8 +9,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portaltest import (EN, FR, STRONG, Portal, ask_code, check, check_eq, check_match,
-                        enter_code_and_password, full_flow, run_tests, sign_in, test)
+from portaltest import (EN, FR, STRONG, Portal, cancel_verification, check, check_eq,
+                        check_match, full_flow, run_tests, sign_in, test, verification)
 
 NEW = "a brand new passphrase for 2024"
 
@@ -55,14 +55,30 @@ def passwd(p, svc, user, *flags):
     return p.dialog(svc, user, flags=("-p",) + flags)
 
 
-def change(d, current, new, words=CHANGE_EN):
-    """Through a whole change: current password, the new one twice."""
+def passwd_after(p, svc, user, current, words=CHANGE_EN):
+    """passwd for an active user, once the current password is typed."""
+    d = passwd(p, svc, user)
     d.expect("ECHO_OFF", words["current"])
     d.answer(current)
-    d.expect("ECHO_OFF", words["new"])
-    d.answer(new)
+    return d
+
+
+def new_twice(d, first, second=None, words=CHANGE_EN):
+    """At the new-password prompt: first, then second (first again by
+    default) at the prompt to confirm.  The new-password prompt."""
+    prompt = d.expect("ECHO_OFF", words["new"])
+    d.answer(first)
     d.expect("ECHO_OFF", words["again"])
-    d.answer(new)
+    d.answer(first if second is None else second)
+    return prompt
+
+
+def pwquality_twice(d, password):
+    """pam_pwquality's own prompts for the new password."""
+    d.expect("ECHO_OFF", r"(?i)^new password: $")
+    d.answer(password)
+    d.expect("ECHO_OFF", r"(?i)^retype new password: $")
+    d.answer(password)
 
 
 @test
@@ -72,9 +88,7 @@ def active_user_changes_password():
     svc = passwd_service(p)
     login = p.service("login")
 
-    d = passwd(p, svc, "alice")
-    d.expect("ECHO_OFF", CHANGE_EN["current"])
-    d.answer(STRONG + "x")
+    d = passwd_after(p, svc, "alice", STRONG + "x")
     msg = d.expect("ERROR")
     check_match("passwd: a wrong current password is said, nothing changed",
                 CHANGE_EN["wrong"], msg)
@@ -84,25 +98,14 @@ def active_user_changes_password():
     check_match("passwd: the wrong current password counts as a failure",
                 r"(?m)^consecutive failures:\s*1$", show(p, "alice"))
 
-    d = passwd(p, svc, "alice")
-    d.expect("ECHO_OFF", CHANGE_EN["current"])
-    d.answer(STRONG)
-    prompt = d.expect("ECHO_OFF", CHANGE_EN["new"])
+    d = passwd_after(p, svc, "alice", STRONG)
+    prompt = new_twice(d, "too short")
     check_match("passwd: the new-password prompt states the least length", r"15", prompt)
-    d.answer("too short")
-    d.expect("ECHO_OFF", CHANGE_EN["again"])
-    d.answer("too short")
     check_match("passwd: the same policy as a first password (too short)",
                 r"(?i)too short.*15", d.expect("ERROR"))
-    d.expect("ECHO_OFF", CHANGE_EN["new"])
-    d.answer("alice has a long password now")
-    d.expect("ECHO_OFF", CHANGE_EN["again"])
-    d.answer("alice has a long password now")
+    new_twice(d, "alice has a long password now")
     check_match("passwd: the same policy (the user name)", r"(?i)user name", d.expect("ERROR"))
-    d.expect("ECHO_OFF", CHANGE_EN["new"])
-    d.answer(NEW)
-    d.expect("ECHO_OFF", CHANGE_EN["again"])
-    d.answer(NEW)
+    new_twice(d, NEW)
     d.expect("INFO", CHANGE_EN["changed"])
     d.result()
     check_eq("passwd: the change succeeds in the third round", d.password, "PAM_SUCCESS")
@@ -126,14 +129,9 @@ def change_gives_up_after_three_rounds():
     p = Portal()
     active_user(p, "bruno", "bruno@example.org")
     svc = passwd_service(p)
-    d = passwd(p, svc, "bruno")
-    d.expect("ECHO_OFF", CHANGE_EN["current"])
-    d.answer(STRONG)
+    d = passwd_after(p, svc, "bruno", STRONG)
     for first, second in (("short", "short"), (NEW, NEW + "!"), ("1234567890123456",) * 2):
-        d.expect("ECHO_OFF", CHANGE_EN["new"])
-        d.answer(first)
-        d.expect("ECHO_OFF", CHANGE_EN["again"])
-        d.answer(second)
+        new_twice(d, first, second)
         d.expect("ERROR")
     msg = d.expect("ERROR")
     check_match("give up: said after 3 rounds", r"(?i)not changed.*3", msg)
@@ -142,9 +140,7 @@ def change_gives_up_after_three_rounds():
     auth, _, _ = sign_in(p, p.service("login"), "bruno", STRONG)
     check_eq("give up: the old password still signs in", auth, "PAM_SUCCESS")
 
-    d = passwd(p, svc, "bruno")
-    d.expect("ECHO_OFF", CHANGE_EN["current"])
-    d.answer(STRONG)
+    d = passwd_after(p, svc, "bruno", STRONG)
     d.expect("ECHO_OFF", CHANGE_EN["new"])
     d.answer("")
     check_match("cancel: an empty new password cancels", EN["cancelled"], d.expect("INFO"))
@@ -160,15 +156,13 @@ def wrong_current_passwords_lock():
     active_user(p, "carla", "carla@example.org")
     svc = passwd_service(p)
     for i in range(2):
-        d = passwd(p, svc, "carla")
-        d.expect("ECHO_OFF", CHANGE_EN["current"])
-        d.answer("not the password %d" % i)
+        d = passwd_after(p, svc, "carla", "not the password %d" % i)
         before = d.result()[2]
         if i == 0:
             check_eq("lock: the first wrong current password", d.password, "PAM_AUTH_ERR")
     check_eq("lock: the second wrong one locks, as at sign-in", d.password, "PAM_PERM_DENIED")
     check_match("lock: it says for how long", r"(?i)locked.*15 minutes", str(before))
-    check_match("lock: the user is locked", r"(?m)^state:\s*locked", show(p, "carla"))
+    check_eq("lock: the user is locked", p.state("carla"), "locked")
     d = passwd(p, svc, "carla")
     msg = d.expect("ERROR")
     check_match("lock: passwd is refused at once, no prompt", r"(?i)locked", msg)
@@ -185,14 +179,8 @@ def use_authtok_after_pam_pwquality():
     active_user(p, "dora", "dora@example.org")
     svc = p.stack("passwd-pwq", "password requisite pam_pwquality.so\n" +
                   PASSWD % ("use_authtok", "deny"))
-    d = passwd(p, svc, "dora")
-    d.expect("ECHO_OFF", CHANGE_EN["current"])
-    d.answer(STRONG)
-    # pam_pwquality's own prompts
-    d.expect("ECHO_OFF", r"(?i)^new password: $")
-    d.answer(NEW)
-    d.expect("ECHO_OFF", r"(?i)^retype new password: $")
-    d.answer(NEW)
+    d = passwd_after(p, svc, "dora", STRONG)
+    pwquality_twice(d, NEW)
     d.expect("INFO", CHANGE_EN["changed"])
     before = d.result()[2]
     check_eq("use_authtok: the password pam_pwquality asked for is stored", d.password,
@@ -203,22 +191,15 @@ def use_authtok_after_pam_pwquality():
     check_eq("use_authtok: the new password signs in", auth, "PAM_SUCCESS")
 
     # Good enough for pam_pwquality, too short for the portal: said, not asked again.
-    d = passwd(p, svc, "dora")
-    d.expect("ECHO_OFF", CHANGE_EN["current"])
-    d.answer(NEW)
-    d.expect("ECHO_OFF", r"(?i)^new password: $")
-    d.answer("Vq7#kLp2!mRz")
-    d.expect("ECHO_OFF", r"(?i)^retype new password: $")
-    d.answer("Vq7#kLp2!mRz")
+    d = passwd_after(p, svc, "dora", NEW)
+    pwquality_twice(d, "Vq7#kLp2!mRz")
     check_match("use_authtok: the portal's policy still applies", r"(?i)too short",
                 d.expect("ERROR"))
     d.result()
     check_eq("use_authtok: refused without another prompt", d.password, "PAM_AUTHTOK_ERR")
 
     svc = passwd_service(p, "passwd-alone", "use_authtok")
-    d = passwd(p, svc, "dora")
-    d.expect("ECHO_OFF", CHANGE_EN["current"])
-    d.answer(NEW)
+    d = passwd_after(p, svc, "dora", NEW)
     before = d.result()[2]
     check_eq("use_authtok: no earlier module, no new password: PAM_AUTHTOK_ERR",
              (d.password, before), ("PAM_AUTHTOK_ERR", []))
@@ -266,24 +247,18 @@ def pending_user_runs_the_verification():
     p.add_user("gilles", "gilles@example.org")
     svc = passwd_service(p)
     d = passwd(p, svc, "gilles")
-    intro = d.expect("INFO")
+    intro, msg = verification(p, d, "gilles", "gilles@example.org")
     check_match("pending passwd: the verification starts with the intro", EN["intro"], intro)
-    code = ask_code(p, d, "gilles", "gilles@example.org")
-    enter_code_and_password(d, code)
-    msg = d.expect("INFO", EN["created"])
     check("pending passwd: no sign-in-again words in passwd", "again" not in msg, msg)
     d.result()
     check_eq("pending passwd: PAM_SUCCESS", d.password, "PAM_SUCCESS")
-    check_match("pending passwd: the user is active", r"(?m)^state:\s*active", show(p, "gilles"))
+    check_eq("pending passwd: the user is active", p.state("gilles"), "active")
     auth, _, _ = sign_in(p, p.service("login"), "gilles", STRONG)
     check_eq("pending passwd: the password signs in", auth, "PAM_SUCCESS")
 
     p.add_user("hana", "hana@example.org")
     d = passwd(p, svc, "hana")
-    d.until("ECHO_ON", EN["email"])
-    d.answer("q")
-    check_match("pending passwd: q cancels", EN["cancelled"], d.expect("INFO"))
-    d.result()
+    check_match("pending passwd: q cancels", EN["cancelled"], cancel_verification(d))
     check_eq("pending passwd: cancelled is PAM_AUTHTOK_ERR", d.password, "PAM_AUTHTOK_ERR")
     p.stop_checked()
 
@@ -292,8 +267,8 @@ def pending_user_runs_the_verification():
 def change_in_french():
     p = Portal(language="fr")
     active_user(p, "ines", "ines@example.org", FR)
-    d = passwd(p, passwd_service(p), "ines")
-    change(d, STRONG, NEW, CHANGE_FR)
+    d = passwd_after(p, passwd_service(p), "ines", STRONG, CHANGE_FR)
+    new_twice(d, NEW, words=CHANGE_FR)
     d.expect("INFO", CHANGE_FR["changed"])
     d.result()
     check_eq("french: the change succeeds", d.password, "PAM_SUCCESS")

@@ -3,7 +3,7 @@
 
 The database lives on a small tmpfs mounted for the test (root needed,
 as in CI), which is then filled.  A write must be refused with a clear
-"try later" (R_STORAGE: the module says the service is unavailable and
+"try later" (RESULT_STORAGE: the module says the service is unavailable and
 to try again later; portalctl says the same), before GDBM has touched the
 file; reads go on (user show, user list, outbox, status); nothing is left
 half written; once there is room again everything works, the database

@@ -40,11 +40,12 @@ import random
 import re
 import statistics
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wire
-from portaltest import (Portal, check, check_eq, full_flow, run_tests, test)
+from portaltest import (Portal, bound, check, check_eq, full_flow, run_tests, test)
 
 SAMPLES = 150       # per case; one at a time (contention would hide a leak)
 CODE_SAMPLES = 2000     # per case of the code request: see the top
@@ -109,7 +110,7 @@ def address_on_file_or_not_same_answer_same_time():
         case, i = plan[n]
         u = users[n % len(users)]
         addr = u + "@example.org" if case == "on file" else "someone.%d@example.org" % i
-        data = wire.request(wire.REQ_SEND_CODE, (wire.F_USER, u), (wire.F_EMAIL, addr))
+        data = wire.request(wire.REQ_SEND_CODE, (wire.TAG_USER, u), (wire.TAG_EMAIL, addr))
         with wire.connect(p.socket) as s:
             dt, r = timed(lambda: (s.sendall(data), wire.read_response(s))[1])
         return case, dt, (r.result, tuple(sorted((k, tuple(v)) for k, v in r.fields.items())))
@@ -125,18 +126,17 @@ def address_on_file_or_not_same_answer_same_time():
     p.stop_checked()
 
 
-@test
-def code_requests_answered_without_a_wait():
-    """No floor under the answer to a code request: both cases do the same
-    work (a mail written, queued or withheld, and synced), so the answer
-    leaves as soon as that is on disk.  16 at once (more than portald has
-    workers) are all answered, and a status look-up made meanwhile is not
-    held up behind them."""
-    import threading
-    p = Portal(smtp=False, resend_interval="0", codes_per_hour="100")
-    users = ["h%02d" % i for i in range(16)]
-    for u in users:
-        p.add_user(u, u + "@example.org")
+# The floor the code request's answer once had (issue 6): every answer
+# held until 100 ms after the request, whatever the work.  No build
+# stretches it, so the bound below stays under it in every build.
+OLD_FLOOR = 0.1
+ROUNDS = 3
+
+
+def sixteen_code_requests_at_once(p, users):
+    """One code request for each of 16 users at once (half of them with the
+    address on file), and a status look-up meanwhile: (the time and result
+    of each request, the look-up's time and result)."""
     conns = [wire.connect(p.socket) for _ in users]
     go = threading.Barrier(len(users) + 1)
     done = []
@@ -144,7 +144,7 @@ def code_requests_answered_without_a_wait():
     def ask_code(s, u, addr):
         go.wait()
         t = time.perf_counter()
-        s.sendall(wire.request(wire.REQ_SEND_CODE, (wire.F_USER, u), (wire.F_EMAIL, addr)))
+        s.sendall(wire.request(wire.REQ_SEND_CODE, (wire.TAG_USER, u), (wire.TAG_EMAIL, addr)))
         r = wire.read_response(s).result
         done.append((time.perf_counter() - t, r))
     threads = [threading.Thread(target=ask_code, args=(s, u, u + "@example.org" if i % 2
@@ -154,24 +154,49 @@ def code_requests_answered_without_a_wait():
         t.start()
     go.wait()
     t0 = time.perf_counter()
-    status = wire.call(p.socket, wire.request(wire.REQ_STATUS, (wire.F_USER, users[0])))
-    t_status = time.perf_counter()
+    status = wire.call(p.socket, wire.request(wire.REQ_STATUS, (wire.TAG_USER, users[0])))
+    t_status = time.perf_counter() - t0
     for t in threads:
         t.join()
     for s in conns:
         s.close()
-    check_eq("16 code requests at once: every one answered OK", [r for _, r in done],
-             [wire.R_OK] * len(users))
-    slowest = max(t for t, _ in done)
-    check("16 code requests at once: all answered within 80 ms (slowest %.1f ms)"
-          % (slowest * 1e3), slowest < 0.08, "slowest %.1f ms" % (slowest * 1e3))
-    check("a status look-up meanwhile is not held up (%.1f ms)" % ((t_status - t0) * 1e3),
-          status.result == wire.R_OK and t_status - t0 < 0.08,
-          "status took %.1f ms" % ((t_status - t0) * 1e3))
+    return done, (t_status, status.result)
+
+
+@test
+def code_requests_answered_without_a_wait():
+    """No floor under the answer to a code request: both cases do the same
+    work (a mail written, queued or withheld, and synced), so the answer
+    leaves as soon as that is on disk.  16 at once (more than portald has
+    workers) are all answered, and a status look-up made meanwhile is not
+    held up behind them.  Three rounds: a floor holds up every answer of
+    every round, where a busy machine delays some; so the fastest of them
+    is what is held to the bound."""
+    p = Portal(smtp=False, resend_interval="0", codes_per_hour="100")
+    users = ["h%02d" % i for i in range(16 * ROUNDS)]
+    for u in users:
+        p.add_user(u, u + "@example.org")
+    answers, looks = [], []
+    for r in range(ROUNDS):
+        done, look = sixteen_code_requests_at_once(p, users[16 * r:16 * (r + 1)])
+        answers += done
+        looks.append(look)
+    check_eq("16 code requests at once, %d times: every one answered OK" % ROUNDS,
+             [r for _, r in answers], [wire.RESULT_OK] * len(users))
+    fastest, slowest = min(t for t, _ in answers), max(t for t, _ in answers)
+    limit = bound(0.04, cap=0.8 * OLD_FLOOR)
+    check("16 code requests at once: answered with no floor, the fastest within %.0f ms "
+          "(%.1f ms; the slowest %.1f ms)" % (limit * 1e3, fastest * 1e3, slowest * 1e3),
+          fastest < limit, "fastest %.1f ms" % (fastest * 1e3))
+    look = min(t for t, _ in looks)
+    check("a status look-up meanwhile is not held up (%.1f ms)" % (look * 1e3),
+          all(r == wire.RESULT_OK for _, r in looks) and look < bound(0.08),
+          "status look-ups: %r" % looks)
     out = p.ctl("outbox")[1]
-    check("8 queued and 8 withheld entries in the outbox",
-          out.count("withheld") == 8 and len(re.findall(r"(?m)^.*\bh\d\d\b.*\b(queued|sent|"
-                                                        r"failed)\b", out)) == 8, out)
+    half = len(users) // 2
+    check("%d queued and %d withheld entries in the outbox" % (half, half),
+          out.count("withheld") == half and
+          len(re.findall(r"(?m)^.*\bh\d\d\b.*\b(queued|sent|failed)\b", out)) == half, out)
     p.stop_checked()
 
 

@@ -14,7 +14,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from portaltest import (EN, FR, STRONG, Portal, ask_code, check, check_eq, check_match,
                         enter_code_and_password, full_flow, run_tests, sign_in, test,
-                        wait_code, wait_for)
+                        wait_code)
 
 
 def show(portal, user):
@@ -381,10 +381,9 @@ def cutover_moved_forward():
     p.conf["cutover"] = time.strftime("%Y-%m-%d", tomorrow)
     p.write_config()
     p.proc.send_signal(signal.SIGHUP)
-    wait_for("portald to take the new cutover",
-             lambda: re.search(r"(?m)^state:\s*pending", p.ctl("user", "show", "kim")[1]), 10)
+    shown = p.wait_user("kim", r"(?m)^state:\s*pending")     # the new cutover taken
     check_match("cutover moved: dormant since the cutover", r"(?m)^state:\s*pending.*dormant",
-                p.ctl("user", "show", "kim")[1])
+                shown)
     d = p.dialog(svc, "kim")
     intro = d.expect("INFO")
     check_match("cutover moved: the intro names the new date",

@@ -10,28 +10,29 @@ can be in flight together.
 """
 import os
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wire
-from portaltest import (STRONG, Portal, check, check_eq, check_match, full_flow, run_tests,
-                        test, wait_code, wait_for)
+from portaltest import (STEP_TIMEOUT, STRONG, Portal, check, check_eq, check_match, full_flow,
+                        run_tests, test, wait_code)
+
+LOCKOUT = 6     # seconds, for the test that waits for a lock to end
 
 
 def send_code(p, user, addr):
-    return wire.call(p.socket, wire.request(wire.REQ_SEND_CODE, (wire.F_USER, user),
-                                            (wire.F_EMAIL, addr)))
+    return wire.call(p.socket, wire.request(wire.REQ_SEND_CODE, (wire.TAG_USER, user),
+                                            (wire.TAG_EMAIL, addr)))
 
 
 def verify(p, user, code):
-    return wire.call(p.socket, wire.request(wire.REQ_VERIFY_CODE, (wire.F_USER, user),
-                                            (wire.F_CODE, code)))
+    return wire.call(p.socket, wire.request(wire.REQ_VERIFY_CODE, (wire.TAG_USER, user),
+                                            (wire.TAG_CODE, code)))
 
 
 def auth(p, user, password):
-    return wire.call(p.socket, wire.request(wire.REQ_AUTH, (wire.F_USER, user),
-                                            (wire.F_PASSWORD, password)))
+    return wire.call(p.socket, wire.request(wire.REQ_AUTH, (wire.TAG_USER, user),
+                                            (wire.TAG_PASSWORD, password)))
 
 
 def at_once(n, fn, *args):
@@ -49,70 +50,77 @@ def wrong(code):
     return code[:-1] + str((int(code[-1]) + 1) % 10)
 
 
-@test
-def codes_per_hour_across_conversations_and_restarts():
-    p = Portal(smtp=False, resend_interval="0", codes_per_hour="3")
+def wait_unlocked(p, user):
+    """Until the lock ends by itself (portalctl shows the user active)."""
+    p.wait_user(user, r"(?m)^state:\s*active", LOCKOUT + STEP_TIMEOUT)
+
+
+def codes_at_once_then_restart(n, **conf):
+    """A helper with conf; n code requests at once for one user, then the
+    helper restarted and one more: (the n results, the last response)."""
+    p = Portal(smtp=False, **conf)
     p.add_user("alice", "alice@example.org")
-    results = [r.result for r in at_once(12, send_code, p, "alice", "alice@example.org")]
-    check_eq("12 code requests at once: exactly codes_per_hour (3) made",
-             results.count(wire.R_OK), 3)
-    check_eq("... the others told to wait", results.count(wire.R_WAIT), 9)
+    results = [r.result for r in at_once(n, send_code, p, "alice", "alice@example.org")]
     restart(p)
     r = send_code(p, "alice", "alice@example.org")
-    check("after a restart: still over the hourly cap (wait, up to an hour)",
-          r.result == wire.R_WAIT and 0 < r.u64(wire.F_WAIT) <= 3600, r)
     p.stop_checked()
+    return results, r
+
+
+@test
+def codes_per_hour_across_conversations_and_restarts():
+    results, r = codes_at_once_then_restart(12, resend_interval="0", codes_per_hour="3")
+    check_eq("12 code requests at once: exactly codes_per_hour (3) made",
+             results.count(wire.RESULT_OK), 3)
+    check_eq("... the others told to wait", results.count(wire.RESULT_WAIT), 9)
+    check("after a restart: still over the hourly cap (wait, up to an hour)",
+          r.result == wire.RESULT_WAIT and 0 < r.u64(wire.TAG_WAIT) <= 3600, r)
 
 
 @test
 def resend_interval_across_restarts():
-    p = Portal(smtp=False, resend_interval="1h")
-    p.add_user("bob", "bob@example.org")
-    results = [r.result for r in at_once(8, send_code, p, "bob", "bob@example.org")]
-    check_eq("8 requests at once inside the interval: one code", results.count(wire.R_OK), 1)
-    restart(p)
-    r = send_code(p, "bob", "bob@example.org")
+    results, r = codes_at_once_then_restart(8, resend_interval="1h")
+    check_eq("8 requests at once inside the interval: one code", results.count(wire.RESULT_OK), 1)
     check("after a restart: the interval still holds",
-          r.result == wire.R_WAIT and 3500 < r.u64(wire.F_WAIT) <= 3600, r)
-    p.stop_checked()
+          r.result == wire.RESULT_WAIT and 3500 < r.u64(wire.TAG_WAIT) <= 3600, r)
 
 
 @test
 def wrong_codes_at_once():
     p = Portal(code_attempts="5", lockout="1h")
     p.add_user("carol", "carol@example.org")
-    if send_code(p, "carol", "carol@example.org").result != wire.R_OK:
+    if send_code(p, "carol", "carol@example.org").result != wire.RESULT_OK:
         raise AssertionError("setup: no code")
     code = wait_code(p, "carol@example.org", 1)
     results = [r.result for r in at_once(30, verify, p, "carol", wrong(code))]
     check_eq("30 wrong codes at once: only code_attempts-1 answered 'wrong'",
-             results.count(wire.R_CODE_WRONG), 4)
-    check_eq("... the rest: locked", results.count(wire.R_LOCKED), 26)
+             results.count(wire.RESULT_CODE_WRONG), 4)
+    check_eq("... the rest: locked", results.count(wire.RESULT_LOCKED), 26)
     check_eq("... then the right code is refused (locked)", verify(p, "carol", code).result,
-             wire.R_LOCKED)
+             wire.RESULT_LOCKED)
     out = p.ctl("user", "show", "carol")[1]
     check_match("... failures counted once each (5)", r"(?m)^consecutive failures:\s*5$", out)
     restart(p)
-    check_eq("after a restart: still locked", verify(p, "carol", code).result, wire.R_LOCKED)
+    check_eq("after a restart: still locked", verify(p, "carol", code).result, wire.RESULT_LOCKED)
     check_eq("portalctl user unlock lifts it", p.ctl("user", "unlock", "carol")[0], 0)
     check_eq("... and the code died with the lock", verify(p, "carol", code).result,
-             wire.R_CODE_DEAD)
+             wire.RESULT_CODE_DEAD)
     p.stop_checked()
 
 
 @test
 def password_guessing_locks_and_the_lock_ends():
-    p = Portal(code_attempts="3", lockout="6s", max_failures="6")
+    p = Portal(code_attempts="3", lockout="%ds" % LOCKOUT, max_failures="6")
     p.add_user("dave", "dave@example.org")
     svc = p.service("login")
     full_flow(p, svc, "dave", "dave@example.org")
     results = [r.result for r in at_once(10, auth, p, "dave", STRONG + "x")]
     check_eq("10 wrong passwords at once: code_attempts-1 answered 'wrong'",
-             results.count(wire.R_PASSWORD), 2)
-    check_eq("... then locked", results.count(wire.R_LOCKED), 8)
+             results.count(wire.RESULT_PASSWORD), 2)
+    check_eq("... then locked", results.count(wire.RESULT_LOCKED), 8)
     r = auth(p, "dave", STRONG)
     check("locked: the right password is refused, with the end of the lock",
-          r.result == wire.R_LOCKED and r.u64(wire.F_UNTIL) > 0, r)
+          r.result == wire.RESULT_LOCKED and r.u64(wire.TAG_UNTIL) > 0, r)
     restart(p)
     d = p.dialog(svc, "dave")
     auth_pam, _, before = d.result()
@@ -120,25 +128,25 @@ def password_guessing_locks_and_the_lock_ends():
              "PAM_AUTH_ERR")
     check_match("... the person is told it is locked, and for how long",
                 r"(?i)locked.*\d+ seconds", d.text())
-    until = r.u64(wire.F_UNTIL)
-    wait_for("the lock to end", lambda: time.time() > until + 1.05, 10)
+    wait_unlocked(p, "dave")
     check_eq("the lock expires by itself: the right password signs in",
-             auth(p, "dave", STRONG).result, wire.R_OK)
+             auth(p, "dave", STRONG).result, wire.RESULT_OK)
 
     # max_failures (6) in a row, over two locks: locked until an
     # administrator unlocks.
     for _ in range(3):
         r = auth(p, "dave", "not it at all, no")
-    until = r.u64(wire.F_UNTIL) or 0
-    wait_for("the first lock to end", lambda: time.time() > until + 1.05, 10)
+    check("three wrong passwords: locked again, for a while", r.result == wire.RESULT_LOCKED and
+          r.u64(wire.TAG_UNTIL) > 0, r)
+    wait_unlocked(p, "dave")
     for _ in range(3):
         r = auth(p, "dave", "not it at all, no")
     r = auth(p, "dave", STRONG)
-    check("max_failures reached: locked with no end (F_UNTIL 0)",
-          r.result == wire.R_LOCKED and r.u64(wire.F_UNTIL) == 0, r)
+    check("max_failures reached: locked with no end (TAG_UNTIL 0)",
+          r.result == wire.RESULT_LOCKED and r.u64(wire.TAG_UNTIL) == 0, r)
     check_eq("portalctl user unlock lifts a lock with no end", p.ctl("user", "unlock", "dave")[0],
              0)
-    check_eq("... and the right password signs in", auth(p, "dave", STRONG).result, wire.R_OK)
+    check_eq("... and the right password signs in", auth(p, "dave", STRONG).result, wire.RESULT_OK)
     p.stop_checked()
 
 

@@ -4,7 +4,8 @@ SYNOPSIS, DESCRIPTION, OPTIONS, FILES, EXAMPLES, SEE ALSO), renders with
 no warning under `groff -man -ww -z`, is named as its file is, points only
 to pages that exist; and they stay true to the code where the code can
 say it: every key portald.conf accepts and every command and option of
-portalctl and portald is in its page.
+portalctl and portald is in its page, and pam_portal(8) names, as
+Linux-PAM's pages do, the module types the module provides.
 """
 import os
 import re
@@ -13,7 +14,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portaltest import ROOT, check, check_eq, run_tests, test
+from portaltest import MODULE, ROOT, check, check_eq, run_tests, test
 
 MAN = os.path.join(ROOT, "man")
 PAGES = sorted(f for f in os.listdir(MAN) if re.search(r"\.[1-8]$", f))
@@ -80,6 +81,50 @@ def names_and_references():
             if ref.startswith(("pam_portal", "portal")):
                 check("%s: the page it names, %s(%s), exists" % (page, ref, rsec),
                       os.path.exists(os.path.join(MAN, "%s.%s" % (ref, rsec))))
+
+
+# What libpam calls, by module type: the functions a module provides.
+TYPE_FUNCTIONS = {
+    "auth": {"pam_sm_authenticate", "pam_sm_setcred"},
+    "account": {"pam_sm_acct_mgmt"},
+    "password": {"pam_sm_chauthtok"},
+    "session": {"pam_sm_open_session", "pam_sm_close_session"},
+}
+
+
+def plain(troff):
+    """The text of a troff source, as it reads: requests and font changes
+    taken out (.BR and the like join their words)."""
+    text = re.sub(r"(?m)^\.(?:BR|RB|IR|RI|BI|IB)\s+(.*)$", lambda m: m.group(1).replace(" ", ""),
+                  troff)
+    text = re.sub(r"(?m)^\.[A-Z]+\s?", "", text)
+    return " ".join(re.sub(r"\\f[BIRP]|\\&", "", text).split())
+
+
+@test
+def the_module_page_says_which_module_types_it_provides():
+    """As Linux-PAM's own pages do (pam_unix(8)): a section between OPTIONS
+    and RETURN VALUES, naming the types whose functions the module, as
+    built, gives libpam."""
+    page = read(MAN, "pam_portal.8")
+    got = sections(page)
+    where = [s for s in got if s in ("OPTIONS", "MODULE TYPES PROVIDED", "RETURN VALUES")]
+    check_eq("pam_portal.8: MODULE TYPES PROVIDED, after OPTIONS, before RETURN VALUES",
+             where, ["OPTIONS", "MODULE TYPES PROVIDED", "RETURN VALUES"])
+    first = plain(section(page, "MODULE TYPES PROVIDED")).split(". ")[0]
+    named = {t for t in TYPE_FUNCTIONS if re.search(r"\b%s\b" % t, first)}
+    m = re.search(r"(?i)\bmodule types?\b.*\b(?:is|are) provided$", first)
+    check("pam_portal.8: its first sentence says which are provided (%r)" % first, m, first)
+    r = subprocess.run(["nm", "-D", "--defined-only", MODULE], capture_output=True, text=True,
+                       timeout=60)
+    exported = set(re.findall(r"(?m)\s(pam_sm_\w+)$", r.stdout))
+    check("the module's pam_sm_ functions are read (nm -D %s)" % MODULE,
+          r.returncode == 0 and exported, r.stderr)
+    built = {t for t, fns in TYPE_FUNCTIONS.items() if fns <= exported}
+    check_eq("pam_portal.8: the types named are those the module provides", sorted(named),
+             sorted(built))
+    check_eq("the module provides each type whole or not at all (%s)" % sorted(exported),
+             sorted(exported), sorted(set().union(*(TYPE_FUNCTIONS[t] for t in built))))
 
 
 def config_keys():

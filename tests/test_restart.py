@@ -15,7 +15,7 @@ import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portaltest import (EN, STRONG, Portal, ask_code, check, check_eq, check_match,
+from portaltest import (EN, STEP_TIMEOUT, STRONG, Portal, ask_code, check, check_eq, check_match,
                         full_flow, run_tests, sign_in, test, wait_code, wait_for)
 
 
@@ -107,7 +107,7 @@ def helper_dies_under_a_request():
     # The request is in the frozen helper's queue: wait for the module's
     # connection to be there, then kill.
     wait_for("the module's connection to the frozen helper",
-             lambda: open("/proc/net/unix").read().count(p.socket) >= 2, 10)
+             lambda: open("/proc/net/unix").read().count(p.socket) >= 2, STEP_TIMEOUT)
     kill9(p)
     auth, _, before = d.result()
     check_eq("died under set-password: PAM_AUTHINFO_UNAVAIL", auth, "PAM_AUTHINFO_UNAVAIL")

@@ -159,41 +159,42 @@ def another_user_on_the_raw_socket():
     p.add_user(u.name, "own@example.org")
     p.add_user("alice", "alice@example.org")
     asks = [
-        ("status of another user", wire.request(wire.REQ_STATUS, (wire.F_USER, "alice"))),
-        ("a code for itself", wire.request(wire.REQ_SEND_CODE, (wire.F_USER, u.name),
-                                           (wire.F_EMAIL, "own@example.org"))),
-        ("a code for another user", wire.request(wire.REQ_SEND_CODE, (wire.F_USER, "alice"),
-                                                 (wire.F_EMAIL, "alice@example.org"))),
-        ("a code check", wire.request(wire.REQ_VERIFY_CODE, (wire.F_USER, u.name),
-                                      (wire.F_CODE, "123456"))),
+        ("status of another user", wire.request(wire.REQ_STATUS, (wire.TAG_USER, "alice"))),
+        ("a code for itself", wire.request(wire.REQ_SEND_CODE, (wire.TAG_USER, u.name),
+                                           (wire.TAG_EMAIL, "own@example.org"))),
+        ("a code for another user", wire.request(wire.REQ_SEND_CODE, (wire.TAG_USER, "alice"),
+                                                 (wire.TAG_EMAIL, "alice@example.org"))),
+        ("a code check", wire.request(wire.REQ_VERIFY_CODE, (wire.TAG_USER, u.name),
+                                      (wire.TAG_CODE, "123456"))),
         ("a password set with a ticket", wire.request(
-            wire.REQ_SET_PASSWORD, (wire.F_USER, u.name), (wire.F_TICKET, bytes(32)),
-            (wire.F_PASSWORD, STRONG))),
-        ("another user's password", wire.request(wire.REQ_AUTH, (wire.F_USER, "alice"),
-                                                 (wire.F_PASSWORD, STRONG))),
-        ("user add", wire.request(wire.REQ_USER_ADD, (wire.F_USER, "mallory"),
-                                  (wire.F_EMAIL, "m@example.org"))),
-        ("user reset of itself", wire.request(wire.REQ_USER_RESET, (wire.F_USER, u.name))),
-        ("user unlock of itself", wire.request(wire.REQ_USER_UNLOCK, (wire.F_USER, u.name))),
+            wire.REQ_SET_PASSWORD, (wire.TAG_USER, u.name), (wire.TAG_TICKET, bytes(32)),
+            (wire.TAG_PASSWORD, STRONG))),
+        ("another user's password", wire.request(wire.REQ_AUTH, (wire.TAG_USER, "alice"),
+                                                 (wire.TAG_PASSWORD, STRONG))),
+        ("user add", wire.request(wire.REQ_USER_ADD, (wire.TAG_USER, "mallory"),
+                                  (wire.TAG_EMAIL, "m@example.org"))),
+        ("user reset of itself", wire.request(wire.REQ_USER_RESET, (wire.TAG_USER, u.name))),
+        ("user unlock of itself", wire.request(wire.REQ_USER_UNLOCK, (wire.TAG_USER, u.name))),
         ("user list", wire.request(wire.REQ_USER_LIST)),
-        ("import", wire.request(wire.REQ_IMPORT, (wire.F_ENTRY, wire.field(wire.F_LINE, wire.u64(1))
-                                                  + wire.field(wire.F_USER, "mallory")
-                                                  + wire.field(wire.F_EMAIL, "m@example.org")))),
+        ("import", wire.request(wire.REQ_IMPORT,
+                                (wire.TAG_ENTRY, wire.field(wire.TAG_LINE, wire.u64(1))
+                                 + wire.field(wire.TAG_USER, "mallory")
+                                 + wire.field(wire.TAG_EMAIL, "m@example.org")))),
         ("outbox", wire.request(wire.REQ_OUTBOX)),
         ("daemon status", wire.request(wire.REQ_DAEMON_STATUS)),
     ]
     got = {}
     os.seteuid(u.uid)        # SO_PEERCRED takes the effective uid at connect
     try:
-        own = wire.call(p.socket, wire.request(wire.REQ_STATUS, (wire.F_USER, u.name)))
+        own = wire.call(p.socket, wire.request(wire.REQ_STATUS, (wire.TAG_USER, u.name)))
         for what, data in asks:
             got[what] = wire.call(p.socket, data).result
     finally:
         os.seteuid(0)
     check("raw socket, non-root: its own status is answered",
-          own.result == wire.R_OK and own.u32(wire.F_STATE) == 1, own)
+          own.result == wire.RESULT_OK and own.u32(wire.TAG_STATE) == wire.STATE_PENDING, own)
     for what, _ in asks:
-        check_eq("raw socket, non-root: %s -> denied" % what, got[what], wire.R_DENIED)
+        check_eq("raw socket, non-root: %s -> denied" % what, got[what], wire.RESULT_DENIED)
     check_eq("raw socket, non-root: nothing was added", p.ctl("user", "show", "mallory")[0], 1)
     check_match("raw socket, non-root: no code was made for it",
                 r"(?m)^live code expires at:\s*none$", p.ctl("user", "show", u.name)[1])
@@ -336,7 +337,7 @@ def every_fd_close_on_exec():
     s = wire.connect(p.socket)
     s.sendall(b"PP\x01")
     wait_for("the connection to be accepted",
-             lambda: len(os.listdir("/proc/%d/fd" % p.proc.pid)) > 8, 5)
+             lambda: len(os.listdir("/proc/%d/fd" % p.proc.pid)) > 8, STEP_TIMEOUT)
     leaks = []
     for fd in os.listdir("/proc/%d/fd" % p.proc.pid):
         if int(fd) <= 2:

@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 """test_smtp_faults.py - the mail server misbehaves, through the real portald.
 
-tests/smtpd_evil.py plays the server: down, slow, answering 4xx or 5xx,
-dropping the connection in the middle of a message, or offering no
-STARTTLS to a helper with smtp_tls = required.  Each time the sign-in
-conversation goes on without waiting for the mail; temporary failures are
-tried again while the code lives, then given up; permanent ones are not
-tried again; the outcome is in portald's log and in `portalctl outbox`;
-and a mail the server took is never sent again, across restarts too.
+tests/smtpserver.py plays the server: down (its port held, nobody
+listening), slow, answering 4xx or 5xx, dropping the connection in the
+middle of a message, or offering no STARTTLS to a helper with smtp_tls =
+required.  Each time the sign-in conversation goes on without waiting for
+the mail; temporary failures are tried again while the code lives, then
+given up; permanent ones are not tried again; the outcome is in portald's
+log and in `portalctl outbox`; and a mail the server took is never sent
+again, across restarts too.
 
 The codes here live a few seconds (code_ttl), and the helper retries a
 code mail at most a quarter of its life apart: real backoff, made short
@@ -16,16 +17,14 @@ by a short code, not by a knob for tests.
 import os
 import re
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import portaltest
-from portaltest import (EN, PYTHON, ROOT, SLOW, START_TIMEOUT, Cleanup, Portal, Smtpd,
-                        TestError, check, check_eq, check_match, code_mails, report, wait_for)
+from portaltest import (CTL_POLL, EN, SLOW, Cleanup, Portal, TestError, bound, check,
+                        check_eq, check_match, code_mails, report, wait_for)
 
 _tests = []
 
@@ -35,81 +34,20 @@ def side(fn):
     return fn
 
 
-EVIL = os.path.join(ROOT, "tests", "smtpd_evil.py")
 # Short enough to see several tries and the end, long enough for a
 # sanitized build to answer a prompt in time.
 TTL = 12
 QUICK = 2.0 * SLOW      # "the conversation did not wait on the mail server"
+BACKOFF_WAIT = TTL + 10 * SLOW      # a retry, or the end, is due within this
+TEMPFAIL = "refuse 451 4.3.0 try again later"
+PERMFAIL = "refuse 550 5.1.1 no such user here"
 
 
-class EvilSmtpd(Smtpd):
-    """smtpd_evil.py, read like smtpd.py; mode() changes its behaviour."""
-
-    def __init__(self, dir, mode="ok", port=0):
-        self.maildir = os.path.join(dir, "mail")
-        self.control = os.path.join(dir, "smtpd.control")
-        self.mode(mode)
-        port_file = os.path.join(dir, "smtpd.port")
-        if os.path.exists(port_file):
-            os.unlink(port_file)
-        self.log = open(os.path.join(dir, "smtpd.log"), "a")
-        self.proc = subprocess.Popen(
-            [PYTHON, EVIL, "--port-file", port_file, "--maildir", self.maildir,
-             "--control", self.control, "--port", str(port)],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        Cleanup.add(self.stop)
-
-        def ready():
-            if self.proc.poll() is not None:
-                raise TestError("smtpd_evil.py exited with %s" % self.proc.returncode)
-            return os.path.exists(port_file)
-        wait_for("smtpd_evil.py to listen", ready, START_TIMEOUT)
-        with open(port_file) as f:
-            self.port = int(f.read())
-
-    def mode(self, words):
-        tmp = self.control + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(words + "\n")
-        os.rename(tmp, self.control)
-
-    def events(self, kind=None, addr=None):
-        """events.log lines as word lists, oldest first."""
-        try:
-            with open(os.path.join(self.maildir, "events.log")) as f:
-                lines = [l.split() for l in f]
-        except FileNotFoundError:
-            return []
-        return [l for l in lines if (kind is None or l[0] == kind) and
-                (addr is None or addr in l[1].split(","))]
-
-    def wait_events(self, n, kind, addr):
-        return wait_for("%d %s event(s) for %s" % (n, kind, addr),
-                        lambda: (lambda e: e if len(e) >= n else None)(
-                            self.events(kind, addr)), TTL + 10 * SLOW)
-
-
-def closed_port():
-    """A loopback port bound but not listening: connections are refused
-    until it is closed and a server takes it.  (socket, port)"""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    Cleanup.add(s.close)
-    return s, s.getsockname()[1]
-
-
-def evil_portal(mode="ok", port=None, **conf):
-    """A portald sending to smtpd_evil.py in that mode, or to a port of
-    ours (no server there yet)."""
+def evil_portal(mode="ok", down=False, **conf):
+    """A portald sending to tests/smtpserver.py in that mode, or to its
+    port while it is down (p.smtpd.up() starts it)."""
     conf.setdefault("code_ttl", "%ds" % TTL)
-    p = Portal(smtp=False, start=False, resend_interval="0s", **conf)
-    if port is None:
-        p.smtpd = EvilSmtpd(p.dir, mode)
-        port = p.smtpd.port
-    p.conf["smtp_server"] = "127.0.0.1:%d" % port
-    p.write_config()
-    p.start()
-    return p
+    return Portal(smtp={"mode": mode, "down": down}, resend_interval="0s", **conf)
 
 
 def ask_code_at_once(p, svc, user, tag=None):
@@ -135,22 +73,31 @@ def outbox_line(p, user):
 
 
 def wait_outbox(p, user, regex):
-    """The user's outbox line once it matches.  portalctl is a process:
-    it is asked five times a second, not at every poll."""
-    end = time.monotonic() + TTL + 10 * SLOW
-    while True:
-        line = outbox_line(p, user)
-        if re.search(regex, line):
-            return line
-        if time.monotonic() > end:
-            raise TestError("outbox for %s: expected /%s/, got %r" % (user, regex, line))
-        time.sleep(0.2)
+    """The user's outbox line once it matches."""
+    try:
+        return wait_for("the outbox line of %s to match /%s/" % (user, regex),
+                        lambda: (lambda l: l if re.search(regex, l) else None)(
+                            outbox_line(p, user)), BACKOFF_WAIT, CTL_POLL)
+    except TestError as e:
+        raise TestError("%s; it is %r" % (e, outbox_line(p, user)))
 
 
 def attempts(line):
     """The ATTEMPTS column of an outbox line: the number before the date."""
     m = re.search(r"\s(\d+)\s+\d{4}-\d\d-\d\d \d\d:\d\d\s*$", line)
     return int(m.group(1)) if m else -1
+
+
+def outcome(p, user, regex, tries, what, log=None):
+    """Wait for the user's outbox line to match regex; check it counts
+    `tries` attempts and, with log, that portald's log says so: the
+    line "code for USER to USER@example.org " then log.  The line."""
+    line = wait_outbox(p, user, regex)
+    check_eq("%s: %d attempt(s) so far" % (what, tries), attempts(line), tries)
+    if log:
+        check_match("%s: the log says so" % what,
+                    r"code for %s to %s@example\.org %s" % (user, user, log), p.log())
+    return line
 
 
 def cancel(d):
@@ -162,36 +109,24 @@ def cancel(d):
 @side
 def down_then_4xx_then_drop_then_taken():
     """One code mail through every temporary failure, then delivered once."""
-    sock, port = closed_port()
-    p = evil_portal(port=port)
+    p = evil_portal(down=True)
     p.add_user("ann", "ann@example.org")
-    svc = p.service("login")
-    d = ask_code_at_once(p, svc, "ann", "server down")
-    line = wait_outbox(p, "ann", r"queued: .*refused")
-    check_eq("server down: one attempt so far, still queued", attempts(line), 1)
-    check_match("server down: the log says why and when the next try is",
-                r"code for ann to ann@example\.org not sent \(attempt 1, next in \d+ s\).*refused",
-                p.log())
+    d = ask_code_at_once(p, p.service("login"), "ann", "server down")
+    outcome(p, "ann", r"queued: .*refused", 1, "server down: still queued",
+            log=r"not sent \(attempt 1, next in \d+ s\).*refused")
 
-    sock.close()
-    evil = EvilSmtpd(p.dir, "tempfail", port)
-    p.smtpd = evil
-    evil.wait_events(1, "rcpt", "ann@example.org")
-    line = wait_outbox(p, "ann", r"queued: 451")
-    check_eq("451: tried again after the server came back, still queued", attempts(line), 2)
+    evil = p.smtpd
+    evil.up(TEMPFAIL)
+    evil.wait_events(1, "rcpt", "ann@example.org", BACKOFF_WAIT)
+    outcome(p, "ann", r"queued: 451", 2, "451: tried again after the server came back")
 
-    evil.mode("drop")
-    evil.wait_events(1, "data", "ann@example.org")
-    line = wait_outbox(p, "ann", r"queued: (?!451)")
-    check_eq("dropped mid-message: a third attempt, still queued", attempts(line), 3)
+    evil.set_mode("drop")
+    evil.wait_events(1, "data", "ann@example.org", BACKOFF_WAIT)
+    outcome(p, "ann", r"queued: (?!451)", 3, "dropped mid-message: still queued")
 
-    evil.mode("ok")
-    line = wait_outbox(p, "ann", r"sent: 250")
-    check_eq("then taken: sent at the fourth attempt", attempts(line), 4)
-    mails = code_mails(p, "ann@example.org")
-    check_eq("then taken: exactly one mail arrived", len(mails), 1)
-    check_match("then taken: the log says sent", r"code for ann to ann@example\.org sent: 250",
-                p.log())
+    evil.set_mode("ok")
+    outcome(p, "ann", r"sent: 250", 4, "then taken at the fourth attempt", log="sent: 250")
+    check_eq("then taken: exactly one mail arrived", len(code_mails(p, "ann@example.org")), 1)
     # The conversation waited at its prompt all along.
     check_eq("the conversation was never held up: cancelled normally", cancel(d),
              "PAM_AUTH_ERR")
@@ -202,7 +137,7 @@ def down_then_4xx_then_drop_then_taken():
 def temporary_failures_then_given_up():
     """451 for ever, and STARTTLS required from a server without it: tried
     while the code lives, then given up; both helpers run side by side."""
-    p = evil_portal("tempfail")
+    p = evil_portal(TEMPFAIL)
     evil = p.smtpd
     p.add_user("ben", "ben@example.org")
     q = evil_portal("ok", smtp_tls="required")
@@ -210,16 +145,17 @@ def temporary_failures_then_given_up():
     q.add_user("cat", "cat@example.org")
     d = ask_code_at_once(p, p.service("login"), "ben", "451")
     e = ask_code_at_once(q, q.service("login"), "cat", "no STARTTLS")
-    t0 = time.time()
+    t0 = time.monotonic()
 
     line = wait_outbox(p, "ben", r"gave-up")
+    given_up = time.monotonic() - t0
     tries = evil.events("rcpt", "ben@example.org")
     check("451: tried several times before giving up (%d)" % len(tries),
           len(tries) >= 3 and all(t[2] == "451" for t in tries), tries)
     check_eq("451: the outbox counts every attempt", attempts(line), len(tries))
     check_match("451: the outbox says given up, and the server's words",
                 r"gave-up: 451 4\.3\.0 try again later", line)
-    check("451: given up before the code died", time.time() <= t0 + TTL + 1, time.time() - t0)
+    check("451: given up before the code died", given_up <= TTL + bound(1), given_up)
     check_match("451: the log says given up", r"code for ben to ben@example\.org gave-up: 451",
                 p.log())
     check_match("451: the log shows the waits between tries",
@@ -242,17 +178,14 @@ def temporary_failures_then_given_up():
 
 @side
 def permanent_failure_not_retried():
-    p = evil_portal("permfail")
+    p = evil_portal(PERMFAIL)
     evil = p.smtpd
     p.add_user("dan", "dan@example.org")
     p.add_user("eve", "eve@example.org")
     svc = p.service("login")
     d = ask_code_at_once(p, svc, "dan", "550")
-    line = wait_outbox(p, "dan", r"failed: 550")
-    check_eq("550: one attempt", attempts(line), 1)
-    check_match("550: the log says failed with the server's words",
-                r"code for dan to dan@example\.org failed: 550 5\.1\.1 no such user here",
-                p.log())
+    outcome(p, "dan", r"failed: 550", 1, "550: failed, with the server's words",
+            log=r"failed: 550 5\.1\.1 no such user here")
     # A later mail opens another session: dan's is not in it.
     e = ask_code_at_once(p, svc, "eve")
     wait_outbox(p, "eve", r"failed: 550")
@@ -272,8 +205,7 @@ def slow_server():
     svc = p.service("login")
     d = ask_code_at_once(p, svc, "fay", "slow server")
     # While the helper is stuck in fay's session, another sign-in goes on.
-    wait_for("the helper in a session with the slow server",
-             lambda: evil.events("rcpt", "fay@example.org"), TTL)
+    evil.wait_events(1, "rcpt", "fay@example.org", TTL)
     e = ask_code_at_once(p, svc, "gil", "slow server: another conversation meanwhile")
     for u, dl in (("fay", d), ("gil", e)):
         line = wait_outbox(p, u, r"sent: 250")
@@ -286,10 +218,16 @@ def slow_server():
     p.stop_checked()
 
 
+def sent_once(p, user, what):
+    """The user's mail reached the server once, and was sent once."""
+    addr = user + "@example.org"
+    check_eq("%s: %s's mail was not sent again" % (what, user),
+             (len(p.smtpd.events("data", addr)), len(code_mails(p, addr))), (1, 1))
+
+
 @side
 def never_sent_twice_after_the_handoff():
     p = evil_portal("ok")
-    evil = p.smtpd
     users = ["hal", "ida", "jon"]
     for u in users:
         p.add_user(u, u + "@example.org")
@@ -309,9 +247,7 @@ def never_sent_twice_after_the_handoff():
         d = ask_code_at_once(p, svc, nxt)
         wait_outbox(p, nxt, r"sent: 250")
         cancel(d)
-        check_eq("after %s: hal's mail was not sent again" % how,
-                 (len(evil.events("data", "hal@example.org")),
-                  len(code_mails(p, "hal@example.org"))), (1, 1))
+        sent_once(p, "hal", "after " + how)
     check_match("the outbox still says hal's mail was sent once", r"sent: 250.*\s1\s",
                 outbox_line(p, "hal"))
     p.stop_checked()
@@ -322,19 +258,16 @@ def taken_mid_session_is_not_sent_again():
     """Two mails in one session with a slow server; portald is killed after
     the server took the first, while it is still sending the second: the
     first was written down when it was taken and is not sent again."""
-    sock, port = closed_port()
-    p = evil_portal(port=port)
+    p = evil_portal(down=True)
     svc = p.service("login")
     ds = []
     for u in ("kim", "lea"):
         p.add_user(u, u + "@example.org")
         ds.append(ask_code_at_once(p, svc, u))
         wait_outbox(p, u, r"queued: .*refused")
-    sock.close()
-    evil = EvilSmtpd(p.dir, "slow 2", port)
-    p.smtpd = evil
-    first = wait_for("the first message of the session taken",
-                     lambda: [e for e in evil.events("data")], TTL + 10 * SLOW)[0][1]
+    evil = p.smtpd
+    evil.up("slow 2")
+    first = evil.wait_events(1, "data", timeout=BACKOFF_WAIT)[0][1]
     user = first.split("@")[0]
     other = "lea" if user == "kim" else "kim"
     wait_outbox(p, user, r"sent: 250")
@@ -344,8 +277,7 @@ def taken_mid_session_is_not_sent_again():
     p.proc.wait()
     p.start()
     wait_outbox(p, other, r"sent: 250")
-    check_eq("the message taken before the kill was not sent again",
-             (len(evil.events("data", first)), len(code_mails(p, first))), (1, 1))
+    sent_once(p, user, "the message taken before the kill")
     for d in ds:
         cancel(d)
     p.stop_checked()

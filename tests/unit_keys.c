@@ -1,5 +1,6 @@
 /* unit_keys.c - the key file beside the database: made once, private,
- * refused when anything about it is off. */
+ * refused when anything about it is off.  Each group of checks starts in
+ * a scratch folder of its own, with no key file. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,9 +9,10 @@
 #include <unistd.h>
 #include <sodium.h>
 #include "check.h"
+#include "fixture.h"
 #include "keys.h"
 
-static char dir[64], db[128], keyfile[160];
+static char dir[128], db[192], keyfile[256];
 
 static int write_file(const char *path, const void *p, size_t n, mode_t mode)
 {
@@ -55,7 +57,10 @@ static void expect_refused(const char *name, const char *word)
 static void refusals(void)
 {
 	uint8_t key[32] = { 1 };
+	char err[512] = "";
 
+	keys_free(keys_load(db, err, sizeof err));
+	CHECK("refusals: a key file to begin with", access(keyfile, F_OK) == 0);
 	chmod(keyfile, 0640);
 	expect_refused("group-readable key file refused", "group or others");
 	chmod(keyfile, 0604);
@@ -77,7 +82,7 @@ static void refusals(void)
 
 static void other_database(void)
 {
-	char err[512], other[160];
+	char err[512], other[256];
 	struct portal_keys *a, *b;
 
 	a = keys_load(db, err, sizeof err);
@@ -86,25 +91,30 @@ static void other_database(void)
 	CHECK("each database gets its own key", a && b && memcmp(a->code, b->code, 32) != 0);
 	keys_free(a);
 	keys_free(b);
-	snprintf(other, sizeof other, "%s/other.db.key", dir);
-	unlink(other);
 
 	snprintf(other, sizeof other, "%s/missing/portal.db", dir);
 	a = keys_load(other, err, sizeof err);
 	CHECK("unwritable place reported", a == NULL && strstr(err, "cannot create"));
 }
 
-int main(void)
+static bool group_start(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/unit_keys.XXXXXX");
-	if (!mkdtemp(dir))
-		return 1;
+	if (!scratch_make(dir, sizeof dir, "unit_keys"))
+		return false;
 	snprintf(db, sizeof db, "%s/portal.db", dir);
 	snprintf(keyfile, sizeof keyfile, "%s.key", db);
-	first_start();
-	refusals();
-	other_database();
-	unlink(keyfile);
-	rmdir(dir);
+	return true;
+}
+
+static void group_end(void)
+{
+	scratch_remove(dir);
+}
+
+int main(void)
+{
+	run_group("first start", group_start, first_start, group_end);
+	run_group("refusals", group_start, refusals, group_end);
+	run_group("other database", group_start, other_database, group_end);
 	return check_done();
 }

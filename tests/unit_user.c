@@ -1,26 +1,30 @@
 /* unit_user.c - the user record: it round-trips through the store, and the
- * rules that follow from it (state, lockouts, code request limits). */
+ * rules that follow from it (state, lockouts, code request limits).  The
+ * groups that need a store have a new one each, in a scratch folder. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "check.h"
+#include "fixture.h"
 #include "log.h"
 #include "user.h"
 
 #define NOW ((time_t)1700000000)
 
+static char dir[128];
+static struct store *st;
 static struct portal_config cfg;
 static struct proto_buf b;
 static struct proto_msg m;
 
-static void codec(struct store *s)
+static void codec(void)
 {
 	bool public_secret = false;
 	unsigned hashes = 0;
 	struct user_record u, v;
 
-	CHECK("absent user", user_load(s, "alice", &v) == 1);
+	CHECK("absent user", user_load(st, "alice", &v) == 1);
 	user_init(&u, "alice", "alice@example.org", NOW);
 	snprintf(u.pwhash, sizeof u.pwhash, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA");
 	u.last_signin = NOW - 5;
@@ -38,8 +42,8 @@ static void codec(struct store *s)
 	memset(u.ticket_hash, 0x71, sizeof u.ticket_hash);
 	u.ticket_expires = NOW + 300;
 	u.ticket_tries = 2;
-	CHECK("save", user_save(s, &u) == 0);
-	CHECK("load", user_load(s, "alice", &v) == 0);
+	CHECK("save", user_save(st, &u) == 0);
+	CHECK("load", user_load(st, "alice", &v) == 0);
 	CHECK("names and dates kept", strcmp(v.name, "alice") == 0 &&
 	      strcmp(v.email, "alice@example.org") == 0 && v.created == (uint64_t)NOW &&
 	      v.last_signin == (uint64_t)NOW - 5);
@@ -54,7 +58,7 @@ static void codec(struct store *s)
 	      v.ticket_expires == u.ticket_expires && v.ticket_tries == 2);
 
 	/* What an administrator may see is separate from what never travels. */
-	CHECK("record read raw", store_get(s, "u:alice", &b) == 0 &&
+	CHECK("record read raw", store_get(st, "u:alice", &b) == 0 &&
 	      proto_parse_body(b.data, b.len, &m));
 	for (size_t i = 0; i < m.nfields; i++) {
 		bool secret = m.f[i].len == CODE_HASH_LEN ||
@@ -69,37 +73,37 @@ static void codec(struct store *s)
 
 	user_clear_code(&u);
 	user_clear_ticket(&u);
-	user_save(s, &u);
-	CHECK("cleared code and ticket stay cleared", user_load(s, "alice", &v) == 0 &&
+	user_save(st, &u);
+	CHECK("cleared code and ticket stay cleared", user_load(st, "alice", &v) == 0 &&
 	      v.code_expires == 0 && !user_has_code(&v) && v.ticket_expires == 0 &&
 	      !user_has_ticket(&v, NOW));
-	CHECK("delete", user_delete(s, "alice") == 0 && user_load(s, "alice", &v) == 1);
-	CHECK("delete absent", user_delete(s, "alice") == 1);
+	CHECK("delete", user_delete(st, "alice") == 0 && user_load(st, "alice", &v) == 1);
+	CHECK("delete absent", user_delete(st, "alice") == 1);
 }
 
-static void damage(struct store *s)
+static void damage(void)
 {
 	struct user_record u;
 
 	proto_begin_body(&b);
 	memcpy(b.data, "\x02\xff\xff", 3);
 	b.len = 3;
-	store_put(s, "u:broken", &b);
-	CHECK("damaged record reported, not guessed", user_load(s, "broken", &u) < 0);
+	store_put(st, "u:broken", &b);
+	CHECK("damaged record reported, not guessed", user_load(st, "broken", &u) < 0);
 
 	user_init(&u, "carol", "c@example.org", NOW);
-	user_save(s, &u);
-	store_get(s, "u:carol", &b);
-	store_put(s, "u:dave", &b);
-	CHECK("record under another name refused", user_load(s, "dave", &u) < 0);
+	user_save(st, &u);
+	store_get(st, "u:carol", &b);
+	store_put(st, "u:dave", &b);
+	CHECK("record under another name refused", user_load(st, "dave", &u) < 0);
 
 	proto_begin_body(&b);
 	proto_put_str(&b, TAG_USER, "erin");
 	proto_put_str(&b, TAG_EMAIL, "e@example.org");
 	proto_put_u64(&b, TAG_CREATED, NOW);
 	proto_put_u64(&b, TAG_CODE_EXPIRES, NOW + 10);
-	store_put(s, "u:erin", &b);
-	CHECK("code expiry without its hash refused", user_load(s, "erin", &u) < 0);
+	store_put(st, "u:erin", &b);
+	CHECK("code expiry without its hash refused", user_load(st, "erin", &u) < 0);
 }
 
 static void states(void)
@@ -222,28 +226,36 @@ static void entry(void)
 			CHECK("entry carries no private field", false);
 }
 
+static bool group_start(void)
+{
+	char db[192], err[256];
+
+	if (!scratch_make(dir, sizeof dir, "unit_user"))
+		return false;
+	snprintf(db, sizeof db, "%s/portal.db", dir);
+	if (store_open(&st, db, err, sizeof err) < 0)
+		return fprintf(stderr, "store_open: %s\n", err), false;
+	store_lock(st);
+	return true;
+}
+
+static void group_end(void)
+{
+	if (st) {
+		store_unlock(st);
+		store_close(st);
+	}
+	st = NULL;
+	scratch_remove(dir);
+}
+
 int main(void)
 {
-	char dir[] = "/tmp/unit_user.XXXXXX", db[128], err[256];
-	struct store *s;
-
 	log_open(true);
 	config_defaults(&cfg);
 	cfg.cutover = NOW - 86400;
-	if (!mkdtemp(dir))
-		return 1;
-	snprintf(db, sizeof db, "%s/portal.db", dir);
-	if (store_open(&s, db, err, sizeof err) < 0) {
-		CHECK("open a database", false);
-		return check_done();
-	}
-	store_lock(s);
-	codec(s);
-	damage(s);
-	store_unlock(s);
-	store_close(s);
-	unlink(db);
-	rmdir(dir);
+	run_group("codec", group_start, codec, group_end);
+	run_group("damage", group_start, damage, group_end);
 	states();
 	failures();
 	limits();

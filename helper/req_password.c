@@ -1,0 +1,44 @@
+/*
+ * req_password.c - a new password judged and taken.  See req_password.h.
+ */
+#include "req_password.h"
+
+#include <stdio.h>
+#include "outbox.h"
+#include "policy.h"
+
+int judge_password(struct req *r, const struct proto_field *pw, const char *user,
+		   const char *email, char hash[crypto_pwhash_STRBYTES])
+{
+	int reason = policy_check((const char *)pw->data, pw->len, user, email,
+				  r->cfg.password_min_length);
+
+	if (reason == POLICY_ERROR ||
+	    (reason == PW_OK && policy_hash(&r->d->hash_slots, (const char *)pw->data,
+					    pw->len, hash) != 0)) {
+		reply_detail(r, RESULT_INTERNAL, "the password could not be checked or hashed");
+		return POLICY_ERROR;
+	}
+	return reason;
+}
+
+void accept_password(struct req *r, struct user_record *u, const char *hash,
+		     enum lang lang, const char *host)
+{
+	struct store *st = r->d->store;
+
+	snprintf(u->pwhash, sizeof u->pwhash, "%s", hash);
+	u->last_signin = (uint64_t)r->now;
+	u->reset = false;
+	user_succeed(u);
+	user_clear_ticket(u);
+	if (user_save(st, u) != 0 ||
+	    outbox_queue_notice(r->d->outbox, u->name, u->email, lang, r->now, host) != 0 ||
+	    store_sync_released(st) != 0) {
+		reply(r, RESULT_STORAGE);
+		return;
+	}
+	r->mail_queued = true;
+	reply(r, RESULT_OK);
+	note(r, "password created");
+}

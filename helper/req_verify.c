@@ -1,0 +1,204 @@
+/*
+ * req_verify.c - the verification of a pending member: a code mailed to
+ * the address on file, the code typed, and with the ticket it gives, the
+ * new password.
+ */
+#include <string.h>
+#include <sodium.h>
+#include "code.h"
+#include "handlers.h"
+#include "outbox.h"
+#include "policy.h"
+#include "req_password.h"
+#include "store.h"
+#include "valid.h"
+
+#define TICKET_TRIES 3      /* policy refusals a reset ticket survives */
+
+/* A code is made and stored whether or not the address typed is the one on
+ * file, and its mail built, encrypted and written alike: for the address on
+ * file it is queued, for any other it is withheld (outbox.h), with the
+ * same steps and the same number of bytes written and synced.  The answer,
+ * its timing and what later requests see are the same both ways, so
+ * nobody learns an address by guessing it; and no mail ever goes to an
+ * address that is not on file. */
+void h_send_code(struct req *r)
+{
+	char email[PORTAL_EMAIL_MAX + 1], code[PORTAL_CODE_MAX + 1];
+	struct outbox *ob = r->d->outbox;
+	enum pending_reason why;
+	struct user_record u;
+	enum lang lang;
+	uint64_t wait;
+	bool on_file, ok;
+
+	if (!need_str(r, TAG_EMAIL, "email", email, sizeof email, valid_email) ||
+	    !opt_lang(r, &lang) || load_user(r, &u) != 0)
+		return;
+	if (state_of(r, &u, &why) == STATE_LOCKED) {
+		reply_locked(r, &u);
+		goto out;
+	}
+	wait = user_code_wait(&u, &r->cfg, r->now);
+	if (wait > 0) {
+		reply(r, RESULT_WAIT);
+		proto_put_u64(r->resp, TAG_WAIT, wait);
+		note(r, "wait %llu s", (unsigned long long)wait);
+		goto out;
+	}
+	user_code_requested(&u, r->now);
+	code_make(code, r->cfg.code_length);
+	code_hash(r->d->keys, u.name, code, strlen(code), u.code_hash);
+	u.code_expires = (uint64_t)r->now + r->cfg.code_ttl;
+	u.code_tries = r->cfg.code_attempts;
+	on_file = email_equal(email, u.email);
+	ok = user_save(r->d->store, &u) == 0 &&
+	     outbox_queue_code(ob, u.name, u.email, lang, code, (time_t)u.code_expires,
+			       on_file) == 0 &&
+	     store_sync_released(r->d->store) == 0;
+	sodium_memzero(code, sizeof code);
+	if (!ok) {
+		reply(r, RESULT_STORAGE);
+		goto out;
+	}
+	r->mail_queued = true;     /* withheld or not: the same either way */
+	reply(r, RESULT_OK);
+	proto_put_u64(r->resp, TAG_TTL, r->cfg.code_ttl);
+	note(r, on_file ? "address on file, mail queued" : "address not on file, no mail");
+out:
+	user_wipe(&u);
+}
+
+/* A wrong code costs a try of the code and counts as a failure. */
+static void wrong_code(struct req *r, struct user_record *u)
+{
+	bool locked;
+
+	u->code_tries--;
+	locked = user_fail(u, &r->cfg, r->now);
+	if (locked || u->code_tries == 0)
+		user_clear_code(u);
+	if (!commit(r, u))
+		return;
+	if (locked) {
+		reply_locked(r, u);
+		note(r, "wrong code, failures in a row: %u; now locked", u->failures);
+		return;
+	}
+	reply(r, RESULT_CODE_WRONG);
+	proto_put_u32(r->resp, TAG_TRIES, u->code_tries);
+	note(r, "tries left: %u", u->code_tries);
+}
+
+/* The right code: it is spent, and a single-use ticket lets the module set
+ * the password. */
+static void right_code(struct req *r, struct user_record *u)
+{
+	uint8_t ticket[PORTAL_TICKET_LEN];
+
+	user_clear_code(u);
+	user_succeed(u);
+	ticket_make(ticket);
+	code_hash(r->d->keys, u->name, ticket, sizeof ticket, u->ticket_hash);
+	u->ticket_expires = (uint64_t)r->now + r->cfg.code_ttl;
+	u->ticket_tries = TICKET_TRIES;
+	if (commit(r, u)) {
+		reply(r, RESULT_OK);
+		proto_put_bytes(r->resp, TAG_TICKET, ticket, sizeof ticket);
+	}
+	sodium_memzero(ticket, sizeof ticket);
+}
+
+void h_verify_code(struct req *r)
+{
+	const struct proto_field *code = need_secret(r, TAG_CODE, "code");
+	enum pending_reason why;
+	struct user_record u;
+
+	if (!code || load_user(r, &u) != 0)
+		return;
+	if (state_of(r, &u, &why) == STATE_LOCKED) {
+		reply_locked(r, &u);
+	} else if (!user_has_code(&u)) {
+		reply(r, RESULT_CODE_DEAD);
+	} else if ((uint64_t)r->now >= u.code_expires) {
+		user_clear_code(&u);
+		if (commit(r, &u))
+			reply(r, RESULT_CODE_EXPIRED);
+	} else if (!code_matches(r->d->keys, u.name, code->data, code->len, u.code_hash)) {
+		wrong_code(r, &u);
+	} else {
+		right_code(r, &u);
+	}
+	user_wipe(&u);
+}
+
+/* Is the ticket the live one?  Wrong size simply does not match. */
+static bool ticket_ok(const struct req *r, const struct user_record *u, const struct proto_field *t)
+{
+	return user_has_ticket(u, r->now) && t->len == PORTAL_TICKET_LEN &&
+	       code_matches(r->d->keys, u->name, t->data, t->len, u->ticket_hash);
+}
+
+/* Read the record and check the ticket, under the lock.  False after
+ * answering. */
+static bool load_with_ticket(struct req *r, struct user_record *u, const struct proto_field *t)
+{
+	if (load_user(r, u) != 0)
+		return false;
+	if (!ticket_ok(r, u, t)) {
+		reply(r, RESULT_TICKET);
+		user_wipe(u);
+		return false;
+	}
+	return true;
+}
+
+static void refuse_password(struct req *r, struct user_record *u, int reason)
+{
+	if (--u->ticket_tries == 0)
+		user_clear_ticket(u);
+	if (!commit(r, u))
+		return;
+	reply(r, RESULT_POLICY);
+	proto_put_u32(r->resp, TAG_REASON, (uint32_t)reason);
+	note(r, "%s; tries left on the ticket: %u", policy_reason_name(reason), u->ticket_tries);
+}
+
+void h_set_password(struct req *r)
+{
+	const struct proto_field *ticket, *pw;
+	char host[HOST_MAX + 1], hash[crypto_pwhash_STRBYTES] = "";
+	struct store *st = r->d->store;
+	struct user_record u;
+	enum lang lang;
+	int reason;
+
+	if (!(ticket = need_secret(r, TAG_TICKET, "ticket")) ||
+	    !(pw = need_secret(r, TAG_PASSWORD, "password")) ||
+	    !opt_str(r, TAG_HOST, "host", host, sizeof host, host_ok) || !opt_lang(r, &lang))
+		return;
+
+	store_lock(st);
+	if (!load_with_ticket(r, &u, ticket)) {
+		store_unlock(st);
+		return;
+	}
+	store_unlock(st);
+	reason = judge_password(r, pw, u.name, u.email, hash);
+	user_wipe(&u);
+	if (reason == POLICY_ERROR)
+		return;
+
+	/* The ticket may have been used or spent meanwhile: look again. */
+	store_lock(st);
+	if (load_with_ticket(r, &u, ticket)) {
+		if (reason != PW_OK)
+			refuse_password(r, &u, reason);
+		else
+			accept_password(r, &u, hash, lang, host);
+		user_wipe(&u);
+	}
+	store_unlock(st);
+	sodium_memzero(hash, sizeof hash);
+}

@@ -1,0 +1,83 @@
+/*
+ * request.h - one request being answered, as every handler sees it: what
+ * came in, the answer being built, and the small steps every handler
+ * takes (an answer, a field read and checked, a member's record read or
+ * made durable).
+ *
+ * Every handler answers through reply(), which restarts the response, so a
+ * handler can change its mind (a storage error after a partial answer)
+ * without leaving half an answer behind.  Nothing is acknowledged before
+ * the write is synced (commit).
+ */
+#ifndef PORTAL_REQUEST_H
+#define PORTAL_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include "dispatch.h"
+#include "i18n.h"
+#include "proto.h"
+#include "user.h"
+
+#define HOST_MAX     255
+#define NOTE_MAX     160
+
+struct req {
+	struct portald *d;
+	const struct peer *peer;
+	const struct proto_msg *msg;
+	struct proto_buf *resp;
+	struct portal_config cfg;        /* the settings in force, copied once */
+	time_t now;
+	bool privileged;
+	char user[PORTAL_USER_MAX + 1];  /* "" when the request names nobody */
+	enum proto_result result;
+	char note[NOTE_MAX];             /* for the log: never a secret */
+	bool mail_queued;                /* the sender is to be woken: see dispatch() */
+};
+
+/* ---- answers ---------------------------------------------------------- */
+
+/* Start the answer again, with this result. */
+void reply(struct req *r, enum proto_result res);
+/* What the log line of this request says after its result. */
+__attribute__((format(printf, 2, 3)))
+void note(struct req *r, const char *fmt, ...);
+/* An answer naming the field or the thing that was wrong. */
+void reply_detail(struct req *r, enum proto_result res, const char *detail);
+/* RESULT_LOCKED, and when the lock ends. */
+void reply_locked(struct req *r, const struct user_record *u);
+
+/* ---- fields ----------------------------------------------------------- */
+
+/* A string field the request must carry: RESULT_BAD_REQUEST when absent,
+ * RESULT_INVALID when it does not fit or `ok` refuses it. */
+bool need_str(struct req *r, uint8_t tag, const char *name, char *out, size_t cap,
+	      bool (*ok)(const char *));
+/* An optional string field: "" when absent. */
+bool opt_str(struct req *r, uint8_t tag, const char *name, char *out, size_t cap,
+	     bool (*ok)(const char *));
+/* The language of a mail: TAG_LANG if given, else the configured one. */
+bool opt_lang(struct req *r, enum lang *l);
+/* TAG_HOST goes into the notice mail: printable ASCII only. */
+bool host_ok(const char *s);
+/* A secret field (code, password, ticket): the bytes stay in the request
+ * frame, which the server wipes.  NULL after answering. */
+const struct proto_field *need_secret(struct req *r, uint8_t tag, const char *name);
+
+/* ---- records ---------------------------------------------------------- */
+
+/* The record of the user the request names (r->user): 0 loaded; 1 not
+ * managed (answered RESULT_NOT_FOUND); -1 unreadable (RESULT_INTERNAL). */
+int load_user(struct req *r, struct user_record *u);
+/* Store lock held: write the record and make it durable, the fsync made
+ * with the lock let go (store_sync_released); false after answering
+ * RESULT_STORAGE. */
+bool commit(struct req *r, const struct user_record *u);
+/* The member's state now, under the settings in force. */
+enum portal_state state_of(const struct req *r, const struct user_record *u,
+			   enum pending_reason *why);
+
+#endif
