@@ -45,6 +45,8 @@
 #define PORTAL_CODE_MAX     10
 #define PORTAL_PASSWORD_MAX 1024   /* bytes of UTF-8; the policy counts characters */
 #define PORTAL_TICKET_LEN   32     /* raw bytes */
+#define PORTAL_SOURCE_MAX   255    /* where a sign-in comes from: PAM_RHOST, PAM_TTY or the service */
+#define PORTAL_REQUEST_LEN  16     /* raw bytes of a code request's handle */
 
 enum proto_type {
 	PROTO_RESPONSE = 1,
@@ -112,6 +114,10 @@ enum proto_tag {
 	TAG_HAS_PASSWORD,   /* u32 0|1 */
 	TAG_CREATED,        /* u64 unix time */
 	TAG_NEW_PASSWORD,   /* string (secret): REQ_CHANGE_PASSWORD */
+	TAG_SOURCE,         /* string: where a request that can count a failure comes from
+	                     * (the remote host, else the terminal, else the service) */
+	TAG_REQUEST,        /* PORTAL_REQUEST_LEN raw bytes: the handle of one code request,
+	                     * from REQ_SEND_CODE's answer to the REQ_VERIFY_CODEs that follow */
 	/* From here up, the tags of the fields of the helper's database
 	 * records that never travel (helper/record.h). */
 	TAG_PRIVATE = 100,
