@@ -74,6 +74,13 @@ enum proto_type {
 	 * as REQ_AUTH does; without TAG_NEW_PASSWORD that check is all it does. */
 	REQ_CHANGE_PASSWORD,  /* TAG_USER TAG_PASSWORD [TAG_NEW_PASSWORD [TAG_HOST] [TAG_LANG]]
 	                       * -> OK | PASSWORD | POLICY | LOCKED | STATE */
+	/* A new password judged as soon as it is first typed, before it is
+	 * asked again: allowed with a live reset ticket (pending member) or the
+	 * current password (active member, counted as REQ_AUTH counts it). */
+	REQ_CHECK_PASSWORD,   /* TAG_USER TAG_NEW_PASSWORD (TAG_TICKET | TAG_PASSWORD)
+	                       * -> OK | POLICY | TICKET | PASSWORD | LOCKED */
+	/* administration again: how a user name is looked up in the directory */
+	REQ_DIRECTORY_LOOKUP, /* TAG_USER -> TAG_FILTER, TAG_DN*, TAG_EMAIL*, TAG_DETAIL */
 };
 
 enum proto_tag {
@@ -118,6 +125,10 @@ enum proto_tag {
 	                     * (the remote host, else the terminal, else the service) */
 	TAG_REQUEST,        /* PORTAL_REQUEST_LEN raw bytes: the handle of one code request,
 	                     * from REQ_SEND_CODE's answer to the REQ_VERIFY_CODEs that follow */
+	TAG_LOCK,           /* nested: one lock of a member {TAG_SOURCE TAG_UNTIL TAG_FAILURES} */
+	TAG_DN,             /* string: a directory entry's distinguished name */
+	TAG_FILTER,         /* string: the directory search filter sent */
+	TAG_MACHINE,        /* string: the machine that queued, sent or acted */
 	/* From here up, the tags of the fields of the helper's database
 	 * records that never travel (helper/record.h). */
 	TAG_PRIVATE = 100,
@@ -143,6 +154,8 @@ enum proto_result {
 	RESULT_BUSY,             /* too many connections */
 	RESULT_INTERNAL,
 	RESULT_PARTIAL,          /* import: some lines refused, see entries */
+	RESULT_UNAVAILABLE,      /* the store or the directory cannot be reached: fail closed */
+	RESULT_AMBIGUOUS,        /* the directory has several entries for the name: refused */
 };
 
 enum portal_state {
@@ -168,6 +181,7 @@ enum policy_reason {
 	PW_COMMON,
 	PW_HAS_USER,
 	PW_HAS_EMAIL,
+	PW_GUESSABLE,        /* the strength estimate finds it too easy to guess */
 };
 
 /* ---- encoding ---------------------------------------------------------- */
