@@ -70,6 +70,7 @@ static void reload(struct server *s)
 	keep_setting("socket", fresh.socket, d->cfg.socket, sizeof fresh.socket);
 	keep_setting("database", fresh.database, d->cfg.database, sizeof fresh.database);
 	keep_setting("user", fresh.user, d->cfg.user, sizeof fresh.user);
+	directory_keep_settings(&fresh, &d->cfg);
 	pthread_rwlock_wrlock(&d->cfg_lock);
 	d->cfg = fresh;
 	pthread_rwlock_unlock(&d->cfg_lock);

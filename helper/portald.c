@@ -84,6 +84,11 @@ static int server_start(struct server *s, char *err, size_t errlen)
 	if (!d->keys ||
 	    store_open_owned(&d->store, d->cfg.database, s->as.uid, s->as.gid, err, errlen) < 0)
 		return -1;
+	/* Reads the directory's bind password (before any thread: libldap
+	 * sets itself up in one). */
+	d->dir = directory_open(&d->cfg, d->store, s->as.uid, err, errlen);
+	if (!d->dir)
+		return -1;
 	/* Reads the SMTP password file: the last thing root is needed for. */
 	d->outbox = outbox_start(d->store, d->keys, &d->cfg, s->as.uid, err, errlen);
 	if (!d->outbox || runas_drop(&s->as, err, errlen) < 0)
@@ -115,6 +120,7 @@ static void server_stop(struct server *s)
 	}
 	if (d->outbox)
 		outbox_stop(d->outbox);
+	directory_close(d->dir);
 	if (d->store)
 		store_close(d->store);
 	if (d->keys)
@@ -145,6 +151,7 @@ static int test_start(struct server *s, char *err, size_t errlen)
 	return runas_resolve(cfg, &s->as, err, errlen) < 0 ||
 	       listener_check(cfg->socket, err, errlen) < 0 ||
 	       files_check(cfg, &s->as, err, errlen) < 0 ||
+	       directory_check(cfg, s->as.uid, err, errlen) < 0 ||
 	       outbox_check(cfg, s->as.uid, err, errlen) < 0 ? -1 : 0;
 }
 

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include "req_directory.h"
 #include "store.h"
 
 /* ---- answers -------------------------------------------------------------- */
@@ -104,7 +105,11 @@ const struct proto_field *need_secret(struct req *r, uint8_t tag, const char *na
 
 int load_user(struct req *r, struct user_record *u)
 {
-	int rc = user_load(r->d->store, r->user, u);
+	int rc;
+
+	if (r->dir)
+		return member_load(r, u);
+	rc = user_load(r->d->store, r->user, u);
 
 	if (rc == 1)
 		reply(r, RESULT_NOT_FOUND);

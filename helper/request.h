@@ -21,6 +21,8 @@
 #include "proto.h"
 #include "user.h"
 
+struct dir_entry;
+
 #define HOST_MAX     255
 #define NOTE_MAX     160
 
@@ -36,6 +38,9 @@ struct req {
 	enum proto_result result;
 	char note[NOTE_MAX];             /* for the log: never a secret */
 	bool mail_queued;                /* the sender is to be woken: see dispatch() */
+	/* directory = ldap: the directory's answer for user, asked before the
+	 * handler ran (req_directory.h); NULL: the store says who is managed */
+	const struct dir_entry *dir;
 };
 
 /* ---- answers ---------------------------------------------------------- */
@@ -70,7 +75,8 @@ const struct proto_field *need_secret(struct req *r, uint8_t tag, const char *na
 /* ---- records ---------------------------------------------------------- */
 
 /* The record of the user the request names (r->user): 0 loaded; 1 not
- * managed (answered RESULT_NOT_FOUND); -1 unreadable (RESULT_INTERNAL). */
+ * managed (answered RESULT_NOT_FOUND); -1 unreadable (RESULT_INTERNAL).
+ * With the directory's answer (r->dir), as member_load says. */
 int load_user(struct req *r, struct user_record *u);
 /* Store lock held: write the record and make it durable, the fsync made
  * with the lock let go (store_sync_released); false after answering
