@@ -19,6 +19,10 @@
 /* Debian's bundle of the system's authorities, for TLS without ldap_ca_file. */
 #define SYSTEM_CA  "/etc/ssl/certs/ca-certificates.crt"
 
+/* What a failed handshake means: libldap's own words are "Connect error". */
+#define TLS_REFUSED "TLS refused: the server's certificate is not vouched for by " \
+	"ldap_ca_file (or the system's authorities), or does not name the host of the URI"
+
 struct ldap_dir {
 	struct ldap_settings set;
 	char *password;              /* sodium_malloc'ed; NULL without a simple bind */
@@ -89,13 +93,15 @@ static int start_tls(const struct ldap_dir *d, LDAP *ld, const char *uri, char *
 			"as ldap_tls = starttls allows", uri, ldap_err2string(rc));
 		return 0;
 	}
-	say_error(ld, rc, "StartTLS failed", uri, err, cap);
+	say_error(ld, rc, rc == LDAP_CONNECT_ERROR ? TLS_REFUSED : "StartTLS failed", uri, err,
+		  cap);
 	return -1;
 }
 
 static int bind_as(const struct ldap_dir *d, LDAP *ld, const char *uri, char *err, size_t cap)
 {
-	struct berval cred = { 0, NULL };
+	static char empty[] = "";
+	struct berval cred = { 0, empty };
 	int rc;
 
 	if (d->set.sasl_external) {
@@ -132,7 +138,8 @@ static LDAP *connect_uri(const struct ldap_dir *d, const char *uri, char *err, s
 	}
 	rc = ldap_connect(ld);
 	if (rc != LDAP_SUCCESS) {
-		say_error(ld, rc, "cannot connect", uri, err, cap);
+		say_error(ld, rc, ldaps && rc == LDAP_CONNECT_ERROR ? TLS_REFUSED : "cannot connect",
+			  uri, err, cap);
 		goto fail;
 	}
 	if ((tls && !ldaps && start_tls(d, ld, uri, err, cap) < 0) ||

@@ -135,17 +135,19 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 	count_text(c, TAG_COUNT_LOCKED, locked, sizeof locked);
 	count_text(c, TAG_COUNT_OUTBOX, mail, sizeof mail);
 	{
-		const char *label[] = {
+		static char dirbuf[4][320];
+		const char *label[7 + 4] = {
 			ctl_text(c, &label_version), ctl_text(c, &label_uptime),
 			ctl_text(c, &label_socket), ctl_text(c, &label_pending),
 			ctl_text(c, &label_active), ctl_text(c, &label_locked),
 			ctl_text(c, &label_mail),
 		};
-		const char *value[] = {
+		const char *value[7 + 4] = {
 			version, uptime, c->cfg.socket, pending, active, locked, mail,
 		};
+		unsigned n = 7 + ctl_directory_health(c, label + 7, value + 7, dirbuf);
 
-		table_pairs(stdout, label, value, sizeof label / sizeof label[0]);
+		table_pairs(stdout, label, value, n);
 	}
 	return CTL_OK;
 }

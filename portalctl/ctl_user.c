@@ -33,6 +33,8 @@ static const struct i18n_text label_last = I18N("last sign-in");
 static const struct i18n_text label_failures = I18N("consecutive failures");
 static const struct i18n_text label_code = I18N("live code expires at");
 static const struct i18n_text label_password = I18N("password set");
+static const struct i18n_text label_entry = I18N("directory entry");
+static const struct i18n_text label_cached = I18N("from the cache, read at");
 static const struct i18n_text word_never = I18N("never");
 static const struct i18n_text word_none = I18N("none");
 static const struct i18n_text word_unknown = I18N("unknown");
@@ -80,12 +82,16 @@ static int user_request(struct ctl *c, uint8_t type, const char *user, const cha
 int ctl_user_add(struct ctl *c, int argc, char **argv)
 {
 	(void)argc;
+	if (!ctl_members_local(c))
+		return CTL_FAIL;
 	return user_request(c, REQ_USER_ADD, argv[0], argv[1], &msg_added);
 }
 
 int ctl_user_del(struct ctl *c, int argc, char **argv)
 {
 	(void)argc;
+	if (!ctl_members_local(c))
+		return CTL_FAIL;
 	return user_request(c, REQ_USER_DEL, argv[0], NULL, &msg_deleted);
 }
 
@@ -138,10 +144,41 @@ static void entry_state(const struct ctl *c, char *out, size_t cap)
 	}
 }
 
+/* The directory's rows of user show (directory = ldap): the entry, the
+ * other addresses, and when an answer served from the cache was read. */
+static unsigned show_directory(const struct ctl *c, const char *label[], const char *value[],
+			       char (*buf)[520])
+{
+	unsigned n = 0, nmail = 0;
+	uint64_t t;
+
+	for (size_t i = 0; i < c->entry.nfields && n < 17; i++) {
+		const struct proto_field *f = &c->entry.f[i];
+		size_t len = f->len < 519 ? f->len : 519;
+
+		if (f->tag != TAG_DN && (f->tag != TAG_EMAIL || nmail++ == 0))
+			continue;
+		memcpy(buf[n], f->data, len);
+		buf[n][len] = '\0';
+		table_safe(buf[n], buf[n], 520);
+		label[n] = ctl_text(c, f->tag == TAG_DN ? &label_entry : &label_email);
+		value[n] = buf[n];
+		n++;
+	}
+	if (proto_get_u64(&c->entry, TAG_TIME, &t)) {
+		ctl_time(t, buf[n], 520);
+		label[n] = ctl_text(c, &label_cached);
+		value[n] = buf[n];
+		n++;
+	}
+	return n;
+}
+
 int ctl_user_show(struct ctl *c, int argc, char **argv)
 {
 	char user[PORTAL_USER_MAX + 1], email[PORTAL_EMAIL_MAX + 1], state[128];
 	char created[CTL_TIME_MAX], last[CTL_TIME_MAX], code[CTL_TIME_MAX], failures[16];
+	static char dirbuf[18][520];
 	const struct proto_field *f;
 	uint32_t n = 0, has_password = 0;
 
@@ -166,18 +203,19 @@ int ctl_user_show(struct ctl *c, int argc, char **argv)
 	table_safe(user, user, sizeof user);
 	table_safe(email, email, sizeof email);
 	{
-		const char *label[] = {
+		const char *label[8 + 18] = {
 			ctl_text(c, &label_user), ctl_text(c, &label_email),
 			ctl_text(c, &label_state), ctl_text(c, &label_created),
 			ctl_text(c, &label_last), ctl_text(c, &label_failures),
 			ctl_text(c, &label_code), ctl_text(c, &label_password),
 		};
-		const char *value[] = {
+		const char *value[8 + 18] = {
 			user, email, state, created, last, failures, code,
 			ctl_text(c, has_password ? &word_yes : &word_no),
 		};
+		unsigned rows = 8 + show_directory(c, label + 8, value + 8, dirbuf);
 
-		table_pairs(stdout, label, value, sizeof label / sizeof label[0]);
+		table_pairs(stdout, label, value, rows);
 	}
 	return CTL_OK;
 }

@@ -28,6 +28,7 @@ static const struct command {
 	{ NULL, "import", 1, "import FILE", ctl_import },
 	{ NULL, "outbox", 0, "outbox", ctl_outbox },
 	{ NULL, "status", 0, "status", ctl_status },
+	{ "directory", "lookup", 1, "directory lookup USER", ctl_directory_lookup },
 };
 
 static const struct i18n_text msg_help = I18N(
@@ -46,6 +47,8 @@ static const struct i18n_text msg_help = I18N(
 	"                             (- reads standard input)\n"
 	"  outbox                     show the queue of outgoing mail\n"
 	"  status                     show the state of portald\n"
+	"  directory lookup USER      show how portald looks a user name up in the\n"
+	"                             directory: the filter, the entries, the addresses\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE   configuration file (default %s)\n"
