@@ -176,6 +176,12 @@ $(BUILD)/tests/unit_%: $(OBJ)/tests/unit_%.o $(call obj,$(UNIT_DEPS)) $(BUILD)/l
 	@mkdir -p $(dir $@)
 	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_PWQ) $(LIBS_GDBM) \
 		$(LIBS_LDAP) -lpthread
+# A name looked up as portald does, any bytes (tests/test_ldap.py).
+DIR_TOOL := $(BUILD)/tests/dirlookup
+$(DIR_TOOL): $(OBJ)/tests/dirlookup.o $(call obj,$(UNIT_DEPS)) $(BUILD)/ldflags
+	@mkdir -p $(dir $@)
+	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_PWQ) $(LIBS_GDBM) \
+		$(LIBS_LDAP) -lpthread
 # The module's message table is not part of portald.
 $(BUILD)/tests/unit_text: $(OBJ)/pam_portal/text.o
 
@@ -185,7 +191,7 @@ $(TEST_TOOLS): $(BUILD)/tests/%: $(OBJ)/tests/%.o $(BUILD)/ldflags
 	@mkdir -p $(dir $@)
 	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_PAM)
 
-test-programs: $(PROGRAMS) $(UNIT_TESTS) $(TEST_TOOLS)
+test-programs: $(PROGRAMS) $(UNIT_TESTS) $(TEST_TOOLS) $(DIR_TOOL)
 
 # ---- fuzzing: clang's libFuzzer with ASan and UBSan, one program a target --
 # fuzz/fuzz_T.c exercises the units named by fuzz_src_T; its seed corpus is

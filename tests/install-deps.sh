@@ -17,7 +17,9 @@ PACKAGES=(build-essential pkg-config libpam0g-dev libsodium-dev libesmtp-dev
 # groff-base, gettext and systemd: the man page, translation and unit checks
 # (man-db: systemd-analyze verify runs man for the unit's Documentation=);
 # openssl: unit_outbox makes its test certificate with it.
-PACKAGES+=(groff-base gettext systemd man-db openssl "$@")
+# libldap-dev: portald's directory = ldap; slapd and ldap-utils: the tests'
+# own directory server (tests/ldapserver.py), never the system's service.
+PACKAGES+=(groff-base gettext systemd man-db openssl libldap-dev slapd ldap-utils "$@")
 DICT=/var/cache/cracklib/cracklib_dict.pwd
 
 missing=()
@@ -39,6 +41,13 @@ if ((${#missing[@]})); then
 		apt-get update
 		apt-get install -y --no-install-recommends "${missing[@]}"
 	fi
+fi
+
+# Debian starts the slapd it installs, with a directory of its own: the
+# tests start theirs, and need nobody else's.  Stopped and disabled once,
+# when this script installed it (never touching /etc/ldap).
+if [[ " ${missing[*]:-} " == *" slapd "* ]]; then
+	systemctl disable --now slapd >/dev/null 2>&1 || service slapd stop >/dev/null 2>&1 || true
 fi
 
 # libpwquality's common-password check needs cracklib's dictionary, which

@@ -16,7 +16,7 @@ ou=people; the group cn=portal,ou=groups, whose members carry memberOf;
 bob with two addresses; two entries with uid=twin (ou=people and
 ou=staff); carol outside the group; an entry whose uid is "st*r"; the
 reader cn=reader,dc=example,dc=org (password READER_PASSWORD) for simple
-binds; root over ldapi:// is the directory's manager (SASL EXTERNAL).
+binds; root over ldapi:// (SASL EXTERNAL) may change anything.
 """
 import ctypes
 import os
@@ -37,6 +37,8 @@ MEMBER_FILTER = "(memberOf=%s)" % GROUP
 READER = "cn=reader," + BASE
 READER_PASSWORD = "reader-secret-42"
 SCHEMA = "/etc/ldap/schema"
+# Root over ldapi://, as SASL EXTERNAL names it: the directory's manager.
+ROOT_ID = "gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth"
 
 # name -> (ou, addresses, in the group)
 PEOPLE = {
@@ -123,17 +125,16 @@ moduleload back_mdb
 moduleload memberof
 pidfile {dir}/slapd.pid
 argsfile {dir}/slapd.args
-{tls}authz-regexp "gidNumber=0\\+uidNumber=0,cn=peercred,cn=external,cn=auth" "cn=admin,{base}"
-database mdb
+{tls}database mdb
 maxsize 268435456
 suffix "{base}"
 rootdn "cn=admin,{base}"
 directory {dir}/db
 dbnosync
 {limit}overlay memberof
-access to attrs=userPassword by anonymous auth by * none
-access to * by * read
-""".format(schema=SCHEMA, dir=self.dir, tls=tls, base=BASE, limit=limit))
+access to attrs=userPassword by dn.exact="{root}" manage by anonymous auth by * none
+access to * by dn.exact="{root}" manage by * read
+""".format(schema=SCHEMA, dir=self.dir, tls=tls, base=BASE, limit=limit, root=ROOT_ID))
 
     def load(self, extra):
         ldif = ["dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\n" % BASE]
