@@ -410,7 +410,28 @@ def portalctl_refuses_to_change_members():
              wire.RESULT_DENIED)
     rc, out = lookup(p, "zoe")
     check("nothing was added", "not managed" in out, out)
+    check_eq("directory lookup is root's: refused to another account",
+             as_nobody(p.socket, wire.request(wire.REQ_DIRECTORY_LOOKUP,
+                                              (wire.TAG_USER, "nobody"))),
+             wire.RESULT_DENIED)
     p.stop_checked()
+
+
+def as_nobody(socket_path, frame):
+    """The result of one request sent by a child running as nobody."""
+    pid = os.fork()
+    if pid == 0:
+        code = 255
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            with wire.connect(socket_path) as s:
+                s.sendall(frame)
+                code = wire.read_response(s).result
+        finally:
+            os._exit(code)
+    return os.waitpid(pid, 0)[1] >> 8
 
 
 @test
