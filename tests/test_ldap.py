@@ -16,8 +16,10 @@ holds, and shows how a name is looked up.
 """
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -357,6 +359,47 @@ def failover_to_the_next_uri():
     rc, out = lookup(p, "alice")
     check("failover: the first URI refused, the second answers",
           rc == 0 and "managed (exactly one" in out, out)
+    p.stop_checked()
+
+
+@test
+def silent_directory_bounded_and_not_in_the_loop():
+    """A server that takes the connection and never answers: the look-up
+    waits in a worker, at most ldap_timeout an attempt (two: the kept
+    connection, then a new one), while portald answers everything else."""
+    silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)
+    Cleanup.add(silent.close)
+    timeout = 2
+    p = Portal(directory="ldap", ldap_uri="ldap://127.0.0.1:%d" % silent.getsockname()[1],
+               ldap_tls="none", ldap_base=L.BASE, ldap_timeout="%ds" % timeout)
+    answer = {}
+
+    def look_up():
+        t0 = time.monotonic()
+        with wire.connect(p.socket, timeout=60) as s:
+            s.sendall(wire.request(wire.REQ_STATUS, (wire.TAG_USER, "alice")))
+            answer["result"] = wire.read_response(s).result
+        answer["seconds"] = time.monotonic() - t0
+    t = threading.Thread(target=look_up)
+    t.start()
+    silent.settimeout(30)
+    held, _ = silent.accept()      # portald's worker has connected: it is waiting now
+    Cleanup.add(held.close)
+    t0 = time.monotonic()
+    with wire.connect(p.socket) as s:
+        s.sendall(wire.request(wire.REQ_OUTBOX))
+        r = wire.read_response(s)
+    other = time.monotonic() - t0
+    check("a silent directory: another request is answered meanwhile (%.3f s)" % other,
+          r.result == wire.RESULT_OK and other < bound(0.5, timeout) and t.is_alive(),
+          (r.result, other, t.is_alive()))
+    t.join(60)
+    check("a silent directory: the look-up fails closed within 2 x ldap_timeout (%.1f s)"
+          % answer.get("seconds", -1),
+          answer.get("result") == wire.RESULT_UNAVAILABLE and
+          answer["seconds"] < 2 * timeout + bound(2), answer)
     p.stop_checked()
 
 
