@@ -119,9 +119,8 @@ void h_directory_lookup(struct req *r)
 		proto_put_str(r->resp, TAG_DETAIL, e.detail);
 	proto_put_u64(r->resp, TAG_TIME, (uint64_t)e.read_at);
 	proto_put_u64(r->resp, TAG_COUNT, e.matches);
-	/* a look-up answers whatever it found: only the log says more */
-	if (e.status != DIR_MANAGED)
-		note(r, "%s", e.detail[0] ? e.detail : proto_result_name(results[e.status]));
+	if (e.detail[0] && e.status != DIR_MANAGED)
+		note(r, "%s", e.detail);
 }
 
 void h_from_directory(struct req *r)

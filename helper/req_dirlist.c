@@ -111,8 +111,8 @@ static struct members *read_members(struct req *r)
 		return NULL;
 	}
 	if (skipped)
-		log_msg(LOG_NOTICE, "user list: %lu entries of the directory have no user name "
-			"portald could manage, and are not listed", skipped);
+		log_msg(LOG_NOTICE, "user list: entries of the directory without a user name "
+			"portald could manage, not listed: %lu", skipped);
 	do
 		randombytes_buf(&m->id, sizeof m->id);
 	while (m->id == 0);
