@@ -80,12 +80,12 @@ def person_dn(uid):
 
 
 class LdapServer:
-    """tls: StartTLS on ldap:// with a certificate for 127.0.0.1 (so
-    ldap://localhost is a wrong name); size_limit: the server's limit
+    """tls: StartTLS on ldap:// with a certificate for names (127.0.0.1,
+    what ldap points to; another name makes ldap a wrong one); size_limit: the server's limit
     on entries a search returns (paged searches may go on past it);
     extra: {uid: addresses} of more members of the group."""
 
-    def __init__(self, cleanup, tls=True, size_limit=None, extra=None):
+    def __init__(self, cleanup, tls=True, size_limit=None, extra=None, names=("IP:127.0.0.1",)):
         signal.signal(signal.SIGTERM, _sigterm)
         self.dir = tempfile.mkdtemp(prefix="slapd-")
         os.chmod(self.dir, 0o755)
@@ -96,14 +96,13 @@ class LdapServer:
         self.ldapi = "ldapi://" + urllib.parse.quote(self.socket, safe="")
         self.reserved = ReservedPort()
         self.port = self.reserved.port
-        # The certificate names 127.0.0.1 alone: libldap checks "localhost"
-        # as the machine's own name, which it is not.
+        # An address, not "localhost": libldap checks that name as the
+        # machine's own, and a fresh root may not resolve it at all.
         self.ldap = "ldap://127.0.0.1:%d" % self.port
-        self.ldap_wrong_name = "ldap://localhost:%d" % self.port
         self.ca = None
         if tls:
             self.ca = TestCA(os.path.join(self.dir, "ca"))
-            self.cert, self.key = self.ca.server("server", ["IP:127.0.0.1"])
+            self.cert, self.key = self.ca.server("server", list(names))
         self.write_config(size_limit)
         self.load(extra or {})
         cleanup(self.stop)
