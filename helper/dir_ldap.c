@@ -138,7 +138,8 @@ static LDAP *connect_uri(const struct ldap_dir *d, const char *uri, char *err, s
 	}
 	rc = ldap_connect(ld);
 	if (rc != LDAP_SUCCESS) {
-		say_error(ld, rc, ldaps && rc == LDAP_CONNECT_ERROR ? TLS_REFUSED : "cannot connect",
+		/* ldaps://: libldap says "Can't contact" for a refused handshake too */
+		say_error(ld, rc, ldaps ? "cannot connect, or " TLS_REFUSED : "cannot connect",
 			  uri, err, cap);
 		goto fail;
 	}

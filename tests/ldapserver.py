@@ -3,8 +3,8 @@
 LdapServer() writes a slapd.conf in a scratch folder (back-mdb, the
 memberof overlay, a test CA made by tests/testca.py for StartTLS), loads
 a test directory with slapadd, and starts slapd in the foreground on an
-ldapi:// socket in that folder and ldap:// on a loopback port held for it
-(tests/ports.py).  Nothing of the machine's slapd is used or touched: not
+ldapi:// socket in that folder, ldap:// (StartTLS) and ldaps:// on
+loopback ports held for them (tests/ports.py).  Nothing of the machine's slapd is used or touched: not
 /etc/ldap/slapd.d, not the service (keep it stopped).
 
 slapd runs as the test's user (root in make check: slapd refuses nothing
@@ -99,6 +99,8 @@ class LdapServer:
         # An address, not "localhost": libldap checks that name as the
         # machine's own, and a fresh root may not resolve it at all.
         self.ldap = "ldap://127.0.0.1:%d" % self.port
+        self.reserved_tls = ReservedPort() if tls else None
+        self.ldaps = "ldaps://127.0.0.1:%d" % self.reserved_tls.port if tls else None
         self.ca = None
         if tls:
             self.ca = TestCA(os.path.join(self.dir, "ca"))
@@ -163,7 +165,7 @@ access to * by dn.exact="{root}" manage by * read
     def start(self):
         """slapd in the foreground; returns once the socket answers."""
         self.log = open(os.path.join(self.dir, "slapd.log"), "a")
-        urls = "%s ldap://127.0.0.1:%d" % (self.ldapi, self.port)
+        urls = "%s %s" % (self.ldapi, self.ldap) + (" " + self.ldaps if self.ldaps else "")
         self.proc = subprocess.Popen(["slapd", "-d", "0", "-f", self.conf, "-h", urls],
                                      stdout=self.log, stderr=subprocess.STDOUT,
                                      preexec_fn=_die_with_parent)
@@ -178,13 +180,15 @@ access to * by dn.exact="{root}" manage by * read
                 raise RuntimeError("slapd did not answer within 20 s")
             time.sleep(0.02)
         self.reserved.release()
+        if self.reserved_tls:
+            self.reserved_tls.release()
 
     def _answers(self):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             s.connect(self.socket)
-            t = socket.create_connection(("127.0.0.1", self.port), timeout=1)
-            t.close()
+            for port in [self.port] + ([self.reserved_tls.port] if self.ldaps else []):
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return True
         except OSError:
             return False
@@ -207,10 +211,14 @@ access to * by dn.exact="{root}" manage by * read
             self.log = None
         if os.path.isdir(self.dir):
             self.reserved.hold()
+            if self.reserved_tls:
+                self.reserved_tls.hold()
 
     def remove(self):
         self.stop()
         self.reserved.release()
+        if self.reserved_tls:
+            self.reserved_tls.release()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def log_text(self):

@@ -351,6 +351,20 @@ def untrusted_certificate_wrong_name_plain_server():
 
 
 @test
+def ldaps_uri():
+    srv = directory()
+    p = portal_with(lambda d: over_starttls(srv, d, ldap_uri=srv.ldaps))
+    rc, out = lookup(p, "bob")
+    check("ldaps://: a member and both addresses, over TLS from the start",
+          rc == 0 and "managed (exactly one" in out and "bob.work@example.org" in out, out)
+    p.stop_checked()
+    other = TestCA(os.path.join(srv.dir, "other-ca"), name="someone else's CA")
+    p = portal_with(lambda d: over_starttls(srv, d, ldap_uri=srv.ldaps, ca=other.cert))
+    refused_with(p, "ldaps:// with an untrusted certificate", r"TLS refused")
+    p.stop_checked()
+
+
+@test
 def failover_to_the_next_uri():
     srv = directory()
     dead = ReservedPort()
