@@ -202,3 +202,31 @@ void h_set_password(struct req *r)
 	store_unlock(st);
 	sodium_memzero(hash, sizeof hash);
 }
+
+/* REQ_CHECK_PASSWORD with a reset ticket (h_check_password): the policy's
+ * word on the new password, and nothing else.  The ticket stays as it was,
+ * live and with its tries: the word that counts is REQ_SET_PASSWORD's,
+ * which judges the password again. */
+void check_by_ticket(struct req *r, const struct proto_field *ticket,
+		     const struct proto_field *pw)
+{
+	struct store *st = r->d->store;
+	struct user_record u;
+	int reason;
+
+	store_lock(st);
+	if (!load_with_ticket(r, &u, ticket)) {
+		store_unlock(st);
+		return;
+	}
+	store_unlock(st);
+	reason = judge_password(r, pw, u.name, u.email, NULL);
+	user_wipe(&u);
+	if (reason == PW_OK) {
+		reply(r, RESULT_OK);
+		note(r, "the new password would be taken");
+	} else if (reason != POLICY_ERROR) {
+		reply_policy(r, reason);
+		note(r, "new password refused: %s", policy_reason_name(reason));
+	}
+}
