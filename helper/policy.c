@@ -39,6 +39,7 @@ struct policy_forms {
 	char nfc[POLICY_FORM_MAX];
 	char skeleton[POLICY_FORM_MAX];
 	char folded[POLICY_FORM_MAX];
+	char narrow[POLICY_FORM_MAX];           /* strength_check's */
 	size_t nfc_len, skeleton_len, folded_len;
 };
 
@@ -154,15 +155,28 @@ static pwquality_settings_t *dict_settings(void)
 	return pwq;
 }
 
-/* PW_OK, PW_COMMON, or POLICY_ERROR. */
+/* Is this verdict of cracklib's (FascistCheck's words, in English: portald
+ * never calls setlocale) its dictionary's: "it is based on a dictionary
+ * word", "... on a (reversed) dictionary word"?  Its other verdicts judge
+ * the shape ("too simplistic/systematic": a few neighbouring letters such
+ * as "de", "no", "st"; "not enough DIFFERENT characters") by rules that
+ * refuse long sentences people really use; zxcvbn judges shapes, sequences
+ * and repeats better (strength_check), so those are left to it. */
+static bool dictionary_verdict(const char *aux)
+{
+	return aux && strstr(aux, "dictionary word") != NULL;
+}
+
+/* PW_OK, PW_COMMON, or POLICY_ERROR, for len bytes at pw (an NFC form:
+ * at most POLICY_FORM_MAX - 1). */
 static int dict_check(const char *pw, size_t len)
 {
-	char copy[PORTAL_PASSWORD_MAX + 1];
+	char copy[POLICY_FORM_MAX];
 	pwquality_settings_t *pwq;
 	void *aux = NULL;
 	int rc = POLICY_ERROR, r;
 
-	if (!dict_readable())
+	if (len >= sizeof copy || !dict_readable())
 		return POLICY_ERROR;
 	pwq = dict_settings();
 	if (!pwq)
@@ -182,6 +196,8 @@ static int dict_check(const char *pw, size_t len)
 		log_msg(LOG_ERR, "password dictionary %s: %s", POLICY_DICT, (const char *)aux);
 	} else if (r == PWQ_ERROR_MEM_ALLOC) {
 		log_msg(LOG_ERR, "password check: out of memory");
+	} else if (r == PWQ_ERROR_CRACKLIB_CHECK && !dictionary_verdict(aux)) {
+		rc = PW_OK;
 	} else {
 		/* The dictionary's verdict, or one of libpwquality's rules we
 		 * cannot switch off (a palindrome): common either way. */
@@ -202,11 +218,34 @@ static const char *const common_fr[] = {
 	"chouchou", "marseille", "coucou",
 };
 
+/* The skeleton as zxcvbn reads text: a byte a character.  It was written
+ * for ASCII and takes every other byte for a character of its own, so a
+ * word in another script would count each letter two or three times and
+ * a repeated one would pass unseen.  Each character beyond ASCII becomes
+ * one byte above 0x7f, a function of its code point: repeats and runs
+ * stay what they are (two characters 128 code points apart read alike,
+ * which only ever lowers the estimate). */
+static void narrow(const char *s, size_t len, char *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t step = utf8_next((const unsigned char *)s + i, len - i, &cp);
+
+		if (step == 0)
+			break;    /* cannot happen: the skeleton is UTF-8 */
+		out[n++] = (char)(cp < 0x80 ? cp : 0x80 | (cp & 0x7f));
+		i += step;
+	}
+	out[n] = '\0';
+}
+
 /* PW_OK, or PW_GUESSABLE when zxcvbn's estimate of the guesses needed to
  * find the skeleton (its log2, which zxcvbn calls entropy) is below
  * POLICY_GUESSES_LOG2.  The member's name and address count as words an
  * attacker tries first. */
-static int strength_check(const struct policy_forms *f, const struct policy_names *names)
+static int strength_check(struct policy_forms *f, const struct policy_names *names)
 {
 	enum { N_FR = sizeof common_fr / sizeof common_fr[0] };
 	const char *words[N_FR + 4];
@@ -219,7 +258,8 @@ static int strength_check(const struct policy_forms *f, const struct policy_name
 	words[n++] = names->local;
 	words[n++] = names->email;
 	words[n] = NULL;
-	bits = ZxcvbnMatch(f->skeleton, words, NULL);
+	narrow(f->skeleton, f->skeleton_len, f->narrow);
+	bits = ZxcvbnMatch(f->narrow, words, NULL);
 	return bits >= POLICY_GUESSES_LOG2 ? PW_OK : PW_GUESSABLE;
 }
 
@@ -250,7 +290,7 @@ static int make_forms(const char *pw, size_t len, struct policy_forms *f)
 }
 
 /* What the forms say, in the order the person is told. */
-static int judge_forms(const struct policy_forms *f, const char *user, const char *email,
+static int judge_forms(struct policy_forms *f, const char *user, const char *email,
 		       unsigned min_chars)
 {
 	struct policy_names names;

@@ -166,10 +166,36 @@ static void strength(void)
 
 static void common(void)
 {
-	CHECK("dictionary word with digits refused", check("password12345678") == PW_COMMON);
-	CHECK("run of digits refused", check("123456789012345") == PW_COMMON);
-	CHECK("keyboard word refused", check("iloveyou12345678") == PW_COMMON);
-	CHECK("one repeated letter refused", check("aaaaaaaaaaaaaaaaaaa") == PW_COMMON);
+	/* cracklib still helps: its dictionary has words zxcvbn's lists lack */
+	CHECK("an uncommon dictionary word with digits refused as common (cracklib's dictionary)",
+	      check("impenetrably123") == PW_COMMON);
+	CHECK("a common word with digits refused", check("password12345678") == PW_GUESSABLE);
+	CHECK("run of digits refused", check("123456789012345") == PW_GUESSABLE);
+	CHECK("keyboard word refused", check("iloveyou12345678") == PW_GUESSABLE);
+	CHECK("one repeated letter refused (a palindrome for libpwquality)",
+	      check("aaaaaaaaaaaaaaaaaaa") == PW_COMMON);
+	/* cracklib calls it "too simplistic/systematic" for a few pairs of
+	 * neighbouring letters (de, no, on, st...): its shape rules are left
+	 * to zxcvbn, only its dictionary counts. */
+	CHECK("a line of a poem cracklib calls systematic is taken",
+	      check("Les sanglots longs des violons de l'automne") == PW_OK);
+	CHECK("the alphabet is refused all the same (zxcvbn: a sequence)",
+	      check("abcdefghijklmnopqrstuvwxyz") == PW_GUESSABLE);
+}
+
+/* The longest forms fit: a password of 1023 bytes whose NFC form is twice
+ * as long (U+0958, a Devanagari letter that NFC decomposes in two). */
+static void long_forms(void)
+{
+	char pw[PORTAL_PASSWORD_MAX];
+
+	for (size_t i = 0; i + 3 <= sizeof pw; i += 3)
+		memcpy(pw + i, "\xe0\xa5\x98", 3);
+	CHECK("a 1023-byte password whose NFC form is 2046 bytes: judged (too long: 682 "
+	      "code points), no overflow", check_len(pw, sizeof pw - 1) == PW_TOO_LONG);
+	CHECK("128 such characters (384 bytes, 256 code points as NFC) are judged on their "
+	      "merits (one letter repeated)", check_len(pw, 3 * 128) != PW_OK &&
+	      check_len(pw, 3 * 128) != PW_TOO_LONG && check_len(pw, 3 * 128) != POLICY_ERROR);
 }
 
 static void hashes(void)
@@ -242,6 +268,7 @@ int main(void)
 	encodings();
 	personal();
 	common();
+	long_forms();
 	folded_names();
 	normalised();
 	strength();
