@@ -7,17 +7,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portaltest import (EN, FR, STRONG, Portal, ask_code, check_eq, check_match, run_tests,
-                        sign_in, test)
-
-
-def to_password_prompt(p, d, user, addr, words=EN):
-    code = ask_code(p, d, user, addr, words)
-    d.answer(code)
-    d.expect("INFO", words["verified"])
-    d.expect("ECHO_ON", words["continue"])
-    d.answer("")
-    return d.expect("ECHO_OFF", words["new_password"])
+from portaltest import (EN, FR, STRONG, Portal, check_eq, check_match, run_tests, sign_in, test,
+                        to_new_password)
 
 
 def attempt(d, first, second=None, words=EN):
@@ -42,7 +33,7 @@ def policy_refusals():
     svc = p.service("login")
 
     d = p.dialog(svc, "marguerite")
-    prompt = to_password_prompt(p, d, "marguerite", "mlebrun@example.org")
+    prompt = to_new_password(p, d, "marguerite", "mlebrun@example.org")
     check_match("policy: the prompt says the least length", r"at least 15 characters", prompt)
     msg = refused(d, "short pass 1")
     check_match("policy: too short, with the length", r"(?i)too short.*15", msg)
@@ -60,7 +51,7 @@ def policy_refusals():
     check_match("policy: still pending, no password", r"(?m)^password set:\s*no$", out)
 
     d = p.dialog(svc, "marguerite")
-    to_password_prompt(p, d, "marguerite", "mlebrun@example.org")
+    to_new_password(p, d, "marguerite", "mlebrun@example.org")
     msg = refused(d, "I am Marguerite and I like tea")
     check_match("policy: contains the user name (any case)", r"(?i)user name", msg)
     d.expect("ECHO_OFF", EN["new_password"])
@@ -84,7 +75,7 @@ def policy_local_part_and_min_length():
     p.add_user("jo", "joanne.smith@example.org")
     svc = p.service("login")
     d = p.dialog(svc, "jo")
-    prompt = to_password_prompt(p, d, "jo", "joanne.smith@example.org")
+    prompt = to_new_password(p, d, "jo", "joanne.smith@example.org")
     check_match("min length 8: the prompt says 8", r"at least 8 characters", prompt)
     msg = refused(d, "xx joanne.smith yy")
     check_match("policy: the address's local part counts as the address",
@@ -111,7 +102,7 @@ def policy_in_french():
     p = Portal(language="fr")
     p.add_user("remi", "remi@example.org")
     d = p.dialog(p.service("login"), "remi")
-    prompt = to_password_prompt(p, d, "remi", "remi@example.org", FR)
+    prompt = to_new_password(p, d, "remi", "remi@example.org", FR)
     check_match("fr policy: the prompt", r"au moins 15 caractères", prompt)
     msg = refused(d, "court")
     check_match("fr policy: too short in French", r"trop court.*15", msg)

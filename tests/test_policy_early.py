@@ -17,21 +17,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wire
-from portaltest import (EN, STRONG, Cleanup, Portal, ask_code, check, check_eq, check_match,
-                        code_mails, full_flow, run_tests, sign_in, test, wait_code)
+from portaltest import (EN, STRONG, Cleanup, Portal, check, check_eq, check_match, code_mails,
+                        full_flow, run_tests, sign_in, test, to_new_password, wait_code)
 from sysuser import SystemUser
 
 WEAK = "passwordpassword"
 GOOD = "cheval bleu fourchette nuage"
-
-
-def to_password_prompt(p, d, user, addr):
-    code = ask_code(p, d, user, addr)
-    d.answer(code)
-    d.expect("INFO", EN["verified"])
-    d.expect("ECHO_ON", EN["continue"])
-    d.answer("")
-    d.expect("ECHO_OFF", EN["new_password"])
 
 
 def show(p, user, label):
@@ -44,7 +35,7 @@ def refused_when_first_typed_never_asked_twice():
     p = Portal(resend_interval="0")
     p.add_user("alice", "alice@example.org")
     d = p.dialog(p.service("login"), "alice")
-    to_password_prompt(p, d, "alice", "alice@example.org")
+    to_new_password(p, d, "alice", "alice@example.org")
     for pw, why in ((WEAK, r"(?i)easy to guess"), ("short", r"(?i)too short")):
         d.answer(pw)
         kind, text = d.read()
@@ -72,7 +63,7 @@ def a_mismatch_is_still_caught():
     p = Portal()
     p.add_user("bob", "bob@example.org")
     d = p.dialog(p.service("login"), "bob")
-    to_password_prompt(p, d, "bob", "bob@example.org")
+    to_new_password(p, d, "bob", "bob@example.org")
     d.answer(GOOD)
     d.expect("ECHO_OFF", EN["again"])
     d.answer(GOOD + "!")

@@ -8,8 +8,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portaltest import (EN, FR, STRONG, Portal, ask_code, check, check_eq, check_match,
-                        full_flow, run_tests, sign_in, test)
+from portaltest import (EN, FR, STRONG, Portal, check, check_eq, check_match, full_flow,
+                        run_tests, sign_in, test, to_new_password)
 
 # Finding 6 of issue 14: all four were taken.
 ISSUE = ["passwordpassword", "qwertyuiopasdfg", "iloveyouiloveyou", "Password!Password!"]
@@ -27,20 +27,11 @@ TAKEN = ["cheval bleu fourchette nuage", "J'aime les cr\u00eapes au beurre sal\u
          "Les sanglots longs des violons de l'automne", "orange river piano cloud"]
 
 
-def to_password_prompt(p, d, user, addr, words=EN):
-    code = ask_code(p, d, user, addr, words)
-    d.answer(code)
-    d.expect("INFO", words["verified"])
-    d.expect("ECHO_ON", words["continue"])
-    d.answer("")
-    d.expect("ECHO_OFF", words["new_password"])
-
-
 def three_refused(p, user, addr, passwords, said, words=EN):
     """A conversation to the new-password prompt, then three passwords the
     estimate refuses: each said why at once, then given up."""
     d = p.dialog(p.service("login"), user)
-    to_password_prompt(p, d, user, addr, words)
+    to_new_password(p, d, user, addr, words)
     for i, pw in enumerate(passwords):
         d.answer(pw)
         check_match("easy to guess: %r refused at once, in words a member reads" % pw,

@@ -23,8 +23,8 @@ import sys
 import unicodedata
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portaltest import (EN, Portal, TestError, ask_code, check, check_eq, check_match,
-                        full_flow, run_tests, sign_in, test)
+from portaltest import (EN, Portal, TestError, check, check_eq, check_match, full_flow,
+                        run_tests, sign_in, test, to_new_password)
 
 # 20 characters with four accents: "Noël chez Zoé à Sète, 1987"
 PHRASE = "No\u00ebl chez Zo\u00e9 \u00e0 S\u00e8te, 1987"
@@ -181,15 +181,6 @@ HIDDEN_ADDRESS = [
 ]
 
 
-def to_password_prompt(p, d, user, addr):
-    code = ask_code(p, d, user, addr)
-    d.answer(code)
-    d.expect("INFO", EN["verified"])
-    d.expect("ECHO_ON", EN["continue"])
-    d.answer("")
-    d.expect("ECHO_OFF", EN["new_password"])
-
-
 @test
 def name_and_address_found_however_written():
     p = Portal(resend_interval="0")
@@ -200,7 +191,7 @@ def name_and_address_found_however_written():
     # three refusals a conversation (NEWPW_ROUNDS), so a few conversations
     for start in range(0, len(cases), 3):
         d = p.dialog(login, "marguerite")
-        to_password_prompt(p, d, "marguerite", "mlebrun@example.org")
+        to_new_password(p, d, "marguerite", "mlebrun@example.org")
         batch = cases[start:start + 3]
         for i, (what, password, said) in enumerate(batch):
             d.answer(password)
