@@ -321,7 +321,7 @@ int policy_check(const char *pw, size_t len, const char *user, const char *email
 		return PW_TOO_LONG;
 	if (count_chars(pw, len) < 0)
 		return PW_BAD_UTF8;
-	/* Some 10 KiB: off the stack of a worker */
+	/* Some 16 KiB: off the stack of a worker */
 	f = malloc(sizeof *f);
 	if (!f) {
 		log_msg(LOG_ERR, "password check: out of memory");
