@@ -187,9 +187,11 @@ static void set_err(struct pg_conn *c, const char *what, const char *msg)
 {
 	snprintf(c->err, sizeof c->err, "%s%s%s", what, what[0] ? ": " : "",
 		 msg && msg[0] ? msg : "no reason given");
+	for (size_t n = strlen(c->err); n > 0 && (c->err[n - 1] == '\n' || c->err[n - 1] == ' ');)
+		c->err[--n] = '\0';
 	for (char *p = c->err; *p; p++)
-		if (*p == '\n')
-			*p = p[1] ? ' ' : '\0';
+		if ((unsigned char)*p < ' ')
+			*p = ' ';
 }
 
 /* A refusal that trying again does not cure: authentication, no such
@@ -270,37 +272,54 @@ static enum pg_outcome outcome_of(struct pg_conn *c, const PGresult *res)
 	return PG_FAILED;
 }
 
+/* What a result says: PG_OK, or why not (c->err, c->sqlstate). */
+static enum pg_outcome result_of(struct pg_conn *c, PGresult *res)
+{
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return PG_OK;
+	set_err(c, "", res ? PQresultErrorMessage(res) : PQerrorMessage(c->conn));
+	return outcome_of(c, res);
+}
+
+static bool connected(struct pg_conn *c, enum pg_outcome *out)
+{
+	if (c->conn)
+		return true;
+	set_err(c, "not connected", c->err[0] ? c->err : NULL);
+	*out = PG_UNAVAILABLE;
+	return false;
+}
+
 PGresult *pg_exec(struct pg_conn *c, const char *sql, int n, const char *const *vals,
 		  const int *lens, enum pg_outcome *out)
 {
 	int formats[n > 0 ? n : 1];
 	PGresult *res;
-	ExecStatusType st;
 
-	if (!c->conn) {
-		set_err(c, "not connected", c->err[0] ? c->err : NULL);
-		*out = PG_UNAVAILABLE;
+	if (!connected(c, out))
 		return NULL;
-	}
 	for (int i = 0; i < n; i++)
 		formats[i] = lens && lens[i] >= 0 ? 1 : 0;
 	res = PQexecParams(c->conn, sql, n, NULL, vals, lens, formats, 0);
-	st = PQresultStatus(res);
-	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-		*out = PG_OK;
+	*out = result_of(c, res);
+	if (*out == PG_OK)
 		return res;
-	}
-	set_err(c, "", res ? PQresultErrorMessage(res) : PQerrorMessage(c->conn));
-	*out = outcome_of(c, res);
 	PQclear(res);
 	return NULL;
 }
 
+/* The simple protocol: sql may hold several statements (a migration). */
 enum pg_outcome pg_command(struct pg_conn *c, const char *sql)
 {
 	enum pg_outcome out;
-	PGresult *res = pg_exec(c, sql, 0, NULL, NULL, &out);
+	PGresult *res;
 
+	if (!connected(c, &out))
+		return out;
+	res = PQexec(c->conn, sql);
+	out = result_of(c, res);
 	PQclear(res);
 	return out;
 }

@@ -295,10 +295,12 @@ static void member_params(struct member_params *p, const struct user_record *u,
 
 /* The row's values from the parameters $1..$18, for an INSERT. */
 #define MEMBER_VALUES \
-	"$1, $2, " STAMP("$3") ", $4, " STAMP("$5") ", $6, $7, " STAMP("$8") ", $9, " \
-	"ARRAY(SELECT to_timestamp(x::bigint) FROM unnest(string_to_array($10, ',')) " \
-	"WITH ORDINALITY AS q(x, i) ORDER BY i), " STAMP("$11") ", $12, " STAMP("$13") ", " \
-	"$14::integer, $15, " STAMP("$16") ", $17::integer, now(), $18"
+	"$1::text, $2::text, " STAMP("$3") ", $4::text, " STAMP("$5") ", $6::boolean, " \
+	"$7::integer, " STAMP("$8") ", $9::boolean, " \
+	"ARRAY(SELECT to_timestamp(x::bigint) FROM unnest(string_to_array($10::text, ',')) " \
+	"WITH ORDINALITY AS q(x, i) ORDER BY i), " STAMP("$11") ", $12::bytea, " \
+	STAMP("$13") ", $14::integer, $15::bytea, " STAMP("$16") ", $17::integer, now(), " \
+	"$18::text"
 #define MEMBER_NAMES \
 	"name, email, created, password_hash, last_signin, reset_by_admin, failures, " \
 	"locked_until, locked_until_unlock, code_requests, last_code_request, code_hash, " \

@@ -21,12 +21,12 @@
 #include <sodium.h>
 #include "log.h"
 
-#define MAIL_COLUMNS(box) \
-	"id, kind, member, recipient, status, attempts, " EPOCH("next_try") ", " \
-	EPOCH("expires") ", detail, " EPOCH("finished_at") ", " box ", queued_by, " \
-	"coalesce(claimed_by, ''), coalesce(claim_token, 0), " EPOCH("lease_until") ", " \
-	"coalesce(finished_by, '')"
-#define WITH_BOX    "nonce, sealed_message"
+/* The columns of a mail, of the table named p ("" or "o."). */
+#define MAIL_COLUMNS(p, box) \
+	p "id, " p "kind, " p "member, " p "recipient, " p "status, " p "attempts, " \
+	EPOCH(p "next_try") ", " EPOCH(p "expires") ", " p "detail, " EPOCH(p "finished_at") \
+	", " box ", " p "queued_by, coalesce(" p "claimed_by, ''), coalesce(" p "claim_token, 0), " \
+	EPOCH(p "lease_until") ", coalesce(" p "finished_by, '')"
 #define WITHOUT_BOX "NULL, NULL"
 
 enum { OC_ID, OC_KIND, OC_MEMBER, OC_TO, OC_STATUS, OC_ATTEMPTS, OC_NEXT_TRY, OC_EXPIRES,
@@ -183,7 +183,7 @@ int pg_mail_claim(struct storage_conn *c, unsigned lease, struct storage_mail *o
 		      "FROM (SELECT id FROM outbox WHERE status = 'queued' AND next_try <= now() "
 		      "AND (lease_until IS NULL OR lease_until <= now()) ORDER BY id "
 		      "LIMIT $4::integer FOR UPDATE SKIP LOCKED) due WHERE o.id = due.id "
-		      "RETURNING " MAIL_COLUMNS("o.nonce, o.sealed_message"), 4, vals, NULL, &rc);
+		      "RETURNING " MAIL_COLUMNS("o.", "o.nonce, o.sealed_message"), 4, vals, NULL, &rc);
 	if (!res)
 		return rc;
 	rc = rows_to_mails(res, out, max, n);
@@ -250,7 +250,7 @@ int pg_mail_list(struct storage_conn *c, const char *cursor, struct storage_mail
 	if (rc != STORAGE_OK)
 		return rc;
 	snprintf(limit, sizeof limit, "%zu", max);
-	res = pgs_run(s, "list", "SELECT " MAIL_COLUMNS(WITHOUT_BOX) " FROM outbox WHERE id > $1 "
+	res = pgs_run(s, "list", "SELECT " MAIL_COLUMNS("", WITHOUT_BOX) " FROM outbox WHERE id > $1 "
 		      "ORDER BY id LIMIT $2::integer", 2, vals, NULL, &rc);
 	if (!res)
 		return rc;
