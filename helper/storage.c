@@ -16,6 +16,17 @@ struct storage *storage_open(const struct portal_config *cfg, struct store *gdbm
 	return storage_gdbm_open(cfg, gdbm, err, errlen);
 }
 
+int storage_check(const struct portal_config *cfg, uid_t owner, char *err, size_t errlen)
+{
+	struct storage *st;
+
+	if (cfg->store != STORE_POSTGRESQL)
+		return 0;
+	st = storage_pg_open(cfg, owner, err, errlen);
+	storage_close(st);
+	return st ? 0 : -1;
+}
+
 void storage_close(struct storage *st)
 {
 	if (st)

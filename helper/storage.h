@@ -82,6 +82,9 @@ struct storage_conn;     /* one thread's session with it */
 struct storage *storage_open(const struct portal_config *cfg, struct store *gdbm,
 			     uid_t owner, char *err, size_t errlen);
 void storage_close(struct storage *st);
+/* What storage_open would refuse, found without keeping anything open
+ * (portald -t): 0, or -1 with err.  GDBM's file is store_check's. */
+int storage_check(const struct portal_config *cfg, uid_t owner, char *err, size_t errlen);
 /* "gdbm" or "postgresql". */
 const char *storage_name(const struct storage *st);
 

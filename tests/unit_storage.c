@@ -580,6 +580,8 @@ static void sender(int fd, bool die)
 			pause_ms(100);
 		storage_mail_pending(c, &pending);
 	}
+	if (die)            /* it could not claim: the reader must not wait */
+		(void)!write(fd, "K\n", 2);
 	_exit(0);
 }
 
