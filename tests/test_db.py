@@ -11,16 +11,14 @@ A portald started with `store = postgresql` refuses, saying why, until
 its requests are served from the database.
 """
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portaltest import (CHILD_ENV, PORTALCTL, PORTALD, START_TIMEOUT, Cleanup, bound, check,
-                        check_eq, check_match, run_tests, test)
+from portaltest import (CHILD_ENV, PORTALCTL, PORTALD, START_TIMEOUT, bound, check, check_eq,
+                        check_match, run_tests, scratch, test, write_conf)
 from pgserver import PgServer
 
 SERVER = None
@@ -33,24 +31,8 @@ def server():
     return SERVER
 
 
-def scratch():
-    d = tempfile.mkdtemp(prefix="portal-db-")
-    os.chmod(d, 0o755)
-    Cleanup.add(lambda: shutil.rmtree(d, ignore_errors=True))
-    os.mkdir(os.path.join(d, "db"), 0o700)
-    return d
-
-
-def write_conf(d, **keys):
-    conf = {"cutover": "2023-10-30", "socket": os.path.join(d, "run", "portald.sock"),
-            "database": os.path.join(d, "db", "portal.db"), "smtp_server": "127.0.0.1:25",
-            "smtp_tls": "none", "user": "root", "store": "postgresql",
-            "postgresql_timeout": "3s"}
-    conf.update(keys)
-    path = os.path.join(d, "portald.conf")
-    with open(path, "w") as f:
-        f.write("".join("%s = %s\n" % kv for kv in conf.items() if kv[1] is not None))
-    return path
+def pg_conf(d, **keys):
+    return write_conf(d, **dict({"store": "postgresql", "postgresql_timeout": "3s"}, **keys))
 
 
 def run(argv, timeout=None):
@@ -71,8 +53,8 @@ def fresh(init=True):
     """A new database and the configuration of a machine using it."""
     srv = server()
     db = srv.fresh()
-    d = scratch()
-    conf = write_conf(d, postgresql=srv.conninfo(db))
+    d = scratch("portal-db-")
+    conf = pg_conf(d, postgresql=srv.conninfo(db))
     if init:
         rc, out, err = ctl(conf, "db", "init")
         if rc != 0:
@@ -98,8 +80,8 @@ def schema_is_printed_and_is_what_init_makes():
     db = srv.fresh()
     srv._run(["/usr/lib/postgresql/15/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h",
               srv.dir, "-p", str(srv.port), "-U", "portal", "-d", db], input=out)
-    d = scratch()
-    rc, out, err = check_t(write_conf(d, postgresql=srv.conninfo(db)))
+    d = scratch("portal-db-")
+    rc, out, err = check_t(pg_conf(d, postgresql=srv.conninfo(db)))
     check_eq("the printed SQL, run by a DBA with psql, makes a schema portald -t takes",
              (rc, err), (0, ""))
 
@@ -166,8 +148,8 @@ def no_schema_says_to_run_init():
 
 @test
 def an_unreachable_database_is_said_plainly_and_soon():
-    d = scratch()
-    conf = write_conf(d, postgresql="host=%s/nowhere port=5432 dbname=portal connect_timeout=2" % d)
+    d = scratch("portal-db-")
+    conf = pg_conf(d, postgresql="host=%s/nowhere port=5432 dbname=portal connect_timeout=2" % d)
     t0 = time.monotonic()
     rc, out, err = check_t(conf)
     took = time.monotonic() - t0
@@ -194,10 +176,10 @@ def passwords_come_from_a_root_only_file():
         with open(hba, "w") as f:
             f.write("local all portald_app scram-sha-256\n" + rules)
         srv.psql("postgres", "SELECT pg_reload_conf()")
-    d = scratch()
+    d = scratch("portal-db-")
     pw = os.path.join(d, "pg-password")
     info = "host=%s port=%d dbname=%s user=portald_app" % (srv.dir, srv.port, db)
-    conf = write_conf(d, postgresql=info, postgresql_password_file=pw)
+    conf = pg_conf(d, postgresql=info, postgresql_password_file=pw)
     with open(pw, "w") as f:
         f.write("wrong horse\n")
     os.chmod(pw, 0o600)
@@ -213,10 +195,10 @@ def passwords_come_from_a_root_only_file():
                 r"postgresql_password_file %s: group or others can read it" % pw, err)
     os.chmod(pw, 0o600)
     # The schema made by its owner; the daemon's role given only the rows.
-    ctl(write_conf(d, postgresql=srv.conninfo(db)), "db", "init")
+    ctl(pg_conf(d, postgresql=srv.conninfo(db)), "db", "init")
     srv.psql(db, "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
              "TO portald_app")
-    conf = write_conf(d, postgresql=info, postgresql_password_file=pw)
+    conf = pg_conf(d, postgresql=info, postgresql_password_file=pw)
     rc, out, err = check_t(conf)
     check_eq("the right password from the file, a role with only the rows: portald -t exit 0",
              (rc, err), (0, ""))
@@ -224,7 +206,7 @@ def passwords_come_from_a_root_only_file():
 
 @test
 def configuration_mistakes_name_the_line():
-    d = scratch()
+    d = scratch("portal-db-")
     for keys, want in [
             ({"store": "mongodb"}, r"store: 'mongodb' must be gdbm or postgresql"),
             ({"postgresql": "host=/x dbnme=portal"},
@@ -233,7 +215,7 @@ def configuration_mistakes_name_the_line():
             ({"postgresql_timeout": "0"}, r"postgresql_timeout: '0' must be between 1s and 60s"),
             ({"host_name": "a b"}, r"host_name: 'a b' must be a host name"),
     ]:
-        conf = write_conf(d, **dict({"postgresql": "dbname=portal"}, **keys))
+        conf = pg_conf(d, **dict({"postgresql": "dbname=portal"}, **keys))
         with open(conf) as f:
             key = list(keys)[0]
             line = [n for n, text in enumerate(f, 1) if text.startswith(key + " =")][0]
@@ -241,7 +223,7 @@ def configuration_mistakes_name_the_line():
         check_eq("%s: exit 1" % keys, rc, 1)
         check_match("%s: FILE:LINE: KEY: what is wrong" % keys,
                     r"^portald: %s:%d: %s" % (conf, line, want), err)
-    conf = write_conf(d, postgresql=None)
+    conf = pg_conf(d, postgresql=None)
     rc, out, err = check_t(conf)
     check_match("store = postgresql without a conninfo: said",
                 r"^portald: %s: postgresql: needed when store = postgresql" % conf, err)
