@@ -64,6 +64,28 @@ static int add_bounds(struct pg_server *s, size_t *n, const PQconninfoOption *o,
 	return 0;
 }
 
+/* The password file's password, else the conninfo's own, in locked
+ * memory (never in the strings anything might print), last. */
+static int add_password(struct pg_server *s, size_t *n, const PQconninfoOption *o,
+			const char *password)
+{
+	size_t len;
+
+	for (; !password && o->keyword; o++)
+		if (o->val && o->val[0] && strcmp(o->keyword, "password") == 0)
+			password = o->val;
+	if (!password)
+		return 0;
+	len = strlen(password) + 1;
+	s->password = sodium_malloc(len);
+	if (!s->password)
+		return -1;
+	memcpy(s->password, password, len);
+	s->keys[*n] = "password";     /* not strdup'ed: see pg_server_free */
+	s->values[(*n)++] = s->password;
+	return 0;
+}
+
 int pg_server_init(struct pg_server *s, const char *conninfo, const char *password,
 		   const char *appname, unsigned timeout_s, char *err, size_t errlen)
 {
@@ -92,23 +114,8 @@ int pg_server_init(struct pg_server *s, const char *conninfo, const char *passwo
 	if (add_bounds(s, &n, o, timeout_s) < 0 ||
 	    (!conninfo_sets(o, "application_name") && add(s, &n, "application_name", appname) < 0))
 		goto out;
-	/* A password in the conninfo itself is taken too, but kept out of
-	 * the strings anything might print: only the password file's or
-	 * the conninfo's goes in locked memory. */
-	if (!password && conninfo_sets(o, "password"))
-		for (p = o; p->keyword; p++)
-			if (strcmp(p->keyword, "password") == 0)
-				password = p->val;
-	if (password) {
-		size_t len = strlen(password) + 1;
-
-		s->password = sodium_malloc(len);
-		if (!s->password)
-			goto out;
-		memcpy(s->password, password, len);
-		s->keys[n] = "password";     /* not strdup'ed: see pg_server_free */
-		s->values[n++] = s->password;
-	}
+	if (add_password(s, &n, o, password) < 0)
+		goto out;
 	s->timeout_ms = timeout_s * 1000;
 	snprintf(s->setup, sizeof s->setup, "SET statement_timeout = %u; SET lock_timeout = %u; "
 		 "SET idle_in_transaction_session_timeout = %u; SET TIME ZONE 'UTC'",
