@@ -252,6 +252,7 @@ void pg_close(struct pg_conn *c)
 	if (c->conn)
 		PQfinish(c->conn);
 	c->conn = NULL;
+	c->nprepared = 0;
 }
 
 /* What a failed result means for the caller. */
@@ -299,17 +300,48 @@ static bool connected(struct pg_conn *c, enum pg_outcome *out)
 	return false;
 }
 
+/* The name sql is prepared under on this connection ("p<index>"),
+ * preparing it the first time; "" when the table is full (then run
+ * unprepared), NULL when preparing failed (*out says why). */
+static const char *prepared(struct pg_conn *c, const char *sql, int n, char name[8],
+			    enum pg_outcome *out)
+{
+	PGresult *res;
+	unsigned i;
+
+	for (i = 0; i < c->nprepared; i++)
+		if (c->prepared[i] == sql)
+			break;
+	if (i == PG_PREPARED_MAX)
+		return "";
+	snprintf(name, 8, "p%u", i);
+	if (i < c->nprepared)
+		return name;
+	res = PQprepare(c->conn, name, sql, n, NULL);
+	*out = result_of(c, res);
+	PQclear(res);
+	if (*out != PG_OK)
+		return NULL;
+	c->prepared[c->nprepared++] = sql;
+	return name;
+}
+
 PGresult *pg_exec(struct pg_conn *c, const char *sql, int n, const char *const *vals,
 		  const int *lens, enum pg_outcome *out)
 {
 	int formats[n > 0 ? n : 1];
+	const char *name;
+	char buf[8];
 	PGresult *res;
 
-	if (!connected(c, out))
+	if (!connected(c, out) || !(name = prepared(c, sql, n, buf, out)))
 		return NULL;
 	for (int i = 0; i < n; i++)
 		formats[i] = lens && lens[i] >= 0 ? 1 : 0;
-	res = PQexecParams(c->conn, sql, n, NULL, vals, lens, formats, 0);
+	if (name[0])
+		res = PQexecPrepared(c->conn, name, n, vals, lens, formats, 0);
+	else
+		res = PQexecParams(c->conn, sql, n, NULL, vals, lens, formats, 0);
 	*out = result_of(c, res);
 	if (*out == PG_OK)
 		return res;

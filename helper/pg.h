@@ -39,9 +39,15 @@ struct pg_server {
 	void (*on_change)(bool up, const char *why);
 };
 
+#define PG_PREPARED_MAX 32
+
 struct pg_conn {
 	struct pg_server *srv;
 	PGconn *conn;                 /* NULL until connected */
+	/* The statements prepared on this connection, by the address of
+	 * their text: a look-up is parsed and planned once, not each time. */
+	const char *prepared[PG_PREPARED_MAX];
+	unsigned nprepared;
 	char err[PG_ERR_MAX];         /* what the last failure said */
 	char sqlstate[6];             /* of the last failure, "" if none */
 };
@@ -75,7 +81,9 @@ void pg_close(struct pg_conn *c);
 /* Run one statement with text parameters (NULL = SQL NULL); bytea ones
  * are given with their length in lens (lens NULL: all text).  Returns the
  * result of a command or query that succeeded (PQclear it), else NULL
- * with *out saying what to do and c->err why. */
+ * with *out saying what to do and c->err why.  sql must live as long as
+ * the connection (a string literal): it is prepared on the connection
+ * the first time, and known by its address after that. */
 PGresult *pg_exec(struct pg_conn *c, const char *sql, int n, const char *const *vals,
 		  const int *lens, enum pg_outcome *out);
 /* A statement without parameters or result rows (BEGIN, COMMIT...). */
