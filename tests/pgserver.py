@@ -20,10 +20,11 @@ cannot be removed.
   rep = srv.replica()              # a streaming standby (pg_basebackup -R)
   srv.remove()
 
-Run as a program (`pgserver.py --serve`) it starts a server, prints
-"CONNINFO <conninfo without a dbname>" and "READY", and stops and
-removes it all when its standard input closes: the C unit tests start it
-so (tests/unit_storage.c).
+Run as a program (`pgserver.py --serve [--replica]`) it starts a server
+(and a standby), prints "CONNINFO <conninfo without a dbname>" and
+"READY", fails over when it reads "failover", and stops and removes it
+all when its standard input closes: the C unit tests start it so
+(tests/unit_storage.c).
 """
 import atexit
 import os
@@ -191,19 +192,36 @@ class PgServer:
         return name
 
 
-def serve():
+def serve(replica=False):
+    """Run a server (and with replica a streaming standby of it) until
+    standard input closes.  With a standby the conninfo names both, the
+    primary first, with target_session_attrs=read-write, as a fleet's
+    machines would; the line "failover" stops the primary and promotes
+    the standby, then "DONE" is printed."""
     srv = PgServer()
+    servers = [srv]
     try:
-        print("CONNINFO " + srv.server_conninfo(), flush=True)
+        info = srv.server_conninfo()
+        if replica:
+            rep = srv.replica()
+            servers.append(rep)
+            info = "host=%s,%s port=%d,%d user=%s target_session_attrs=read-write" % (
+                srv.dir, rep.dir, srv.port, rep.port, ROLE)
+        print("CONNINFO " + info, flush=True)
         print("READY", flush=True)
-        sys.stdin.read()
+        for line in sys.stdin:
+            if line.strip() == "failover" and replica:
+                srv.stop("fast")
+                rep.promote()
+                print("DONE", flush=True)
     finally:
-        srv.remove()
+        for s in reversed(servers):
+            s.remove()
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--serve"]:
-        serve()
+    if sys.argv[1:] in (["--serve"], ["--serve", "--replica"]):
+        serve(replica="--replica" in sys.argv)
     else:
         print(__doc__)
         sys.exit(2)

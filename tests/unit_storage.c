@@ -7,7 +7,6 @@
  * machine waited for a bounded time, a lost connection retried, the
  * shared outbox claimed with a lease and fenced, a sender killed with its
  * mail claimed.  Each group has a database of its own. */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +20,16 @@
 #include "schema.h"
 #include "storage.h"
 
-static char server[PG_ERR_MAX];     /* the test server's conninfo, without dbname */
-static FILE *server_in;             /* closing it stops the server */
+/* A server tests/pgserver.py --serve runs: its conninfo (without a
+ * dbname), and its standard input and output. */
+struct pgserver {
+	char conninfo[PG_ERR_MAX];
+	FILE *in, *out;            /* closing in stops it */
+	pid_t pid;
+};
+
+static struct pgserver main_server, failover_server;
+static const char *server;          /* the conninfo of the one in use */
 static struct portal_config cfg;
 static struct storage *st;
 static struct store *gdbm;
@@ -31,39 +38,56 @@ static unsigned ndb;
 
 /* ---- the server ------------------------------------------------------------ */
 
-/* Start tests/pgserver.py --serve and read its conninfo. */
-static bool server_start(void)
+/* Read lines until `want`; false at the end. */
+static bool read_until(struct pgserver *p, const char *want)
+{
+	char line[PG_ERR_MAX + 16];
+
+	while (fgets(line, sizeof line, p->out)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "CONNINFO ", 9) == 0)
+			snprintf(p->conninfo, sizeof p->conninfo, "%.500s", line + 9);
+		if (strcmp(line, want) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Start tests/pgserver.py --serve (with a standby: --replica). */
+static bool server_start(struct pgserver *p, bool replica)
 {
 	int in[2], out[2];
-	char line[PG_ERR_MAX + 16];
-	FILE *from;
-	pid_t pid;
 
 	if (pipe(in) < 0 || pipe(out) < 0)
 		return false;
-	pid = fork();
-	if (pid == 0) {
+	fflush(stdout);
+	p->pid = fork();
+	if (p->pid == 0) {
 		dup2(in[0], 0);
 		dup2(out[1], 1);
 		close(in[1]);
 		close(out[0]);
-		execl("/usr/bin/python3", "python3", "tests/pgserver.py", "--serve", (char *)NULL);
+		execl("/usr/bin/python3", "python3", "tests/pgserver.py", "--serve",
+		      replica ? "--replica" : (char *)NULL, (char *)NULL);
 		_exit(127);
 	}
 	close(in[0]);
 	close(out[1]);
-	server_in = fdopen(in[1], "w");
-	from = fdopen(out[0], "r");
-	while (from && fgets(line, sizeof line, from)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (strncmp(line, "CONNINFO ", 9) == 0)
-			snprintf(server, sizeof server, "%.500s", line + 9);
-		if (strcmp(line, "READY") == 0)
-			break;
-	}
-	if (from)
-		fclose(from);
-	return pid > 0 && server[0];
+	p->in = fdopen(in[1], "w");
+	p->out = fdopen(out[0], "r");
+	return p->pid > 0 && p->in && p->out && read_until(p, "READY") && p->conninfo[0];
+}
+
+/* Stop it and remove everything it made (it does on end of input). */
+static void server_stop(struct pgserver *p)
+{
+	if (p->in)
+		fclose(p->in);
+	if (p->out)
+		fclose(p->out);
+	if (p->pid > 0)
+		waitpid(p->pid, NULL, 0);
+	memset(p, 0, sizeof *p);
 }
 
 /* A connection to database name of the test server. */
@@ -403,6 +427,13 @@ static void schema(void)
 	CHECK("pg: a code's fields together or not at all (a constraint)",
 	      !admin(db, "INSERT INTO members (name, email, created, code_expires) "
 		     "VALUES ('x', 'x@example.org', now(), now())"));
+	CHECK("pg: one waiting code mail per member (a unique index)",
+	      admin(db, "INSERT INTO outbox (id, kind, member, recipient, status, next_try, "
+		    "expires, queued_by) VALUES ('0000000000000000000000a1', 'code', 'x', "
+		    "'x@example.org', 'queued', now(), now(), 'a')") &&
+	      !admin(db, "INSERT INTO outbox (id, kind, member, recipient, status, next_try, "
+		     "expires, queued_by) VALUES ('0000000000000000000000a2', 'code', 'x', "
+		     "'x@example.org', 'queued', now(), now(), 'b')"));
 	st = NULL;
 }
 
@@ -657,6 +688,64 @@ static void killed_sender(void)
 	storage_disconnect(c);
 }
 
+/* ---- PostgreSQL: losing the primary ------------------------------------------------ */
+
+static bool failover_start(void)
+{
+	if (!server_start(&failover_server, true))
+		return false;
+	server = failover_server.conninfo;
+	return pg_start();
+}
+
+static void failover_end(void)
+{
+	end();
+	server_stop(&failover_server);
+}
+
+static int count_hank(struct storage_conn *c, void *arg)
+{
+	struct user_record u;
+	int rc = storage_member_begin(c, "hank", &u, NULL);
+
+	(void)arg;
+	if (rc != STORAGE_OK)
+		return rc;
+	u.failures++;
+	return storage_member_write(c, &u);
+}
+
+/* A primary and a streaming standby named in the conninfo: the primary
+ * stopped, the standby promoted, the next transaction runs on it, and
+ * what was committed before is there. */
+static void failover(void)
+{
+	struct storage_conn *c = sess();
+	struct user_record u;
+	long long t0;
+	int ok = 0, rc;
+
+	user_init(&u, "hank", "hank@example.org", time(NULL));
+	CHECK("pg failover: written on the primary", c && storage_member_insert(c, &u) == STORAGE_OK);
+	for (int i = 0; c && i < 5; i++)
+		ok += storage_txn(c, count_hank, NULL) == STORAGE_OK;
+	CHECK("pg failover: 5 failures committed", ok == 5);
+	fputs("failover\n", failover_server.in);
+	fflush(failover_server.in);
+	CHECK("pg failover: the primary stopped, the standby promoted",
+	      read_until(&failover_server, "DONE"));
+	t0 = clock_ms();
+	rc = c ? storage_txn(c, count_hank, NULL) : STORAGE_ERROR;
+	t0 = clock_ms() - t0;
+	CHECK("pg failover: the next transaction reconnects to the new primary and commits",
+	      rc == STORAGE_OK);
+	printf("# failover: back in %lld ms\n", t0);
+	CHECK("pg failover: nothing committed before the stop was lost",
+	      c && storage_member_read(c, "hank", &u, NULL) == STORAGE_OK && u.failures == 6);
+	storage_disconnect(c);
+}
+
 int main(void)
 {
 	log_open(true);
@@ -664,10 +753,11 @@ int main(void)
 		return 1;
 	run_group("gdbm: members", gdbm_start, members, end);
 	run_group("gdbm: outbox", gdbm_start, outbox, end);
-	if (!server_start()) {
+	if (!server_start(&main_server, false)) {
 		CHECK("a private PostgreSQL (tests/pgserver.py; postgresql-15: make deps)", false);
 		return check_done();
 	}
+	server = main_server.conninfo;
 	run_group("pg: members", pg_start, members, end);
 	run_group("pg: outbox", pg_start, outbox, end);
 	run_group("pg: schema", schema_start, schema, schema_end);
@@ -675,7 +765,7 @@ int main(void)
 	run_group("pg: stuck", pg_start, stuck, end);
 	run_group("pg: lost", pg_start, lost, end);
 	run_group("pg: killed sender", pg_start, killed_sender, end);
-	fclose(server_in);
-	wait(NULL);
+	server_stop(&main_server);
+	run_group("pg: failover", failover_start, failover, failover_end);
 	return check_done();
 }
