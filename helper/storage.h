@@ -107,8 +107,8 @@ int storage_member_begin(struct storage_conn *c, const char *name, struct user_r
 /* Write the member, inside the transaction. */
 int storage_member_write(struct storage_conn *c, const struct user_record *u);
 /* Add a member that is not there: STORAGE_OK, or STORAGE_EXISTS (nothing
- * written).  Inside a transaction (begin on the same name first) or on
- * its own (an import: then committed with the batch). */
+ * written).  Inside a transaction (begin on the same name first), or on
+ * its own: then durable when it returns. */
 int storage_member_insert(struct storage_conn *c, const struct user_record *u);
 /* Remove the member, its code, ticket and locks; STORAGE_ABSENT. */
 int storage_member_delete(struct storage_conn *c, const char *name);
