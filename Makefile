@@ -8,9 +8,12 @@ SAN      ?=
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
 # The libraries that ship a .pc, each with the Debian package that ships it
-# (libesmtp's .pc requires openssl's).  GDBM has none: -lgdbm, gdbm.h.
+# (libesmtp's .pc requires openssl's).  GDBM and zxcvbn have none: -lgdbm,
+# gdbm.h; -lzxcvbn, zxcvbn.h.
+# libpq: the PostgreSQL backend (helper/pg.c), in portald and portalctl.
 PKG_DEBS := pam:libpam0g-dev libsodium:libsodium-dev libesmtp-1.0:libesmtp-dev \
-            openssl:libssl-dev pwquality:libpwquality-dev ldap:libldap-dev
+            openssl:libssl-dev pwquality:libpwquality-dev libutf8proc:libutf8proc-dev \
+            libpq:libpq-dev ldap:libldap-dev
 PKGS     := $(foreach p,$(PKG_DEBS),$(firstword $(subst :, ,$(p))))
 
 # The flags are asked of pkg-config once, when make reads this file, not
@@ -37,7 +40,12 @@ LIBS_PAM     := $(shell $(PKG_CONFIG) --libs pam 2>/dev/null)
 LIBS_SODIUM  := $(shell $(PKG_CONFIG) --libs libsodium 2>/dev/null)
 LIBS_ESMTP   := $(shell $(PKG_CONFIG) --libs libesmtp-1.0 openssl 2>/dev/null)
 LIBS_PWQ     := $(shell $(PKG_CONFIG) --libs pwquality 2>/dev/null)
+LIBS_UTF8    := $(shell $(PKG_CONFIG) --libs libutf8proc 2>/dev/null)
 LIBS_GDBM    := -lgdbm
+LIBS_ZXCVBN  := -lzxcvbn
+# What the password policy (helper/policy.c, unicode.c) links.
+LIBS_POLICY  := $(LIBS_PWQ) $(LIBS_UTF8) $(LIBS_ZXCVBN)
+LIBS_PQ      := $(shell $(PKG_CONFIG) --libs libpq 2>/dev/null)
 LIBS_LDAP    := $(shell $(PKG_CONFIG) --libs ldap 2>/dev/null)
 
 # One folder a program, and common/ for what the module shares with the
@@ -70,7 +78,10 @@ PORTALD_SRC := $(wildcard helper/*.c) $(COMMON_SRC)
 # the unit tests, linking the rest of portald, do without.
 PROCESS_SRC := helper/portald.c helper/privileges.c helper/listener.c helper/loop.c \
                helper/conn.c helper/workers.c
-CTL_FROM_HELPER := helper/config.c helper/config_ldap.c helper/valid.c helper/utf8.c
+# `db init` reaches PostgreSQL as portald does: the connection (pg.c), the
+# schema (schema.c), the password file (secretfile.c).
+CTL_FROM_HELPER := helper/config.c helper/config_ldap.c helper/valid.c helper/utf8.c helper/pg.c helper/schema.c \
+                   helper/secretfile.c
 CTL_SRC     := $(wildcard portalctl/*.c) $(CTL_FROM_HELPER) common/client.c $(COMMON_SRC)
 
 OBJ   := $(BUILD)/obj
@@ -101,7 +112,9 @@ libraries:
 	if command -v $(firstword $(CC)) >/dev/null; then \
 		printf '#include <gdbm.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 || \
 			missing=" libgdbm-dev"; \
-	else missing=" build-essential libgdbm-dev"; fi; \
+		printf '#include <zxcvbn.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 || \
+			missing="$$missing libzxcvbn-dev"; \
+	else missing=" build-essential libgdbm-dev libzxcvbn-dev"; fi; \
 	command -v python3 >/dev/null || missing="$$missing python3"; \
 	command -v $(PKG_CONFIG) >/dev/null || missing="$$missing pkg-config"; \
 	for pd in $(PKG_DEBS); do \
@@ -120,7 +133,7 @@ libraries:
 COMPILE_FLAGS = $(CC) $(CFLAGS) $(MODULE_DEFS) $(FUZZ_CC) $(FUZZ_CFLAGS) \
                 $(foreach f,$(INCLUDE_FOLDERS),$(f): $(INCLUDES_$(f)))
 LINK_FLAGS    = $(LDFLAGS) $(MODULE_LDFLAGS) $(LIBS_PAM) $(LIBS_SODIUM) $(LIBS_ESMTP) \
-                $(LIBS_PWQ) $(LIBS_GDBM) $(LIBS_LDAP)
+                $(LIBS_POLICY) $(LIBS_GDBM) $(LIBS_PQ) $(LIBS_LDAP)
 define write-if-changed
 	@mkdir -p $(dir $@)
 	@printf '%s\n' '$(subst ','\'',$(strip $(1)))' >$@.new
@@ -160,11 +173,11 @@ $(BUILD)/pam_portal.so: $(call pic,$(MODULE_SRC)) $(BUILD)/ldflags
 		-o $@ $(LINK_OBJS) $(LIBS_PAM)
 
 $(BUILD)/portald: $(call obj,$(PORTALD_SRC)) $(BUILD)/ldflags
-	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_PWQ) \
-		$(LIBS_GDBM) $(LIBS_LDAP) -lpthread
+	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_POLICY) \
+		$(LIBS_GDBM) $(LIBS_PQ) $(LIBS_LDAP) -lpthread
 
 $(BUILD)/portalctl: $(call obj,$(CTL_SRC)) $(BUILD)/ldflags
-	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM)
+	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_PQ) -lpthread
 
 # ---- tests ---------------------------------------------------------------
 UNIT_TESTS := $(patsubst tests/unit_%.c,$(BUILD)/tests/unit_%,$(wildcard tests/unit_*.c))
@@ -174,14 +187,14 @@ TEST_TOOLS := $(BUILD)/tests/pamconv $(BUILD)/tests/locker
 UNIT_DEPS := $(filter-out $(PROCESS_SRC),$(PORTALD_SRC)) common/client.c portalctl/csv.c
 $(BUILD)/tests/unit_%: $(OBJ)/tests/unit_%.o $(call obj,$(UNIT_DEPS)) $(BUILD)/ldflags
 	@mkdir -p $(dir $@)
-	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_PWQ) $(LIBS_GDBM) \
-		$(LIBS_LDAP) -lpthread
+	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_POLICY) \
+		$(LIBS_GDBM) $(LIBS_PQ) $(LIBS_LDAP) -lpthread
 # A name looked up as portald does, any bytes (tests/test_ldap.py).
 DIR_TOOL := $(BUILD)/tests/dirlookup
 $(DIR_TOOL): $(OBJ)/tests/dirlookup.o $(call obj,$(UNIT_DEPS)) $(BUILD)/ldflags
 	@mkdir -p $(dir $@)
-	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_PWQ) $(LIBS_GDBM) \
-		$(LIBS_LDAP) -lpthread
+	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_POLICY) \
+		$(LIBS_GDBM) $(LIBS_PQ) $(LIBS_LDAP) -lpthread
 # The module's message table is not part of portald.
 $(BUILD)/tests/unit_text: $(OBJ)/pam_portal/text.o
 

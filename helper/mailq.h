@@ -89,6 +89,9 @@ time_t mailq_queued_at(const char *id);
  * entry: queued, or withheld when send is false.  0 or -1 (logged). */
 int mailq_add(struct mailq *q, const char *id, enum mail_kind kind, const char *user,
 	      const char *to, time_t expires, const char *plain, size_t len, bool send);
+/* Write a new entry whose box is sealed already (r->box, or none), and
+ * index it; 0 or -1.  The storage interface's GDBM backend queues so. */
+int mailq_insert(struct mailq *q, const struct mail_record *r);
 /* Close the code mails of user still waiting: only the newest code works. */
 int mailq_supersede(struct mailq *q, const char *user);
 
@@ -118,5 +121,8 @@ unsigned long mailq_pending(const struct mailq *q);
 
 /* "code" or "notice". */
 const char *mailq_kind_name(unsigned kind);
+/* "queued", "sent", "failed", "expired", "gave-up" or "withheld" ("?"
+ * for another number). */
+const char *mailq_status_name(unsigned status);
 
 #endif

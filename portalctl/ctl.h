@@ -108,5 +108,7 @@ bool ctl_members_local(struct ctl *c);
  * how many, 0 for directory = local. */
 unsigned ctl_directory_health(struct ctl *c, const char *lab[], const char *val[],
 			      char (*buf)[320]);
+int ctl_db_schema(struct ctl *c, int argc, char **argv);
+int ctl_db_init(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -29,6 +29,8 @@ static const struct command {
 	{ NULL, "outbox", 0, "outbox", ctl_outbox },
 	{ NULL, "status", 0, "status", ctl_status },
 	{ "directory", "lookup", 1, "directory lookup USER", ctl_directory_lookup },
+	{ "db", "schema", 0, "db schema", ctl_db_schema },
+	{ "db", "init", 0, "db init", ctl_db_init },
 };
 
 static const struct i18n_text msg_help = I18N(
@@ -49,6 +51,9 @@ static const struct i18n_text msg_help = I18N(
 	"  status                     show the state of portald\n"
 	"  directory lookup USER      show how portald looks a user name up in the\n"
 	"                             directory: the filter, the entries, the addresses\n"
+	"  db schema                  print the SQL of the PostgreSQL schema\n"
+	"  db init                    make the schema in the configured PostgreSQL\n"
+	"                             database, or upgrade it (store = postgresql)\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE   configuration file (default %s)\n"

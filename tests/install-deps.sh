@@ -11,15 +11,22 @@
 set -euo pipefail
 
 PACKAGES=(build-essential pkg-config libpam0g-dev libsodium-dev libesmtp-dev
-          libgdbm-dev libpwquality-dev cracklib-runtime python3 python3-aiosmtpd
+          libgdbm-dev libpwquality-dev cracklib-runtime libutf8proc-dev libzxcvbn-dev
+          python3 python3-aiosmtpd
           valgrind libpam-pwquality clang libclang-rt-14-dev
-          openssh-server openssh-client python3-pexpect)
+          openssh-server openssh-client python3-pexpect python3-gdbm)
 # groff-base, gettext and systemd: the man page, translation and unit checks
 # (man-db: systemd-analyze verify runs man for the unit's Documentation=);
 # openssl: unit_outbox makes its test certificate with it.
+PACKAGES+=(groff-base gettext systemd man-db openssl)
+# libpq-dev: portald's PostgreSQL backend; postgresql-15: the private
+# servers of the tests (tests/pgserver.py: initdb and pg_ctl in a temporary
+# folder).  Debian's package makes and starts a cluster of its own; the
+# tests never use it.
+PACKAGES+=(libpq-dev postgresql-15)
 # libldap-dev: portald's directory = ldap; slapd and ldap-utils: the tests'
 # own directory server (tests/ldapserver.py), never the system's service.
-PACKAGES+=(groff-base gettext systemd man-db openssl libldap-dev slapd ldap-utils "$@")
+PACKAGES+=(libldap-dev slapd ldap-utils "$@")
 DICT=/var/cache/cracklib/cracklib_dict.pwd
 
 missing=()
