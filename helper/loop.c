@@ -54,8 +54,8 @@ static void keep_setting(const char *key, char *fresh, const char *now, size_t s
 }
 
 /* SIGHUP: read the file again.  A broken file changes nothing; the socket,
- * the database and the account are taken once, so changing them needs a
- * restart. */
+ * the database, its key and the account are taken once, so changing them
+ * needs a restart. */
 static void reload(struct server *s)
 {
 	struct portald *d = s->d;
@@ -69,6 +69,7 @@ static void reload(struct server *s)
 	}
 	keep_setting("socket", fresh.socket, d->cfg.socket, sizeof fresh.socket);
 	keep_setting("database", fresh.database, d->cfg.database, sizeof fresh.database);
+	keep_setting("key_file", fresh.key_file, d->cfg.key_file, sizeof fresh.key_file);
 	keep_setting("user", fresh.user, d->cfg.user, sizeof fresh.user);
 	pthread_rwlock_wrlock(&d->cfg_lock);
 	d->cfg = fresh;

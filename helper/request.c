@@ -7,7 +7,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include "log.h"
+#include "outbox.h"
 #include "store.h"
+
+#define LOCK_MAIL_SPACING (24 * 3600)   /* one lock mail a day at most, per member */
+#define NOTICE_SPACING    (10 * 60)     /* one password notice each 10 minutes at most */
 
 /* ---- answers -------------------------------------------------------------- */
 
@@ -37,8 +42,11 @@ void reply_detail(struct req *r, enum proto_result res, const char *detail)
 
 void reply_locked(struct req *r, const struct user_record *u)
 {
+	uint64_t until = lockout_end(u, &r->cfg, r->now, r->source);
+
 	reply(r, RESULT_LOCKED);
-	proto_put_u64(r->resp, TAG_UNTIL, user_lock_end(u));
+	/* A lock ending as we answer still ends: never 0, "no end". */
+	proto_put_u64(r->resp, TAG_UNTIL, until ? until : (uint64_t)r->now + 1);
 }
 
 /* ---- fields --------------------------------------------------------------- */
@@ -124,5 +132,91 @@ bool commit(struct req *r, const struct user_record *u)
 enum portal_state state_of(const struct req *r, const struct user_record *u,
 			   enum pending_reason *why)
 {
-	return user_state(u, &r->cfg, r->now, why);
+	return user_state(u, &r->cfg, r->now, r->source, why);
+}
+
+/* Printable ASCII, as a host name, an address, a terminal or a service is. */
+static bool source_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < ' ' || *s > '~')
+			return false;
+	return true;
+}
+
+bool read_source(struct req *r)
+{
+	if (!r->privileged) {
+		snprintf(r->source, sizeof r->source, "uid %u", (unsigned)r->peer->uid);
+		return true;
+	}
+	if (!opt_str(r, TAG_SOURCE, "source", r->source, sizeof r->source, source_ok))
+		return false;
+	if (!r->source[0])
+		snprintf(r->source, sizeof r->source, "%s", LOCKOUT_UNKNOWN);
+	return true;
+}
+
+/* ---- failures --------------------------------------------------------------- */
+
+/* The member is told of a lock by mail, once a day at most: whoever
+ * brings the locks cannot flood the mailbox with them.  A time ahead of
+ * the clock (set back) counts as recent. */
+static void lock_mail(struct req *r, struct user_record *u, const struct lock_event *ev)
+{
+	enum lang lang = r->cfg.language;
+
+	if (u->lock_mailed && u->lock_mailed + LOCK_MAIL_SPACING > (uint64_t)r->now)
+		return;
+	if (outbox_queue_lock(r->d->outbox, u->name, u->email, lang, (time_t)ev->until,
+			      ev->everywhere ? NULL : r->source) != 0)
+		return;   /* logged; the lock holds all the same */
+	u->lock_mailed = (uint64_t)r->now;
+	r->mail_queued = true;
+}
+
+bool count_failure(struct req *r, struct user_record *u, bool member)
+{
+	struct lock_event ev;
+
+	lockout_fail(u, &r->cfg, r->now, r->source, member, &ev);
+	if (ev.locked) {
+		log_msg(LOG_WARNING, "user %s locked %s%s for %llu s after %u failures in a row",
+			u->name, ev.everywhere ? "from every source" : "from ",
+			ev.everywhere ? "" : r->source,
+			(unsigned long long)(ev.until - (uint64_t)r->now), ev.failures);
+		lock_mail(r, u, &ev);
+	}
+	return lockout_end(u, &r->cfg, r->now, r->source) != 0;
+}
+
+void count_success(struct req *r, struct user_record *u)
+{
+	lockout_succeed(u, r->source);
+}
+
+/* A member who changes a password in a loop gets a notice every
+ * NOTICE_SPACING at most, each telling of the last change: one waiting
+ * until then takes the place of the one before.  A time far ahead of the
+ * clock (set back) is not waited for. */
+bool queue_notice(struct req *r, struct user_record *u, enum lang lang, const char *host)
+{
+	uint64_t t = (uint64_t)r->now, last = u->notice_last, at = t;
+	int rc;
+
+	if (last > t + NOTICE_SPACING)
+		last = 0;
+	if (last > t)
+		at = last;
+	else if (last && last + NOTICE_SPACING > t)
+		at = last + NOTICE_SPACING;
+	rc = outbox_queue_notice(r->d->outbox, u->name, u->email, lang, r->now, host,
+				 at > t ? (time_t)at : 0);
+	if (rc == 0) {
+		u->notice_last = at;
+		r->mail_queued = true;
+	}
+	return rc >= 0;
 }

@@ -45,7 +45,8 @@ def wrong_codes_until_the_code_dies():
     auth, _, _ = d.result()
     check_eq("wrong code 5: PAM_AUTH_ERR", auth, "PAM_AUTH_ERR")
     out = p.ctl("user", "show", "alice")[1]
-    check_match("wrong codes: the user is locked", r"(?m)^state:\s*locked", out)
+    check_match("wrong codes: the user is locked out of where they came from",
+                r"(?m)^locked from:\s*\S+ until .*\(5 failures in a row\)$", out)
     check_match("wrong codes: the code is dead", r"(?m)^live code expires at:\s*none$", out)
 
     # While locked: told at once, no prompt.
