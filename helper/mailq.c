@@ -174,6 +174,7 @@ static void entry_set(struct mail_entry *e, const struct mail_record *r)
 	e->status = (uint8_t)r->status;
 	e->when = (time_t)(r->status == MAILQ_QUEUED ? r->next_try : r->done);
 	e->expires = (time_t)r->expires;
+	e->held = r->attempts == 0;
 }
 
 static int index_append(struct mailq *q, const struct mail_record *r)

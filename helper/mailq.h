@@ -62,6 +62,7 @@ struct mail_entry {
 	time_t expires;
 	bool replaced;          /* a code mail with a newer one of its user queued
 				 * since: the sender closes it (mailq_replace) */
+	bool held;              /* never tried yet: not to go before `when` */
 };
 
 struct mailq {

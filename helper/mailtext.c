@@ -597,7 +597,7 @@ ssize_t mailtext_lock(const struct mail_head *h, const char *user, time_t until,
 		{ "source", source ? source : i18n(h->lang, &many_sources) },
 	};
 
-	if (!head_ok(h) || !all_ok(vars, sizeof vars / sizeof vars[0]) ||
+	if (!head_ok(h) || !all_ok(vars, 2) || !all_ok(&vars[3], 1) ||
 	    strlen(vars[3].value) > PORTAL_SOURCE_MAX)
 		return -1;
 	local_host(host, sizeof host, h->from);

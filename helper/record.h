@@ -35,7 +35,7 @@ enum record_tag {
 	REC_CODE_REQUEST,     /* repeated: one code request (codereq.h) */
 	REC_SOURCE_LOCK,      /* repeated: failures and lock from one source (lockout.h) */
 	REC_LOCK_MAILED,      /* when the last lock mail was queued */
-	REC_NOTICE_LAST,      /* when the last password notice was queued */
+	REC_NOTICE_TIME,      /* repeated: when each notice of the last hour goes (request.c) */
 	/* the fields of a code request, nested in REC_CODE_REQUEST */
 	REC_CR_FLAGS = TAG_PRIVATE + 30,
 	REC_CR_ADDRESS,

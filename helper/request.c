@@ -12,7 +12,6 @@
 #include "store.h"
 
 #define LOCK_MAIL_SPACING (24 * 3600)   /* one lock mail a day at most, per member */
-#define NOTICE_SPACING    (10 * 60)     /* one password notice each 10 minutes at most */
 
 /* ---- answers -------------------------------------------------------------- */
 
@@ -197,25 +196,39 @@ void count_success(struct req *r, struct user_record *u)
 	lockout_succeed(u, r->source);
 }
 
-/* A member who changes a password in a loop gets a notice every
- * NOTICE_SPACING at most, each telling of the last change: one waiting
- * until then takes the place of the one before.  A time far ahead of the
- * clock (set back) is not waited for. */
+/* When the next notice may go: now, while fewer than USER_NOTICES_HOUR
+ * went in the last hour; else when the oldest of them leaves the hour.
+ * One held till then (the last time, ahead of the clock) is replaced by
+ * the new one, at its time.  *replace says so.  Times far ahead of the
+ * clock (set back) are dropped. */
+static uint64_t notice_time(struct user_record *u, time_t now, bool *replace)
+{
+	uint64_t t = (uint64_t)now;
+	unsigned kept = 0;
+
+	for (unsigned i = 0; i < u->nnotices; i++)
+		if (u->notices[i] + 3600 > t && u->notices[i] <= t + 3600)
+			u->notices[kept++] = u->notices[i];
+	u->nnotices = kept;
+	*replace = kept > 0 && u->notices[kept - 1] > t;
+	if (*replace)
+		return u->notices[kept - 1];
+	return kept < USER_NOTICES_HOUR ? t : u->notices[kept - USER_NOTICES_HOUR] + 3600;
+}
+
+/* A member who changes a password in a loop gets USER_NOTICES_HOUR
+ * notices an hour at most; past that one waits, each new one taking its
+ * place, so that the last change is told and the outbox holds one. */
 bool queue_notice(struct req *r, struct user_record *u, enum lang lang, const char *host)
 {
-	uint64_t t = (uint64_t)r->now, last = u->notice_last, at = t;
-	int rc;
+	bool replace;
+	uint64_t at = notice_time(u, r->now, &replace);
+	int rc = outbox_queue_notice(r->d->outbox, u->name, u->email, lang, r->now, host,
+				     at > (uint64_t)r->now ? (time_t)at : 0);
 
-	if (last > t + NOTICE_SPACING)
-		last = 0;
-	if (last > t)
-		at = last;
-	else if (last && last + NOTICE_SPACING > t)
-		at = last + NOTICE_SPACING;
-	rc = outbox_queue_notice(r->d->outbox, u->name, u->email, lang, r->now, host,
-				 at > t ? (time_t)at : 0);
 	if (rc == 0) {
-		u->notice_last = at;
+		if (!replace && u->nnotices < USER_NOTICES_MAX)
+			u->notices[u->nnotices++] = at;
 		r->mail_queued = true;
 	}
 	return rc >= 0;

@@ -100,9 +100,9 @@ void count_success(struct req *r, struct user_record *u);
 
 /* Store lock held: the notice that the member's password was created or
  * changed, from host, queued (not written down before the caller syncs);
- * at most one each NOTICE_SPACING, the last change told.  Not queued when
- * the outbox is full (outbox.h), which is not an error.  False on a
- * storage error. */
+ * USER_NOTICES_HOUR an hour at most, the last change always told.  Not
+ * queued when the outbox is full (outbox.h), which is not an error.
+ * False on a storage error. */
 bool queue_notice(struct req *r, struct user_record *u, enum lang lang, const char *host);
 
 #endif

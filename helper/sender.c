@@ -89,7 +89,10 @@ static bool consider(struct batch *b, struct mail_entry *e, bool due, time_t now
 			    LOG_WARNING);
 		return true;
 	}
-	if (b->n == BATCH_MAX || (!due && b->n == 0)) {
+	/* One held until a time of its own (a notice that must wait its
+	 * turn, outbox.h) waits for it; one waiting for a retry goes with the
+	 * session opened anyway. */
+	if (b->n == BATCH_MAX || (!due && (b->n == 0 || e->held))) {
 		*wake = e->when < *wake ? e->when : *wake;
 		return false;
 	}

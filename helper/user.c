@@ -69,7 +69,7 @@ static const struct record_layout source_lock_layout =
 enum {
 	UF_NAME, UF_EMAIL, UF_CREATED, UF_LAST_SIGNIN, UF_FAILURES, UF_LOCKED_UNTIL,
 	UF_RESET, UF_HARD_LOCKED, UF_PWHASH, UF_SOURCES, UF_CODES,
-	UF_TICKET_HASH, UF_TICKET_EXPIRES, UF_TICKET_TRIES, UF_LOCK_MAILED, UF_NOTICE_LAST,
+	UF_TICKET_HASH, UF_TICKET_EXPIRES, UF_TICKET_TRIES, UF_LOCK_MAILED, UF_NOTICES,
 	UF_CODE_HASH, UF_CODE_EXPIRES, UF_CODE_TRIES, UF_REQUESTS, UF_LAST_REQUEST,
 };
 
@@ -98,7 +98,8 @@ static const struct record_field user_fields[] = {
 	[UF_TICKET_TRIES] = { REC_TICKET_TRIES, RF_U32, AT(ticket_tries),
 	                      .rule = RULE_IF, .when = UF_TICKET_EXPIRES },
 	[UF_LOCK_MAILED] = { REC_LOCK_MAILED, RF_U64, AT(lock_mailed), .rule = RULE_NONZERO },
-	[UF_NOTICE_LAST] = { REC_NOTICE_LAST, RF_U64, AT(notice_last), .rule = RULE_NONZERO },
+	[UF_NOTICES] = { REC_NOTICE_TIME, RF_U64_LIST, AT(notices), .rule = RULE_OPTIONAL,
+			 .len_off = offsetof(struct user_record, nnotices) },
 	[UF_CODE_HASH] = { REC_CODE_HASH, RF_FIXED, AT(code_hash),
 	                   .rule = RULE_WITH, .when = UF_CODE_EXPIRES },
 	[UF_CODE_EXPIRES] = { TAG_CODE_EXPIRES, RF_U64, AT(code_expires), .rule = RULE_NONZERO },

@@ -24,6 +24,8 @@
 
 #define USER_PREFIX       "u:"
 #define USER_REQUESTS_MAX 100   /* the largest codes_per_hour config.c accepts */
+#define USER_NOTICES_HOUR 3     /* password notices sent in an hour, at most */
+#define USER_NOTICES_MAX  (USER_NOTICES_HOUR + 1)   /* and one held */
 
 struct user_record {
 	char name[PORTAL_USER_MAX + 1];
@@ -48,7 +50,8 @@ struct user_record {
 	uint32_t ticket_tries;
 	/* Mail the member can cause, rate-limited (outbox.h). */
 	uint64_t lock_mailed;                 /* the last lock mail queued */
-	uint64_t notice_last;                 /* the last password notice queued */
+	uint64_t notices[USER_NOTICES_MAX];   /* when each notice of the hour goes */
+	unsigned nnotices;
 	/* Read from records of older versions only, and carried over into
 	 * codes (codereq_from_old): the live code, the requests of the
 	 * hour, the last one. */

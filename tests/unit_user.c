@@ -53,7 +53,9 @@ static void codec(void)
 	u.ticket_expires = NOW + 300;
 	u.ticket_tries = 2;
 	u.lock_mailed = NOW - 7;
-	u.notice_last = NOW - 8;
+	u.notices[0] = NOW - 8;
+	u.notices[1] = NOW + 900;
+	u.nnotices = 2;
 	CHECK("save", user_save(st, &u) == 0);
 	CHECK("load", user_load(st, "alice", &v) == 0);
 	CHECK("names and dates kept", strcmp(v.name, "alice") == 0 &&
@@ -67,7 +69,8 @@ static void codec(void)
 	CHECK("code requests kept", v.ncodes == 2 && memcmp(v.codes, u.codes, sizeof u.codes) == 0);
 	CHECK("ticket kept", memcmp(v.ticket_hash, u.ticket_hash, CODE_HASH_LEN) == 0 &&
 	      v.ticket_expires == u.ticket_expires && v.ticket_tries == 2);
-	CHECK("mail times kept", v.lock_mailed == u.lock_mailed && v.notice_last == u.notice_last);
+	CHECK("mail times kept", v.lock_mailed == u.lock_mailed && v.nnotices == 2 &&
+	      memcmp(v.notices, u.notices, sizeof u.notices) == 0);
 
 	/* What an administrator may see is separate from what never travels. */
 	CHECK("record read raw", store_get(st, "u:alice", &b) == 0 &&
