@@ -124,8 +124,9 @@ uint64_t lockout_end(const struct user_record *u, const struct portal_config *cf
 {
 	uint64_t end = member_end(u, cfg);
 
-	for (unsigned i = 0; source && i < u->nsources; i++)
-		if (strcmp(u->sources[i].source, source) == 0 && u->sources[i].until > end)
+	for (unsigned i = 0; i < u->nsources; i++)
+		if ((!source || strcmp(u->sources[i].source, source) == 0) &&
+		    u->sources[i].until > end)
 			end = u->sources[i].until;
 	return end > (uint64_t)now ? end : 0;
 }

@@ -56,8 +56,9 @@ void lockout_fail(struct user_record *u, const struct portal_config *cfg, time_t
 		  const char *source, bool member, struct lock_event *ev);
 /* A right code or password from source: its run, and the member's, end. */
 void lockout_succeed(struct user_record *u, const char *source);
-/* The end of the lock that keeps source out now (NULL: only the member's
- * own lock counts), or 0 when none does. */
+/* The end of the lock that keeps source out now, or 0 when none does.
+ * NULL: any lock, the member's own or a source's, as an administrator
+ * sees the member (the latest end). */
 uint64_t lockout_end(const struct user_record *u, const struct portal_config *cfg, time_t now,
 		     const char *source);
 /* Every lock lifted, every count cleared. */

@@ -79,9 +79,10 @@ int user_insert(struct store *s, const struct user_record *u);
 /* 0 deleted, 1 not managed, -1 error.  Store lock held. */
 int user_delete(struct store *s, const char *name);
 
-/* State at `now` under cfg, for a request from source (NULL: the member
- * as a whole, as an administrator sees it: locked only by the member's
- * own lock); *why says why a user is pending (PENDING_NONE otherwise). */
+/* State at `now` under cfg, for a request from source (NULL: as an
+ * administrator sees the member: locked by the member's own lock or any
+ * source's, user_entry's TAG_LOCKs saying which); *why says why a user is
+ * pending (PENDING_NONE otherwise). */
 enum portal_state user_state(const struct user_record *u, const struct portal_config *cfg,
 			     time_t now, const char *source, enum pending_reason *why);
 
