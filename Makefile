@@ -179,11 +179,24 @@ $(BUILD)/tests/unit_text: $(OBJ)/pam_portal/text.o
 
 # PAM applications of the tests: pamconv drives the module, locker checks
 # its own user's password as a screen locker does (tests/test_e2e_locker.py).
+# Under the sanitizers they are linked with libcrypt: ASan's interceptor of
+# crypt() finds the real one only in a library there at start, and
+# pam_unix, which loads libcrypt later, would call through a null pointer
+# when it checks a password (tests/test_fail_delay.py).
+CRYPT_ALWAYS := -Wl,--no-as-needed -lcrypt -Wl,--as-needed
+SAN_CRYPT := $(if $(SAN),$(CRYPT_ALWAYS))
 $(TEST_TOOLS): $(BUILD)/tests/%: $(OBJ)/tests/%.o $(BUILD)/ldflags
 	@mkdir -p $(dir $@)
-	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_PAM)
+	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_PAM) $(SAN_CRYPT)
 
-test-programs: $(PROGRAMS) $(UNIT_TESTS) $(TEST_TOOLS)
+# A passwd source for NSS that folds case, as sssd can: the module must ask
+# portald about the account NSS resolves (tests/test_canonical.py).
+NSS_TEST := $(BUILD)/tests/libnss_pptestfold.so.2
+$(NSS_TEST): $(PIC)/tests/nss_pptestfold.o $(BUILD)/ldflags
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(LDFLAGS) -o $@ $(LINK_OBJS)
+
+test-programs: $(PROGRAMS) $(UNIT_TESTS) $(TEST_TOOLS) $(NSS_TEST)
 
 # ---- fuzzing: clang's libFuzzer with ASan and UBSan, one program a target --
 # fuzz/fuzz_T.c exercises the units named by fuzz_src_T; its seed corpus is

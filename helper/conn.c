@@ -84,6 +84,8 @@ void conn_close(struct server *s, struct conn *c)
 	}
 	s->slot[c->slot] = NULL;
 	s->nconns--;
+	if (!c->privileged)
+		s->nothers--;
 	while (s->top > 0 && !s->slot[s->top - 1])
 		s->top--;
 	free(c);
@@ -110,19 +112,31 @@ static void refuse_busy(struct server *s, int fd, uid_t uid)
 	s->refused++;
 	if (now - s->refused_logged >= REFUSED_LOG_MS || s->refused_logged == 0) {
 		log_msg(LOG_WARNING, "too many connections (last from uid %u): refused %lu "
-			"(limits: %d in all, %d per user)", (unsigned)uid, s->refused,
-			MAX_CONNS, MAX_CONNS_PER_UID);
+			"(limits: %d in all, %d per user and %d in all for users other than "
+			"root and portald's own)", (unsigned)uid, s->refused,
+			MAX_CONNS, MAX_CONNS_PER_UID, MAX_CONNS_OTHERS);
 		s->refused = 0;
 		s->refused_logged = now;
 	}
 }
 
+/* Room for one more connection of uid?  Root's sign-ins (sshd, login,
+ * su) keep theirs whatever the others hold: they are capped per uid and
+ * all together well below the whole (server.h). */
+static bool room_for(const struct server *s, uid_t uid, bool privileged)
+{
+	if (s->nconns >= MAX_CONNS)
+		return false;
+	return privileged ||
+	       (s->nothers < MAX_CONNS_OTHERS && conns_of_uid(s, uid) < MAX_CONNS_PER_UID);
+}
 
 static void conn_open(struct server *s, int fd)
 {
 	struct ucred cr;
 	socklen_t len = sizeof cr;
 	struct conn *c;
+	bool privileged;
 	unsigned i;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0) {
@@ -130,9 +144,8 @@ static void conn_open(struct server *s, int fd)
 		close(fd);
 		return;
 	}
-	/* Root (sshd, login) keeps room even when one user opens many. */
-	if (s->nconns >= MAX_CONNS ||
-	    (cr.uid != 0 && conns_of_uid(s, cr.uid) >= MAX_CONNS_PER_UID)) {
+	privileged = peer_privileged(cr.uid);
+	if (!room_for(s, cr.uid, privileged)) {
 		refuse_busy(s, fd, cr.uid);
 		return;
 	}
@@ -149,8 +162,11 @@ static void conn_open(struct server *s, int fd)
 	c->peer.uid = cr.uid;
 	c->peer.gid = cr.gid;
 	c->peer.pid = cr.pid;
+	c->privileged = privileged;
 	s->slot[i] = c;
 	s->nconns++;
+	if (!privileged)
+		s->nothers++;
 	if (i >= s->top)
 		s->top = i + 1;
 	if (conn_watch(s, c) < 0) {

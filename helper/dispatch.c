@@ -111,6 +111,11 @@ static void portald_config(struct portald *d, struct portal_config *out)
 	pthread_rwlock_unlock(&d->cfg_lock);
 }
 
+bool peer_privileged(uid_t uid)
+{
+	return uid == 0 || uid == geteuid();
+}
+
 static void req_begin(struct req *r, struct portald *d, const struct peer *peer,
 		      const struct proto_msg *req, struct proto_buf *resp)
 {
@@ -120,7 +125,7 @@ static void req_begin(struct req *r, struct portald *d, const struct peer *peer,
 	r->msg = req;
 	r->resp = resp;
 	r->now = time(NULL);
-	r->privileged = peer->uid == 0 || peer->uid == geteuid();
+	r->privileged = peer_privileged(peer->uid);
 	portald_config(d, &r->cfg);
 	/* What the client sees if a handler failed to answer. */
 	reply(r, RESULT_INTERNAL);

@@ -17,6 +17,10 @@ struct peer {
 	char name[PORTAL_USER_MAX + 1]; /* login name of uid, "" if none */
 };
 
+/* Root, and the account portald runs as: they may do anything, and the
+ * connections reserved for them are theirs alone (server.h). */
+bool peer_privileged(uid_t uid);
+
 /* Handle one parsed request; always leaves a finished PROTO_RESPONSE frame
  * in resp (wiped and rebuilt by the caller for every request).  True when
  * it queued mail (or withheld a code mail): the caller then wakes the

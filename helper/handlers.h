@@ -14,7 +14,8 @@
 /* ---- a sign-in (req_signin.c) ------------------------------------------ */
 
 /* REQ_STATUS, lock held: the member's state, and what the module needs to
- * talk to the member. */
+ * talk to the member; for a locked member, TAG_REASON says what they are
+ * under the lock (why pending, or PENDING_NONE: active). */
 void h_status(struct req *r);
 /* REQ_AUTH: an active member's password checked, a failure counted. */
 void h_auth(struct req *r);

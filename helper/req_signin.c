@@ -14,6 +14,23 @@
 #include "req_password.h"
 #include "store.h"
 
+/* Why a locked member would be pending once the lock is lifted, or
+ * PENDING_NONE when they would be active. */
+static enum pending_reason reason_under_lock(const struct req *r, const struct user_record *u)
+{
+	struct user_record lifted = *u;
+	enum pending_reason why;
+
+	lockout_clear(&lifted);
+	state_of(r, &lifted, &why);
+	user_wipe(&lifted);
+	return why;
+}
+
+/* A locked member's TAG_REASON is the reason under the lock: the module
+ * asks a locked member the first question of that state, and learns of
+ * the lock from the answer to it, so that nothing tells a locked member
+ * from the others before the first answer. */
 void h_status(struct req *r)
 {
 	struct user_record u;
@@ -28,6 +45,8 @@ void h_status(struct req *r)
 	if (rc != 0)
 		return;
 	st = state_of(r, &u, &why);
+	if (st == STATE_LOCKED)
+		why = reason_under_lock(r, &u);
 	reply(r, RESULT_OK);
 	proto_put_u32(r->resp, TAG_STATE, st);
 	proto_put_u32(r->resp, TAG_REASON, why);

@@ -33,7 +33,13 @@
  * their password waits for a hash slot, and the one of their status
  * look-up may not be closed yet: room for twice that. */
 #define MAX_CONNS          512
-#define MAX_CONNS_PER_UID  32     /* for callers other than root */
+/* Callers other than root and portald's own account (peer_privileged):
+ * 32 each, a screen locker's needs many times over, and 128 between them
+ * all, so that no local account, nor any number of them together, can
+ * take the room of sshd's, login's and su's sign-ins: root always has
+ * MAX_CONNS - MAX_CONNS_OTHERS (384, the burst above) to itself. */
+#define MAX_CONNS_PER_UID  32
+#define MAX_CONNS_OTHERS   128
 
 enum conn_state { CONN_READING, CONN_WORKING };
 
@@ -42,6 +48,7 @@ struct conn {
 	unsigned slot;
 	enum conn_state state;
 	struct peer peer;
+	bool privileged;         /* peer_privileged(peer.uid) when accepted */
 	bool named;              /* peer.name looked up (by a worker: NSS may block) */
 	uint8_t head[PROTO_HEADER];
 	uint8_t *frame;          /* allocated once the header gave the size */
@@ -83,6 +90,7 @@ struct server {
 	long long paused_until;      /* listener paused while short of fds; 0 = not */
 	struct conn *slot[MAX_CONNS];
 	unsigned nconns;
+	unsigned nothers;            /* of them, callers that are not privileged */
 	unsigned top;                /* slots at or past this one are all free */
 	unsigned long refused;
 	long long refused_logged;

@@ -69,6 +69,10 @@ static bool parse_one(struct portal_args *a, const char *arg)
 		a->use_authtok = true;
 		return true;
 	}
+	if (strcmp(arg, "nodelay") == 0) {
+		a->nodelay = true;
+		return true;
+	}
 	if (strcmp(arg, "debug") == 0) {
 		a->debug = true;
 		return true;

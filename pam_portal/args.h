@@ -12,6 +12,8 @@
  *                               ask if there is none or it is wrong
  *   use_authtok                 password line: the new password is the one
  *                               an earlier module asked for (pam_pwquality)
+ *   nodelay                     auth: no fail delay of the module's own
+ *                               (ARGS_FAIL_DELAY_US otherwise, as pam_unix)
  *   debug                       LOG_DEBUG lines
  */
 #ifndef PAM_PORTAL_ARGS_H
@@ -20,6 +22,12 @@
 #include <stdbool.h>
 #include <security/pam_modules.h>
 #include "i18n.h"
+
+/* The delay libpam adds to a failed pam_authenticate, asked for every
+ * user (pam_fail_delay): 2 s, pam_unix's, so that a failure takes the same
+ * time whoever the name is, member or not (libpam sleeps the largest delay
+ * any module asked for, times a random 0.5 to 1.5). */
+#define ARGS_FAIL_DELAY_US 2000000u
 
 enum after_reset { AFTER_RESET_RELOGIN, AFTER_RESET_CONTINUE };
 
@@ -36,6 +44,7 @@ struct portal_args {
 	enum after_reset after_reset;
 	enum first_pass first_pass;
 	bool use_authtok;
+	bool nodelay;
 	bool debug;
 };
 

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <security/pam_ext.h>
 #include "client.h"
+#include "source.h"
 
 bool call_open(struct call *s, pam_handle_t *pamh, enum stage stage, int flags,
 	       const struct portal_args *args, const char *user)
@@ -52,10 +53,30 @@ void call_close(struct call *s)
 	}
 }
 
+/* The requests that can count a failure against the member. */
+static bool counts_failure(enum proto_type type)
+{
+	switch (type) {
+	case REQ_AUTH:
+	case REQ_SEND_CODE:
+	case REQ_VERIFY_CODE:
+	case REQ_CHANGE_PASSWORD:
+	case REQ_CHECK_PASSWORD:
+		return true;
+	default:
+		return false;
+	}
+}
+
 void call_begin(struct call *s, enum proto_type type)
 {
+	char source[PORTAL_SOURCE_MAX + 1];
+
 	proto_begin(&s->x->req, type);
 	proto_put_str(&s->x->req, TAG_USER, s->user);
+	/* Here, once, so that no request that counts can go without it. */
+	if (counts_failure(type) && source_of(s->pamh, source))
+		proto_put_str(&s->x->req, TAG_SOURCE, source);
 }
 
 void call_put_host(struct call *s)
@@ -231,8 +252,11 @@ int call_status(struct call *s)
 			return call_unexpected(s, "status (pending, no password length)", r);
 		return PAM_SUCCESS;
 	case STATE_LOCKED:
-		if (!proto_get_u64(&s->x->resp, TAG_UNTIL, &s->until))
-			return call_unexpected(s, "status (locked, no end)", r);
+		/* and what the member is under the lock: TAG_REASON says why
+		 * they would be pending, PENDING_NONE that they are active */
+		if (!proto_get_u64(&s->x->resp, TAG_UNTIL, &s->until) || !take_pending(s))
+			return call_unexpected(s, "status (locked, no end or no password length)", r);
+		s->standing = s->reason == PENDING_NONE ? STATE_ACTIVE : STATE_PENDING;
 		return PAM_SUCCESS;
 	}
 	return call_unexpected(s, "status (unknown state)", r);
@@ -249,7 +273,17 @@ int call_managed(struct call *s)
 		call_debug(s, "user %s: not managed, ignored", s->user);
 		return PAM_IGNORE;
 	case STATE_LOCKED:
-		return call_locked(s, s->until);
+		/* At a sign-in, nothing tells a locked member from the others
+		 * before the first answer: the first question is the one of
+		 * the member's state, and the helper's answer to it (REQ_AUTH,
+		 * REQ_SEND_CODE, REQ_VERIFY_CODE) says the lock.  Elsewhere
+		 * the member is signed in already, and is told at once. */
+		if (s->stage != STAGE_AUTH)
+			return call_locked(s, s->until);
+		call_debug(s, "user %s: locked, asked as %s", s->user,
+			   proto_state_name(s->standing));
+		s->state = s->standing;
+		break;
 	case STATE_PENDING:
 	case STATE_ACTIVE:
 		break;

@@ -49,6 +49,7 @@ struct call {
 	char org[128];                /* "" when not given */
 	uint32_t min_len;             /* password_min_length (pending, active) */
 	uint64_t until;               /* when locked */
+	enum portal_state standing;   /* when locked: pending or active under the lock */
 };
 
 /* false when memory is short. */
@@ -57,7 +58,10 @@ bool call_open(struct call *s, pam_handle_t *pamh, enum stage stage, int flags,
 /* Wipe and free everything the call held. */
 void call_close(struct call *s);
 
-/* Start a request for the call's user in s->x->req. */
+/* Start a request for the call's user in s->x->req; one that can count
+ * a failure (REQ_AUTH, REQ_SEND_CODE, REQ_VERIFY_CODE, REQ_CHANGE_PASSWORD,
+ * REQ_CHECK_PASSWORD) says where the sign-in comes from (TAG_SOURCE,
+ * source.h). */
 void call_begin(struct call *s, enum proto_type type);
 /* Add TAG_HOST, the remote host (PAM_RHOST) when there is one, for the
  * notice mail. */
@@ -70,9 +74,10 @@ int call_helper(struct call *s, const char *what);
  * result the module must return (the person has been told why). */
 int call_status(struct call *s);
 /* call_status, and the answers every stage gives alike: PAM_IGNORE for
- * a user out of the directory, call_locked for a locked one.
- * PAM_SUCCESS when s->state is STATE_PENDING or STATE_ACTIVE: what follows is
- * the stage's to say. */
+ * a user out of the directory, call_locked for a locked one but in auth,
+ * where a locked member is asked as the state under the lock says (the
+ * lock is said after the first answer).  PAM_SUCCESS when s->state is
+ * STATE_PENDING or STATE_ACTIVE: what follows is the stage's to say. */
 int call_managed(struct call *s);
 
 /* What a refusal returns in a stage: PAM_AUTH_ERR (auth), PAM_PERM_DENIED

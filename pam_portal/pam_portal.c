@@ -7,7 +7,8 @@
  * `service_err=ignore` treats as a failure.
  *
  * auth, account and password each start from the helper's word on the
- * user: sshd may run them in different processes.  The one exception is
+ * user, the account NSS resolves the name to (canon.h): sshd may run them
+ * in different processes.  The one exception is
  * verdict.h: when account follows auth in the same process, an outcome
  * that auth has just established is not asked again.
  */
@@ -18,6 +19,7 @@
 
 #include "account.h"
 #include "args.h"
+#include "canon.h"
 #include "chauthtok.h"
 #include "flow.h"
 #include "call.h"
@@ -57,18 +59,46 @@ static int authenticate(struct call *s, int flags)
 	return rc;
 }
 
-/* The options, the user, a call for one stage: then `run`. */
-static int with_call(pam_handle_t *pamh, enum stage stage, int flags, int argc,
-		     const char **argv, int (*run)(struct call *, int))
+/* The helper is asked about the account NSS resolves the name to, under
+ * the name NSS gives it (canon.h); a name NSS does not know, as typed.
+ * PAM_USER stays as the application set it (sshd refuses a user name
+ * changed under it).  PAM_SUCCESS, PAM_IGNORE (no member can have that
+ * name), or the failure the person has been told. */
+static int canonical(struct call *s)
 {
-	struct portal_args args;
+	char name[PORTAL_USER_MAX + 1];
+	int err = 0;
+
+	switch (canon_user(s->user, name, sizeof name, &err)) {
+	case CANON_FOUND:
+		if (strcmp(name, s->user) != 0) {
+			call_debug(s, "user %s: the account %s to NSS", s->user, name);
+			strcpy(s->user, name);
+		}
+		return PAM_SUCCESS;
+	case CANON_UNKNOWN:
+		return PAM_SUCCESS;
+	case CANON_TOO_LONG:
+		call_debug(s, "user %s: NSS names the account with more than %d bytes: "
+			   "not managed, ignored", s->user, PORTAL_USER_MAX);
+		return PAM_IGNORE;
+	case CANON_ERROR:
+		break;
+	}
+	/* Unsure who this is: never "not managed" (fail closed). */
+	pam_syslog(s->pamh, LOG_ERR, "user %s: NSS could not look the name up: %s",
+		   s->user, strerror(err));
+	return call_unavailable(s);
+}
+
+/* The user, a call for one stage under its canonical name: then `run`. */
+static int named_call(pam_handle_t *pamh, enum stage stage, int flags,
+		      const struct portal_args *args, int (*run)(struct call *, int))
+{
 	struct call s;
 	const char *user = NULL;
-	int rc;
+	int rc = pam_get_user(pamh, &user, NULL);
 
-	if (!args_parse(pamh, argc, argv, &args))
-		return PAM_SERVICE_ERR;
-	rc = pam_get_user(pamh, &user, NULL);
 	if (rc != PAM_SUCCESS || user == NULL) {
 		pam_syslog(pamh, LOG_ERR, "cannot get the user name: %s", pam_strerror(pamh, rc));
 		/* as pam_unix: the application may call again */
@@ -77,18 +107,44 @@ static int with_call(pam_handle_t *pamh, enum stage stage, int flags, int argc,
 	}
 	/* A name longer than any the helper stores cannot be managed. */
 	if (user[0] == '\0' || strlen(user) > PORTAL_USER_MAX) {
-		if (args.debug)
+		if (args->debug)
 			pam_syslog(pamh, LOG_DEBUG, "user name of %zu bytes: not managed, ignored",
 				   strlen(user));
 		return PAM_IGNORE;
 	}
-	if (!call_open(&s, pamh, stage, flags, &args, user)) {
+	if (!call_open(&s, pamh, stage, flags, args, user)) {
 		call_close(&s);
 		pam_syslog(pamh, LOG_CRIT, "out of memory");
 		return PAM_BUF_ERR;
 	}
-	rc = run(&s, flags);
+	rc = canonical(&s);
+	if (rc == PAM_SUCCESS)
+		rc = run(&s, flags);
 	call_close(&s);
+	return rc;
+}
+
+/* The options, then the call.  In auth, whatever the path: the fail
+ * delay, asked for every user before anything is known of them (as
+ * pam_unix asks it before it checks), so that a failure takes libpam's
+ * delay whether the name is a member's or not; and after any failure,
+ * no password left in PAM_AUTHTOK for the modules after this one (under
+ * `sufficient`, pam_unix with try_first_pass would take a wrong portal
+ * password and check it against the old /etc/shadow one; a password just
+ * created under after_reset=relogin is to be typed again). */
+static int with_call(pam_handle_t *pamh, enum stage stage, int flags, int argc,
+		     const char **argv, int (*run)(struct call *, int))
+{
+	struct portal_args args;
+	int rc;
+
+	if (!args_parse(pamh, argc, argv, &args))
+		return PAM_SERVICE_ERR;
+	if (stage == STAGE_AUTH && !args.nodelay)
+		pam_fail_delay(pamh, ARGS_FAIL_DELAY_US);
+	rc = named_call(pamh, stage, flags, &args, run);
+	if (stage == STAGE_AUTH && rc != PAM_SUCCESS && rc != PAM_IGNORE && rc != PAM_INCOMPLETE)
+		pam_set_item(pamh, PAM_AUTHTOK, NULL);
 	return rc;
 }
 

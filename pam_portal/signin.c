@@ -81,16 +81,30 @@ static const char *earlier_password(struct call *s, const struct kind *k)
 	return item;
 }
 
+/* The same secret, without stopping at the first byte that differs. */
+static bool same_secret(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+	volatile unsigned char d = 0;
+
+	if (strlen(b) != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
 int signin_active(struct call *s, bool *state_changed)
 {
 	const struct kind *k = &kinds[s->stage == STAGE_PASSWORD ? STAGE_PASSWORD : STAGE_AUTH];
+	const char *earlier = NULL;
 	char *typed = NULL;
+	bool again;
 	int r;
 
 	*state_changed = false;
 	if (s->args->first_pass != FIRST_PASS_NO) {
-		const char *earlier = earlier_password(s, k);
-
+		earlier = earlier_password(s, k);
 		if (earlier) {
 			r = check(s, k, earlier, " from an earlier module");
 			if (r != RESULT_PASSWORD || s->args->first_pass == FIRST_PASS_USE)
@@ -106,11 +120,20 @@ int signin_active(struct call *s, bool *state_changed)
 			   "for the %s: %s", s->user, k->what, pam_strerror(s->pamh, s->conv.failed));
 		return call_refused(s);
 	}
+	/* try_first_pass: the earlier module's password, wrong here, typed
+	 * again at this prompt (the person sees a second "Password:") is one
+	 * guess: it was checked and counted once, and is not sent again.
+	 * Compared before the item is replaced, which frees `earlier`. */
+	again = earlier && same_secret(typed, earlier);
 	/* Left for the modules stacked after this one (use_first_pass,
-	 * keyrings), whatever the outcome, as pam_unix does; in the password
-	 * stage the update phase takes the current password from there. */
+	 * keyrings), as pam_unix does; a failure in auth takes it back
+	 * (pam_portal.c).  In the password stage the update phase takes the
+	 * current password from there. */
 	pam_set_item(s->pamh, k->item, typed);
-	r = check(s, k, typed, "");
+	if (again)
+		call_debug(s, "user %s: the %s typed is the earlier module's: checked already",
+			   s->user, k->what);
+	r = again ? RESULT_PASSWORD : check(s, k, typed, "");
 	conv_drop(&typed);
 	return outcome(s, k, r, state_changed);
 }

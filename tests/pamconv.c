@@ -1,7 +1,7 @@
 /*
  * pamconv.c - a PAM application for tests and the demo.
  *
- *   pamconv [-i] [-k] [-p] [-e] [-R RHOST] CONFDIR SERVICE USER
+ *   pamconv [-i] [-k] [-p] [-e] [-d] [-R RHOST] [-T TTY] CONFDIR SERVICE USER
  *
  * Runs pam_start_confdir(SERVICE, USER, conv, CONFDIR), pam_authenticate,
  * pam_acct_mgmt when that succeeded, and pam_end, so a module can be tried
@@ -12,6 +12,13 @@
  *   -p  as passwd: pam_chauthtok only
  *   -e  pam_chauthtok with PAM_CHANGE_EXPIRED_AUTHTOK; without -p, called
  *       when pam_acct_mgmt answers PAM_NEW_AUTHTOK_REQD, as login does
+ *   -d  a failed pam_authenticate waits the fail delay the modules asked
+ *       for (pam_fail_delay), as login and sshd do: libpam sleeps it.
+ *       Without -d (and without -i) the delay is not slept, so that the
+ *       tests of everything else do not wait two seconds a failure: an
+ *       application may set PAM_FAIL_DELAY to a function of its own, and
+ *       pamconv's writes "pamconv: fail delay N us, not slept" on stderr
+ *   -R, -T  PAM_RHOST, PAM_TTY
  *
  * By default the conversation is a line protocol for test drivers: every
  * message is one line on stdout, "ECHO_ON text", "ECHO_OFF text", "INFO
@@ -184,19 +191,31 @@ static int conversation(int num_msg, const struct pam_message **msg,
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: pamconv [-i] [-k] [-p] [-e] [-R RHOST] CONFDIR SERVICE USER\n");
+	fprintf(stderr, "usage: pamconv [-i] [-k] [-p] [-e] [-d] [-R RHOST] [-T TTY] "
+		"CONFDIR SERVICE USER\n");
 	return 2;
+}
+
+/* PAM_FAIL_DELAY without -d: libpam calls it instead of sleeping, after
+ * every pam_authenticate, with the delay it would have slept. */
+static void no_sleep(int status, unsigned usec, void *appdata)
+{
+	(void)appdata;
+	if (status != PAM_SUCCESS)
+		fprintf(stderr, "pamconv: fail delay %u us, not slept (%s)\n", usec,
+			pam_name(status));
 }
 
 int main(int argc, char **argv)
 {
 	struct pam_conv conv = { conversation, NULL };
-	const char *rhost = NULL, *authenticate = "-", *account = "-", *password = NULL;
-	bool key = false, passwd = false, expired = false;
+	const char *rhost = NULL, *tty = NULL, *authenticate = "-", *account = "-",
+		   *password = NULL;
+	bool key = false, passwd = false, expired = false, delay = false;
 	pam_handle_t *pamh = NULL;
 	int opt, rc = PAM_SUCCESS;
 
-	while ((opt = getopt(argc, argv, "ikpeR:")) != -1) {
+	while ((opt = getopt(argc, argv, "ikpedR:T:")) != -1) {
 		switch (opt) {
 		case 'i':
 			interactive = true;
@@ -210,8 +229,14 @@ int main(int argc, char **argv)
 		case 'e':
 			expired = true;
 			break;
+		case 'd':
+			delay = true;
+			break;
 		case 'R':
 			rhost = optarg;
+			break;
+		case 'T':
+			tty = optarg;
 			break;
 		default:
 			return usage();
@@ -226,6 +251,10 @@ int main(int argc, char **argv)
 	}
 	if (rhost)
 		pam_set_item(pamh, PAM_RHOST, rhost);
+	if (tty)
+		pam_set_item(pamh, PAM_TTY, tty);
+	if (!delay && !interactive)
+		pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_sleep);
 	if (!key && !passwd) {
 		rc = pam_authenticate(pamh, 0);
 		authenticate = pam_name(rc);

@@ -561,6 +561,26 @@ class Portal:
         return Dialog(self.pamdir, service, user, rhost, flags)
 
 
+class Probe:
+    """A script for pam_exec in a portal's folder, to see what a module
+    after pam_portal is given: `shell` (sh) with OUT standing for the file
+    it writes; read() is what it wrote (None before it ran)."""
+
+    def __init__(self, portal, name, shell):
+        self.path = os.path.join(portal.dir, name + ".sh")
+        self.out = os.path.join(portal.dir, name + ".out")
+        with open(self.path, "w") as f:
+            f.write("#!/bin/sh\n" + shell.replace("OUT", "'%s'" % self.out) + "\n")
+        os.chmod(self.path, 0o755)
+
+    def read(self):
+        try:
+            with open(self.out, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+
 # ---- the PAM conversation --------------------------------------------------
 
 class Dialog:
@@ -796,9 +816,9 @@ def full_flow(portal, service, user, addr, password=STRONG, words=EN):
     return auth, d
 
 
-def sign_in(portal, service, user, password, words=EN):
+def sign_in(portal, service, user, password, words=EN, rhost=None, flags=()):
     """An active user's password sign-in; (authenticate, account, dialog)."""
-    d = portal.dialog(service, user)
+    d = portal.dialog(service, user, rhost, flags)
     d.expect("ECHO_OFF", words["password"])
     d.answer(password)
     auth, acct, _ = d.result()

@@ -6,6 +6,7 @@ pamconv -p plays passwd: pam_chauthtok alone, which libpam runs twice
 service file in a temporary folder, with the real helper and SMTP server.
 """
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -168,8 +169,12 @@ def wrong_current_passwords_lock():
     check_match("lock: passwd is refused at once, no prompt", r"(?i)locked", msg)
     d.result()
     check_eq("lock: PAM_PERM_DENIED", d.password, "PAM_PERM_DENIED")
-    auth, _, _ = p.dialog(p.service("login"), "carla").result()
-    check_eq("lock: sign-in refused too, without a prompt", auth, "PAM_AUTH_ERR")
+    d = p.dialog(p.service("login"), "carla")
+    d.expect("ECHO_OFF", EN["password"])     # at a sign-in, said after the password
+    d.answer("not the password 0")
+    auth, _, after = d.result()
+    check("lock: sign-in refused too, told it is locked",
+          auth == "PAM_AUTH_ERR" and re.search(r"(?i)locked", str(after)), (auth, after))
     p.stop_checked()
 
 

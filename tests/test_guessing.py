@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wire
-from portaltest import (STEP_TIMEOUT, STRONG, Portal, check, check_eq, check_match, full_flow,
+from portaltest import (EN, STEP_TIMEOUT, STRONG, Portal, check, check_eq, check_match, full_flow,
                         run_tests, test, wait_code, wait_for)
 
 LOCKOUT = 3     # seconds, for the test that waits for a lock to end
@@ -136,6 +136,8 @@ def password_guessing_locks_and_the_lock_ends():
           r.result == wire.RESULT_LOCKED and r.u64(wire.TAG_UNTIL) > 0, r)
     restart(p)
     d = p.dialog(svc, "dave")
+    d.expect("ECHO_OFF", EN["password"])     # the lock is said after it
+    d.answer(STRONG)
     auth_pam, _, before = d.result()
     check_eq("locked, after a restart: still refused through the module", auth_pam,
              "PAM_AUTH_ERR")

@@ -173,7 +173,12 @@ def read_response(s):
     head = recv_exact(s, HEADER)
     if head[:3] != MAGIC + bytes([VERSION]):
         raise ValueError("bad response header %r" % head)
-    body = recv_exact(s, struct.unpack(">I", head[4:])[0])
+    return parse(head + recv_exact(s, struct.unpack(">I", head[4:])[0]))
+
+
+def parse(frame):
+    """A whole frame (a request or a response) as a Response."""
+    head, body = frame[:HEADER], frame[HEADER:]
     fields, off = {}, 0
     while off < len(body):
         tag, flen = body[off], struct.unpack(">H", body[off + 1:off + 3])[0]
