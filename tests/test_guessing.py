@@ -35,9 +35,15 @@ def verify(p, user, code, handle):
                                             (wire.TAG_CODE, code), (wire.TAG_REQUEST, handle)))
 
 
+# Where the guesses come from: the module names the remote host it is
+# given, and the locks are of that source (test_stranger.py: of no other).
+HOST = "198.51.100.7"
+
+
 def auth(p, user, password):
     return wire.call(p.socket, wire.request(wire.REQ_AUTH, (wire.TAG_USER, user),
-                                            (wire.TAG_PASSWORD, password)))
+                                            (wire.TAG_PASSWORD, password),
+                                            (wire.TAG_SOURCE, HOST)))
 
 
 def at_once(n, fn, *args):
@@ -135,7 +141,7 @@ def password_guessing_locks_and_the_lock_ends():
     check("locked: the right password is refused, with the end of the lock",
           r.result == wire.RESULT_LOCKED and r.u64(wire.TAG_UNTIL) > 0, r)
     restart(p)
-    d = p.dialog(svc, "dave")
+    d = p.dialog(svc, "dave", rhost=HOST)
     d.expect("ECHO_OFF", EN["password"])     # the lock is said after it
     d.answer(STRONG)
     auth_pam, _, before = d.result()
