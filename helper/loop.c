@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "conn.h"
 #include "log.h"
+#include "workers.h"
 
 int signals_block(struct server *s, char *err, size_t errlen)
 {
@@ -123,6 +124,7 @@ int loop_run(struct server *s)
 {
 	struct epoll_event ev[64];
 
+	workers_warm_stack();     /* the loop answers look-ups itself */
 	for (;;) {
 		int n = epoll_wait(s->epfd, ev, 64, conns_expire(s));
 		bool incoming = false;
