@@ -129,7 +129,9 @@ def a_full_outbox_refuses_notices_never_a_code_mail():
     p.smtpd.set_mode("ok")
     p.add_user("m5", "m5@example.org")
     d = p.dialog(p.service("login"), "m5")
-    code = ask_code(p, d, "m5", "m5@example.org")
+    # m5 has no mail yet: nothing to count before (the notices still wait
+    # for their retry); the session that takes m5's code takes them too.
+    code = ask_code(p, d, "m5", "m5@example.org", mails_before=0)
     check("a member asking for a code while it is full: the code mail goes out", code)
     enter_code_and_password(d, code)
     check_match("... and the code works", EN["created"], d.expect("INFO"))
