@@ -8,9 +8,10 @@ SAN      ?=
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
 # The libraries that ship a .pc, each with the Debian package that ships it
-# (libesmtp's .pc requires openssl's).  GDBM has none: -lgdbm, gdbm.h.
+# (libesmtp's .pc requires openssl's).  GDBM and zxcvbn have none: -lgdbm,
+# gdbm.h; -lzxcvbn, zxcvbn.h.
 PKG_DEBS := pam:libpam0g-dev libsodium:libsodium-dev libesmtp-1.0:libesmtp-dev \
-            openssl:libssl-dev pwquality:libpwquality-dev
+            openssl:libssl-dev pwquality:libpwquality-dev libutf8proc:libutf8proc-dev
 PKGS     := $(foreach p,$(PKG_DEBS),$(firstword $(subst :, ,$(p))))
 
 # The flags are asked of pkg-config once, when make reads this file, not
@@ -37,7 +38,11 @@ LIBS_PAM     := $(shell $(PKG_CONFIG) --libs pam 2>/dev/null)
 LIBS_SODIUM  := $(shell $(PKG_CONFIG) --libs libsodium 2>/dev/null)
 LIBS_ESMTP   := $(shell $(PKG_CONFIG) --libs libesmtp-1.0 openssl 2>/dev/null)
 LIBS_PWQ     := $(shell $(PKG_CONFIG) --libs pwquality 2>/dev/null)
+LIBS_UTF8    := $(shell $(PKG_CONFIG) --libs libutf8proc 2>/dev/null)
 LIBS_GDBM    := -lgdbm
+LIBS_ZXCVBN  := -lzxcvbn
+# What the password policy (helper/policy.c, unicode.c) links.
+LIBS_POLICY  := $(LIBS_PWQ) $(LIBS_UTF8) $(LIBS_ZXCVBN)
 
 # One folder a program, and common/ for what the module shares with the
 # other two.  Each folder's code is compiled with the include paths of its
@@ -100,7 +105,9 @@ libraries:
 	if command -v $(firstword $(CC)) >/dev/null; then \
 		printf '#include <gdbm.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 || \
 			missing=" libgdbm-dev"; \
-	else missing=" build-essential libgdbm-dev"; fi; \
+		printf '#include <zxcvbn.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 || \
+			missing="$$missing libzxcvbn-dev"; \
+	else missing=" build-essential libgdbm-dev libzxcvbn-dev"; fi; \
 	command -v python3 >/dev/null || missing="$$missing python3"; \
 	command -v $(PKG_CONFIG) >/dev/null || missing="$$missing pkg-config"; \
 	for pd in $(PKG_DEBS); do \
@@ -119,7 +126,7 @@ libraries:
 COMPILE_FLAGS = $(CC) $(CFLAGS) $(MODULE_DEFS) $(FUZZ_CC) $(FUZZ_CFLAGS) \
                 $(foreach f,$(INCLUDE_FOLDERS),$(f): $(INCLUDES_$(f)))
 LINK_FLAGS    = $(LDFLAGS) $(MODULE_LDFLAGS) $(LIBS_PAM) $(LIBS_SODIUM) $(LIBS_ESMTP) \
-                $(LIBS_PWQ) $(LIBS_GDBM)
+                $(LIBS_POLICY) $(LIBS_GDBM)
 define write-if-changed
 	@mkdir -p $(dir $@)
 	@printf '%s\n' '$(subst ','\'',$(strip $(1)))' >$@.new
@@ -159,7 +166,7 @@ $(BUILD)/pam_portal.so: $(call pic,$(MODULE_SRC)) $(BUILD)/ldflags
 		-o $@ $(LINK_OBJS) $(LIBS_PAM)
 
 $(BUILD)/portald: $(call obj,$(PORTALD_SRC)) $(BUILD)/ldflags
-	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_PWQ) \
+	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_POLICY) \
 		$(LIBS_GDBM) -lpthread
 
 $(BUILD)/portalctl: $(call obj,$(CTL_SRC)) $(BUILD)/ldflags
@@ -173,7 +180,8 @@ TEST_TOOLS := $(BUILD)/tests/pamconv $(BUILD)/tests/locker
 UNIT_DEPS := $(filter-out $(PROCESS_SRC),$(PORTALD_SRC)) common/client.c portalctl/csv.c
 $(BUILD)/tests/unit_%: $(OBJ)/tests/unit_%.o $(call obj,$(UNIT_DEPS)) $(BUILD)/ldflags
 	@mkdir -p $(dir $@)
-	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_PWQ) $(LIBS_GDBM) -lpthread
+	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_POLICY) \
+		$(LIBS_GDBM) -lpthread
 # The module's message table is not part of portald.
 $(BUILD)/tests/unit_text: $(OBJ)/pam_portal/text.o
 

@@ -41,6 +41,7 @@ static const struct handler handlers[] = {
 	{ REQ_SET_PASSWORD, "set-password", h_set_password, H_USER },
 	{ REQ_AUTH, "auth", h_auth, H_SELF | H_USER },
 	{ REQ_CHANGE_PASSWORD, "change-password", h_change_password, H_SELF | H_USER },
+	{ REQ_CHECK_PASSWORD, "check-password", h_check_password, H_SELF | H_USER },
 	{ REQ_USER_ADD, "user-add", h_user_add, H_USER | H_LOCKED },
 	{ REQ_USER_DEL, "user-del", h_user_del, H_USER | H_LOCKED },
 	{ REQ_USER_SHOW, "user-show", h_user_show, H_USER | H_LOCKED | H_QUIET },

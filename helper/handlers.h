@@ -22,6 +22,11 @@ void h_auth(struct req *r);
 /* REQ_CHANGE_PASSWORD: the current password checked as by h_auth, then
  * the new one judged and taken. */
 void h_change_password(struct req *r);
+/* REQ_CHECK_PASSWORD: a new password judged as soon as it is first typed,
+ * for an active member as by h_change_password (the current password
+ * checked and counted) but nothing stored; for a pending one, with the
+ * reset ticket, by check_by_ticket. */
+void h_check_password(struct req *r);
 
 /* ---- a pending member's verification (req_verify.c) -------------------- */
 
@@ -33,6 +38,10 @@ void h_send_code(struct req *r);
 void h_verify_code(struct req *r);
 /* REQ_SET_PASSWORD: with the ticket, the new password judged and taken. */
 void h_set_password(struct req *r);
+/* REQ_CHECK_PASSWORD's half for a pending member (h_check_password hands
+ * it the ticket and the new password): judged, the ticket left live. */
+void check_by_ticket(struct req *r, const struct proto_field *ticket,
+		     const struct proto_field *pw);
 
 /* ---- administration, root's (req_admin.c, req_import.c) ---------------- */
 

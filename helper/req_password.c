@@ -14,12 +14,18 @@ int judge_password(struct req *r, const struct proto_field *pw, const char *user
 				  r->cfg.password_min_length);
 
 	if (reason == POLICY_ERROR ||
-	    (reason == PW_OK && policy_hash(&r->d->hash_slots, (const char *)pw->data,
-					    pw->len, hash) != 0)) {
+	    (reason == PW_OK && hash && policy_hash(&r->d->hash_slots, (const char *)pw->data,
+						    pw->len, hash) != 0)) {
 		reply_detail(r, RESULT_INTERNAL, "the password could not be checked or hashed");
 		return POLICY_ERROR;
 	}
 	return reason;
+}
+
+void reply_policy(struct req *r, int reason)
+{
+	reply(r, RESULT_POLICY);
+	proto_put_u32(r->resp, TAG_REASON, (uint32_t)reason);
 }
 
 void accept_password(struct req *r, struct user_record *u, const char *hash,

@@ -11,10 +11,13 @@
 #include "request.h"
 
 /* The policy's word on a new password for user (PW_OK: its hash is in
- * hash), or POLICY_ERROR after answering.  The slow part of setting a
- * password: the store lock is not held. */
+ * hash, unless hash is NULL: the early judgement of REQ_CHECK_PASSWORD,
+ * which stores nothing), or POLICY_ERROR after answering.  The slow part
+ * of setting a password: the store lock is not held. */
 int judge_password(struct req *r, const struct proto_field *pw, const char *user,
 		   const char *email, char hash[crypto_pwhash_STRBYTES]);
+/* RESULT_POLICY, and why (TAG_REASON, an enum policy_reason). */
+void reply_policy(struct req *r, int reason);
 /* Store lock held: the new password's hash in the record, the member
  * active, and the notice mail queued; answered. */
 void accept_password(struct req *r, struct user_record *u, const char *hash,

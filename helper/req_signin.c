@@ -1,6 +1,7 @@
 /*
  * req_signin.c - the requests of a sign-in: the status look-up every
- * sign-in starts with, a password checked, a password changed.
+ * sign-in starts with, a password checked, a password changed, and a new
+ * password judged before it is asked again.
  *
  * A password is checked against a hash read under the store lock, without
  * the lock (the check takes tens of milliseconds), and the verdict written
@@ -151,6 +152,24 @@ static void auth_result(struct req *r, struct user_record *u, bool right, const 
 	}
 }
 
+/* The current password, checked against hash without the lock: right or
+ * not, and when right, in rehash a new hash to store ("" when the stored
+ * one stands): the stored one was made with other parameters, or of the
+ * bytes as typed before passwords were normalised. */
+static bool current_right(struct req *r, const char *hash, const struct proto_field *pw,
+			  char rehash[crypto_pwhash_STRBYTES])
+{
+	bool stale = false;
+	bool right = policy_verify(&r->d->hash_slots, hash, (const char *)pw->data, pw->len,
+				   &stale);
+
+	rehash[0] = '\0';
+	if (right && (stale || policy_needs_rehash(hash)) &&
+	    policy_hash(&r->d->hash_slots, (const char *)pw->data, pw->len, rehash) != 0)
+		rehash[0] = '\0';
+	return right;
+}
+
 void h_auth(struct req *r)
 {
 	const struct proto_field *pw = need_secret(r, TAG_PASSWORD, "password");
@@ -161,10 +180,7 @@ void h_auth(struct req *r)
 
 	if (!pw || !password_fits(r, pw) || !active_hash(r, hash, NULL))
 		return;
-	right = policy_verify(&r->d->hash_slots, hash, (const char *)pw->data, pw->len);
-	if (right && policy_needs_rehash(hash) &&
-	    policy_hash(&r->d->hash_slots, (const char *)pw->data, pw->len, rehash) != 0)
-		rehash[0] = '\0';
+	right = current_right(r, hash, pw, rehash);
 
 	store_lock(st);
 	if (verdict_stands(r, &u, hash))
@@ -179,57 +195,112 @@ void h_auth(struct req *r)
 
 /* The current password was right but the new one is refused: the run of
  * failures still ends, as after a sign-in. */
-static void change_refused(struct req *r, struct user_record *u, int reason)
+static void change_refused(struct req *r, struct user_record *u, int reason, const char *rehash)
 {
 	count_success(r, u);
+	if (rehash[0])
+		snprintf(u->pwhash, sizeof u->pwhash, "%s", rehash);
 	if (!commit(r, u))
 		return;
-	reply(r, RESULT_POLICY);
-	proto_put_u32(r->resp, TAG_REASON, (uint32_t)reason);
+	reply_policy(r, reason);
 	note(r, "new password refused: %s", policy_reason_name(reason));
+}
+
+/* A password change, or check, from what is worked out without the lock
+ * to the verdict written under it. */
+struct change {
+	const struct proto_field *npw;  /* NULL: the current password alone */
+	bool take;                      /* store it (REQ_CHANGE_PASSWORD), or only judge it */
+	bool right;                     /* the current password */
+	int reason;                     /* the policy's word on npw */
+	char hash[crypto_pwhash_STRBYTES];      /* the current one's, as read */
+	char rehash[crypto_pwhash_STRBYTES];    /* see current_right */
+	char newhash[crypto_pwhash_STRBYTES];   /* npw's, when taken */
+	char host[HOST_MAX + 1];
+	char email[PORTAL_EMAIL_MAX + 1];
+	enum lang lang;
+};
+
+/* Store lock held: what the request does with the verdict.  A check ends
+ * as a sign-in would, saying whether the new password would be taken. */
+static void change_verdict(struct req *r, struct user_record *u, const struct change *c)
+{
+	if (!c->right || !c->npw) {
+		auth_result(r, u, c->right, c->rehash);
+	} else if (c->reason != PW_OK) {
+		change_refused(r, u, c->reason, c->rehash);
+	} else if (!c->take) {
+		auth_result(r, u, true, c->rehash);
+		if (r->result == RESULT_OK)
+			note(r, "the new password would be taken");
+	} else {
+		accept_password(r, u, c->newhash, c->lang, c->host);
+		if (r->result == RESULT_OK)
+			note(r, "password changed");
+	}
 }
 
 /* The current password is checked and counted exactly as by h_auth: a
  * password change must not be a way to guess passwords without the lock.
  * Without a new password that check is the whole request (the module's
  * preliminary check, before it asks for the new one).  The new password
- * meets the policy of a first one, and the same notice mail follows. */
-void h_change_password(struct req *r)
+ * meets the policy of a first one, and the same notice mail follows; or,
+ * for REQ_CHECK_PASSWORD, it is only judged. */
+static void change_password(struct req *r, struct change *c)
 {
 	const struct proto_field *pw = need_secret(r, TAG_PASSWORD, "password");
-	const struct proto_field *npw = proto_find(r->msg, TAG_NEW_PASSWORD);
-	char hash[crypto_pwhash_STRBYTES], newhash[crypto_pwhash_STRBYTES] = "";
-	char host[HOST_MAX + 1], email[PORTAL_EMAIL_MAX + 1];
 	struct store *st = r->d->store;
-	int reason = PW_OK;
-	enum lang lang;
 	struct user_record u;
-	bool right;
 
-	if (!pw || !opt_str(r, TAG_HOST, "host", host, sizeof host, host_ok) ||
-	    !opt_lang(r, &lang) || !password_fits(r, pw) || !active_hash(r, hash, email))
+	c->reason = PW_OK;
+	if (!pw || !opt_str(r, TAG_HOST, "host", c->host, sizeof c->host, host_ok) ||
+	    !opt_lang(r, &c->lang) || !password_fits(r, pw) || !active_hash(r, c->hash, c->email))
 		return;
-	right = policy_verify(&r->d->hash_slots, hash, (const char *)pw->data, pw->len);
-	if (right && npw &&
-	    (reason = judge_password(r, npw, r->user, email, newhash)) == POLICY_ERROR)
-		goto out;
+	c->right = current_right(r, c->hash, pw, c->rehash);
+	if (c->right && c->npw &&
+	    (c->reason = judge_password(r, c->npw, r->user, c->email,
+					c->take ? c->newhash : NULL)) == POLICY_ERROR)
+		return;
 
 	store_lock(st);
-	if (verdict_stands(r, &u, hash)) {
-		if (!right || !npw) {
-			auth_result(r, &u, right, "");
-		} else if (reason != PW_OK) {
-			change_refused(r, &u, reason);
-		} else {
-			accept_password(r, &u, newhash, lang, host);
-			if (r->result == RESULT_OK)
-				note(r, "password changed");
-		}
-	}
+	if (verdict_stands(r, &u, c->hash))
+		change_verdict(r, &u, c);
 	user_wipe(&u);
 	store_unlock(st);
-out:
-	sodium_memzero(hash, sizeof hash);
-	sodium_memzero(newhash, sizeof newhash);
-	sodium_memzero(email, sizeof email);
+}
+
+void h_change_password(struct req *r)
+{
+	struct change c = { .npw = proto_find(r->msg, TAG_NEW_PASSWORD), .take = true };
+
+	change_password(r, &c);
+	sodium_memzero(&c, sizeof c);
+}
+
+/* ---- a new password judged when first typed -------------------------------- */
+
+/* Never an oracle for strangers: the policy's word on a password says
+ * whether it holds the member's address, so it is given only to whoever
+ * shows the current password (counted as a sign-in is) or, root alone as
+ * for REQ_SET_PASSWORD, the live reset ticket. */
+void h_check_password(struct req *r)
+{
+	const struct proto_field *npw = need_secret(r, TAG_NEW_PASSWORD, "new password");
+	const struct proto_field *ticket = proto_find(r->msg, TAG_TICKET);
+	bool current = proto_find(r->msg, TAG_PASSWORD) != NULL;
+
+	if (!npw)
+		return;
+	if (ticket && current) {
+		reply_detail(r, RESULT_BAD_REQUEST, "a ticket or a password, not both");
+	} else if (ticket && !r->privileged) {
+		reply(r, RESULT_DENIED);
+	} else if (ticket) {
+		check_by_ticket(r, ticket, npw);
+	} else {
+		struct change c = { .npw = npw, .take = false };
+
+		change_password(r, &c);   /* answers when TAG_PASSWORD is missing */
+		sodium_memzero(&c, sizeof c);
+	}
 }

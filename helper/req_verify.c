@@ -221,6 +221,27 @@ static bool load_with_ticket(struct req *r, struct user_record *u, const struct 
 	return true;
 }
 
+/* The policy's word on the new password pw (its hash in hash, unless NULL)
+ * once the ticket is found live, the record read under the lock and the
+ * password judged without it; POLICY_ERROR after answering. */
+static int judge_with_ticket(struct req *r, const struct proto_field *ticket,
+			     const struct proto_field *pw, char *hash)
+{
+	struct store *st = r->d->store;
+	struct user_record u;
+	int reason;
+
+	store_lock(st);
+	if (!load_with_ticket(r, &u, ticket)) {
+		store_unlock(st);
+		return POLICY_ERROR;
+	}
+	store_unlock(st);
+	reason = judge_password(r, pw, u.name, u.email, hash);
+	user_wipe(&u);
+	return reason;
+}
+
 static void refuse_password(struct req *r, struct user_record *u, int reason)
 {
 	if (--u->ticket_tries == 0)
@@ -246,14 +267,7 @@ void h_set_password(struct req *r)
 	    !opt_str(r, TAG_HOST, "host", host, sizeof host, host_ok) || !opt_lang(r, &lang))
 		return;
 
-	store_lock(st);
-	if (!load_with_ticket(r, &u, ticket)) {
-		store_unlock(st);
-		return;
-	}
-	store_unlock(st);
-	reason = judge_password(r, pw, u.name, u.email, hash);
-	user_wipe(&u);
+	reason = judge_with_ticket(r, ticket, pw, hash);
 	if (reason == POLICY_ERROR)
 		return;
 
@@ -268,4 +282,22 @@ void h_set_password(struct req *r)
 	}
 	store_unlock(st);
 	sodium_memzero(hash, sizeof hash);
+}
+
+/* REQ_CHECK_PASSWORD with a reset ticket (h_check_password): the policy's
+ * word on the new password, and nothing else.  The ticket stays as it was,
+ * live and with its tries: the word that counts is REQ_SET_PASSWORD's,
+ * which judges the password again. */
+void check_by_ticket(struct req *r, const struct proto_field *ticket,
+		     const struct proto_field *pw)
+{
+	int reason = judge_with_ticket(r, ticket, pw, NULL);
+
+	if (reason == PW_OK) {
+		reply(r, RESULT_OK);
+		note(r, "the new password would be taken");
+	} else if (reason != POLICY_ERROR) {
+		reply_policy(r, reason);
+		note(r, "new password refused: %s", policy_reason_name(reason));
+	}
 }

@@ -26,6 +26,16 @@
 #include "newpw.h"
 #include "signin.h"
 
+/* Judged as first typed, with the current password, which the helper
+ * checks (and counts) as at a sign-in. */
+static int check_password(struct call *s, void *ctx, const char *password)
+{
+	call_begin(s, REQ_CHECK_PASSWORD);
+	proto_put_str(&s->x->req, TAG_PASSWORD, ctx);
+	proto_put_str(&s->x->req, TAG_NEW_PASSWORD, password);
+	return call_helper(s, "check new password");
+}
+
 /* Stored with the current password, which the helper checks again. */
 static int change_password(struct call *s, void *ctx, const char *password)
 {
@@ -78,7 +88,7 @@ static int update_active(struct call *s)
 	const char *current = item(s, PAM_OLDAUTHTOK);
 	struct newpw how = {
 		.ask = TX_ASK_CHANGE_PASSWORD, .give_up = TX_CHANGE_GIVE_UP,
-		.send = change_password, .ctx = (void *)current,
+		.check = check_password, .send = change_password, .ctx = (void *)current,
 	};
 	int r;
 

@@ -329,6 +329,18 @@ static enum step confirm(struct flow *f)
 
 /* ---- 6. the new password ------------------------------------------------ */
 
+/* Judged as first typed, with the ticket the right code gave (which it
+ * leaves live). */
+static int check_password(struct call *s, void *ctx, const char *password)
+{
+	struct flow *f = ctx;
+
+	call_begin(s, REQ_CHECK_PASSWORD);
+	proto_put_bytes(&s->x->req, TAG_TICKET, f->ticket, sizeof f->ticket);
+	proto_put_str(&s->x->req, TAG_NEW_PASSWORD, password);
+	return call_helper(s, "check new password");
+}
+
 /* Stored with the ticket the right code gave. */
 static int set_password(struct call *s, void *ctx, const char *password)
 {
@@ -363,7 +375,7 @@ static enum step new_password(struct flow *f)
 	struct call *s = f->s;
 	const struct newpw how = {
 		.ask = TX_ASK_NEW_PASSWORD, .give_up = TX_PW_GIVE_UP,
-		.send = set_password, .ctx = f,
+		.check = check_password, .send = set_password, .ctx = f,
 	};
 	int r;
 

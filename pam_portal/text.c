@@ -94,6 +94,11 @@ const struct text text_table[TX_COUNT] = {
 		"This password contains your user name.", ""),
 	[TX_PW_HAS_EMAIL] = MSG(
 		"This password contains your e-mail address.", ""),
+	[TX_PW_GUESSABLE] = MSG(
+		"This password would be too easy to guess: it is made of common words, names, "
+		"dates, keys next to each other on the keyboard or repeated parts. "
+		"Try a few words that have nothing to do with each other, or a sentence "
+		"only you would write.", ""),
 	[TX_PW_GIVE_UP] = MSG(
 		"Your password was not created after %u tries. Nothing was changed.", "u"),
 	[TX_TICKET] = MSG(

@@ -50,6 +50,7 @@ enum text_id {
 	TX_PW_COMMON,
 	TX_PW_HAS_USER,
 	TX_PW_HAS_EMAIL,
+	TX_PW_GUESSABLE,
 	TX_PW_GIVE_UP,          /* %u: how many rounds were tried */
 	TX_TICKET,
 	/* 7. and the end */

@@ -101,7 +101,7 @@ def the_dependencies():
     fields = control(DEBS[0], "control")
     depends = re.search(r"(?m)^Depends: (.*)$", fields).group(1)
     for d in ("adduser", "cracklib-runtime", "libpam0g", "libsodium23", "libesmtp6",
-              "libgdbm6", "libpwquality1"):
+              "libgdbm6", "libpwquality1", "libutf8proc2", "libzxcvbn0"):
         check_match("the package depends on " + d, r"(^|, )%s\b" % re.escape(d), depends)
 
 

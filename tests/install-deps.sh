@@ -11,9 +11,10 @@
 set -euo pipefail
 
 PACKAGES=(build-essential pkg-config libpam0g-dev libsodium-dev libesmtp-dev
-          libgdbm-dev libpwquality-dev cracklib-runtime python3 python3-aiosmtpd
+          libgdbm-dev libpwquality-dev cracklib-runtime libutf8proc-dev libzxcvbn-dev
+          python3 python3-aiosmtpd
           valgrind libpam-pwquality clang libclang-rt-14-dev
-          openssh-server openssh-client python3-pexpect)
+          openssh-server openssh-client python3-pexpect python3-gdbm)
 # groff-base, gettext and systemd: the man page, translation and unit checks
 # (man-db: systemd-analyze verify runs man for the unit's Documentation=);
 # openssl: unit_outbox makes its test certificate with it.

@@ -753,6 +753,17 @@ def ask_code(portal, d, user, addr, words=EN, mails_before=None):
     return wait_code(portal, addr, mails_before + 1)
 
 
+def to_new_password(portal, d, user, addr, words=EN):
+    """From the start of a pending user's conversation to the new-password
+    prompt: the code mailed, typed, Enter to continue.  That prompt."""
+    code = ask_code(portal, d, user, addr, words)
+    d.answer(code)
+    d.expect("INFO", words["verified"])
+    d.expect("ECHO_ON", words["continue"])
+    d.answer("")
+    return d.expect("ECHO_OFF", words["new_password"])
+
+
 def code_mails(portal, addr):
     """The mails to addr that carry a code (not the notices), once the
     outbox is idle."""

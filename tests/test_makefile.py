@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from portaltest import ROOT, Cleanup, check, check_eq, check_match, run_tests, test
 
 LIBRARY_PACKAGES = ["libpam0g-dev", "libsodium-dev", "libesmtp-dev", "libssl-dev",
-                    "libpwquality-dev"]
+                    "libpwquality-dev", "libutf8proc-dev"]
 
 
 def scratch():

@@ -124,9 +124,11 @@ def every_counted_request_says_where_it_comes_from():
     d.expect("INFO", EN["created"])
     d.result()
     got = sources(relay.take())
-    check_eq("verification, no remote host: the terminal, on each code request and check",
+    check_eq("verification, no remote host: the terminal, on each code request and check, "
+             "and on the new password's early judgement",
              got, {wire.REQ_SEND_CODE: ["/dev/pts/7"],
-                   wire.REQ_VERIFY_CODE: ["/dev/pts/7", "/dev/pts/7"]})
+                   wire.REQ_VERIFY_CODE: ["/dev/pts/7", "/dev/pts/7"],
+                   wire.REQ_CHECK_PASSWORD: ["/dev/pts/7"]})
 
     auth, _, _ = sign_in(p, svc, "alice", STRONG + "?", rhost="client.example.net",
                          flags=("-T", "ssh"))
@@ -146,9 +148,11 @@ def every_counted_request_says_where_it_comes_from():
     d.answer(STRONG + " again")
     d.result()
     got = sources(relay.take())
-    check("a password change: the current password checked and the change, each with the "
-          "host", set(got) == {wire.REQ_CHANGE_PASSWORD} and
-          got[wire.REQ_CHANGE_PASSWORD] == ["10.0.0.9"] * 2 and d.password == "PAM_SUCCESS",
+    check("a password change: the current password checked, the new one judged and the "
+          "change, each with the host",
+          set(got) == {wire.REQ_CHANGE_PASSWORD, wire.REQ_CHECK_PASSWORD} and
+          got[wire.REQ_CHANGE_PASSWORD] == ["10.0.0.9"] * 2 and
+          got[wire.REQ_CHECK_PASSWORD] == ["10.0.0.9"] and d.password == "PAM_SUCCESS",
           (got, d.password))
     p.stop_checked()
 

@@ -488,9 +488,9 @@ static void creating(void)
 	CHECK("user name inside: said so",
 	      set_password(&root, "alice", t, sizeof t, "my name is alice, hi") ==
 	      RESULT_POLICY && u32_of(&out, TAG_REASON) == PW_HAS_USER);
-	CHECK("common: said so", set_password(&root, "alice", t, sizeof t,
-					      "password12345678") == RESULT_POLICY &&
-	      u32_of(&out, TAG_REASON) == PW_COMMON);
+	CHECK("easy to guess: said so", set_password(&root, "alice", t, sizeof t,
+						     "password12345678") == RESULT_POLICY &&
+	      u32_of(&out, TAG_REASON) == PW_GUESSABLE);
 	CHECK("three refusals spend the ticket",
 	      set_password(&root, "alice", t, sizeof t, GOOD_PW) == RESULT_TICKET);
 
