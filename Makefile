@@ -10,8 +10,10 @@ PKG_CONFIG ?= pkg-config
 # The libraries that ship a .pc, each with the Debian package that ships it
 # (libesmtp's .pc requires openssl's).  GDBM and zxcvbn have none: -lgdbm,
 # gdbm.h; -lzxcvbn, zxcvbn.h.
+# libpq: the PostgreSQL backend (helper/pg.c), in portald and portalctl.
 PKG_DEBS := pam:libpam0g-dev libsodium:libsodium-dev libesmtp-1.0:libesmtp-dev \
-            openssl:libssl-dev pwquality:libpwquality-dev libutf8proc:libutf8proc-dev
+            openssl:libssl-dev pwquality:libpwquality-dev libutf8proc:libutf8proc-dev \
+            libpq:libpq-dev
 PKGS     := $(foreach p,$(PKG_DEBS),$(firstword $(subst :, ,$(p))))
 
 # The flags are asked of pkg-config once, when make reads this file, not
@@ -43,6 +45,7 @@ LIBS_GDBM    := -lgdbm
 LIBS_ZXCVBN  := -lzxcvbn
 # What the password policy (helper/policy.c, unicode.c) links.
 LIBS_POLICY  := $(LIBS_PWQ) $(LIBS_UTF8) $(LIBS_ZXCVBN)
+LIBS_PQ      := $(shell $(PKG_CONFIG) --libs libpq 2>/dev/null)
 
 # One folder a program, and common/ for what the module shares with the
 # other two.  Each folder's code is compiled with the include paths of its
@@ -74,7 +77,10 @@ PORTALD_SRC := $(wildcard helper/*.c) $(COMMON_SRC)
 # the unit tests, linking the rest of portald, do without.
 PROCESS_SRC := helper/portald.c helper/privileges.c helper/listener.c helper/loop.c \
                helper/conn.c helper/workers.c
-CTL_FROM_HELPER := helper/config.c helper/valid.c helper/utf8.c
+# `db init` reaches PostgreSQL as portald does: the connection (pg.c), the
+# schema (schema.c), the password file (secretfile.c).
+CTL_FROM_HELPER := helper/config.c helper/valid.c helper/utf8.c helper/pg.c helper/schema.c \
+                   helper/secretfile.c
 CTL_SRC     := $(wildcard portalctl/*.c) $(CTL_FROM_HELPER) common/client.c $(COMMON_SRC)
 
 OBJ   := $(BUILD)/obj
@@ -126,7 +132,7 @@ libraries:
 COMPILE_FLAGS = $(CC) $(CFLAGS) $(MODULE_DEFS) $(FUZZ_CC) $(FUZZ_CFLAGS) \
                 $(foreach f,$(INCLUDE_FOLDERS),$(f): $(INCLUDES_$(f)))
 LINK_FLAGS    = $(LDFLAGS) $(MODULE_LDFLAGS) $(LIBS_PAM) $(LIBS_SODIUM) $(LIBS_ESMTP) \
-                $(LIBS_POLICY) $(LIBS_GDBM)
+                $(LIBS_POLICY) $(LIBS_GDBM) $(LIBS_PQ)
 define write-if-changed
 	@mkdir -p $(dir $@)
 	@printf '%s\n' '$(subst ','\'',$(strip $(1)))' >$@.new
@@ -167,10 +173,10 @@ $(BUILD)/pam_portal.so: $(call pic,$(MODULE_SRC)) $(BUILD)/ldflags
 
 $(BUILD)/portald: $(call obj,$(PORTALD_SRC)) $(BUILD)/ldflags
 	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_POLICY) \
-		$(LIBS_GDBM) -lpthread
+		$(LIBS_GDBM) $(LIBS_PQ) -lpthread
 
 $(BUILD)/portalctl: $(call obj,$(CTL_SRC)) $(BUILD)/ldflags
-	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM)
+	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_PQ) -lpthread
 
 # ---- tests ---------------------------------------------------------------
 UNIT_TESTS := $(patsubst tests/unit_%.c,$(BUILD)/tests/unit_%,$(wildcard tests/unit_*.c))
@@ -181,7 +187,7 @@ UNIT_DEPS := $(filter-out $(PROCESS_SRC),$(PORTALD_SRC)) common/client.c portalc
 $(BUILD)/tests/unit_%: $(OBJ)/tests/unit_%.o $(call obj,$(UNIT_DEPS)) $(BUILD)/ldflags
 	@mkdir -p $(dir $@)
 	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_POLICY) \
-		$(LIBS_GDBM) -lpthread
+		$(LIBS_GDBM) $(LIBS_PQ) -lpthread
 # The module's message table is not part of portald.
 $(BUILD)/tests/unit_text: $(OBJ)/pam_portal/text.o
 

@@ -235,6 +235,48 @@ static const char *parse_user(struct portal_config *c, const char *v, const stru
 	return parse_text(c, v, k, why);
 }
 
+/* ---- where the state lives (issue 15) -------------------------------------- */
+
+static const char *parse_store(struct portal_config *c, const char *v, const struct key *k,
+			       char *why)
+{
+	(void)why;
+	(void)k;
+	if (strcmp(v, "gdbm") == 0)
+		c->store = STORE_GDBM;
+	else if (strcmp(v, "postgresql") == 0)
+		c->store = STORE_POSTGRESQL;
+	else
+		return "must be gdbm or postgresql";
+	return NULL;
+}
+
+/* libpq's own parser (pg.c), where the program links it: a conninfo is
+ * checked as libpq will read it.  A build without libpq (the fuzzer of
+ * this file) only checks the text. */
+__attribute__((weak)) const char *pg_conninfo_problem(const char *conninfo, char *why);
+
+static const char *parse_conninfo(struct portal_config *c, const char *v, const struct key *k,
+				  char *why)
+{
+	const char *bad = parse_text(c, v, k, why);
+
+	if (!bad && pg_conninfo_problem)
+		bad = pg_conninfo_problem(v, why);
+	return bad;
+}
+
+/* A host name as the outbox and the logs show it: letters, digits, '.',
+ * '-' and '_'. */
+static const char *parse_host_name(struct portal_config *c, const char *v, const struct key *k,
+				   char *why)
+{
+	for (const char *p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr(".-_", *p))
+			return "must be a host name (letters, digits, '.', '-', '_')";
+	return parse_text(c, v, k, why);
+}
+
 static const struct key keys[] = {
 	{ "socket", parse_path, STR(socket), 0, 0 },
 	{ "database", parse_path, STR(database), 0, 0 },
@@ -258,6 +300,11 @@ static const struct key keys[] = {
 	{ "smtp_password_file", parse_path, STR(smtp_password_file), 0, 0 },
 	{ "mail_from", parse_from, 0, 0, 0, 0 },
 	{ "user", parse_user, STR(user), 0, 0 },
+	{ "store", parse_store, 0, 0, 0, 0 },
+	{ "postgresql", parse_conninfo, STR(postgresql), 0, 0 },
+	{ "postgresql_password_file", parse_path, STR(postgresql_password_file), 0, 0 },
+	{ "postgresql_timeout", parse_duration, NUM(postgresql_timeout), 1, 60 },
+	{ "host_name", parse_host_name, STR(host_name), 0, 0 },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -289,6 +336,9 @@ void config_defaults(struct portal_config *c)
 	snprintf(c->mail_from, sizeof c->mail_from, "noreply@%s", host);
 	if (!valid_email(c->mail_from))
 		snprintf(c->mail_from, sizeof c->mail_from, "noreply@localhost");
+	c->store = STORE_GDBM;
+	c->postgresql_timeout = 5;
+	snprintf(c->host_name, sizeof c->host_name, "%s", host);
 }
 
 static void trim(char **s)
@@ -395,6 +445,9 @@ int config_load(const char *path, struct portal_config *c, char *err, size_t err
 		rc = fail(err, errlen, "%s: cutover: missing (the cutover date, YYYY-MM-DD)", path);
 	if (rc == 0 && c->smtp_user[0] && !c->smtp_password_file[0])
 		rc = fail(err, errlen, "%s: smtp_password_file: needed when smtp_user is set", path);
+	if (rc == 0 && c->store == STORE_POSTGRESQL && !c->postgresql[0])
+		rc = fail(err, errlen, "%s: postgresql: needed when store = postgresql (the "
+			  "database's conninfo, e.g. host=db.example.org dbname=portal)", path);
 	if (rc == 0 && c->lockout_max < c->lockout)
 		rc = fail(err, errlen, "%s: lockout_max: %us is shorter than lockout (%us): a "
 			  "lock that grows cannot be shorter than the first", path, c->lockout_max,

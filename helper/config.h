@@ -18,6 +18,7 @@
 #define PORTAL_DEFAULT_USER   "portald"
 
 enum mail_tls { MAIL_TLS_NONE, MAIL_TLS_STARTTLS, MAIL_TLS_REQUIRED };
+enum store_kind { STORE_GDBM, STORE_POSTGRESQL };
 
 struct portal_config {
 	char socket[108];             /* sizeof sun_path */
@@ -45,6 +46,13 @@ struct portal_config {
 	char mail_from[256];          /* mail_from's address: the envelope sender */
 	char mail_from_name[128];     /* mail_from's display name; "" for organization */
 	char user[65];                /* account to run as once root's work is done; "" = portald if it exists */
+	/* Where the state lives (storage.h): this machine's GDBM file, or
+	 * one PostgreSQL database that many machines share. */
+	enum store_kind store;
+	char postgresql[1024];        /* libpq conninfo: key=value or URI */
+	char postgresql_password_file[PATH_MAX];
+	unsigned postgresql_timeout;  /* seconds: the longest wait on the database */
+	char host_name[256];          /* this machine, in the shared outbox and logs */
 };
 
 /* Defaults of DESIGN.md (cutover unset). */

@@ -60,6 +60,11 @@ const char *mailq_kind_name(unsigned kind)
 	return kind < sizeof kind_names / sizeof kind_names[0] ? kind_names[kind] : "?";
 }
 
+const char *mailq_status_name(unsigned status)
+{
+	return status < sizeof status_names / sizeof status_names[0] ? status_names[status] : "?";
+}
+
 /* ---- ids ------------------------------------------------------------------- */
 
 bool mailq_id_valid(const char *id)
@@ -299,13 +304,18 @@ int mailq_add(struct mailq *q, const char *id, enum mail_kind kind, const char *
 				      send ? q->key : drawn + sizeof r.nonce);
 		sodium_memzero(drawn, sizeof drawn);
 		r.box = box;
-		rc = record_save(q, &r) == 0 && index_add(q, &r) == 0 ? 0 : -1;
+		rc = mailq_insert(q, &r);
 		free(box);
 	}
 	if (rc < 0)
 		log_msg(LOG_ERR, "outbox %s: the %s for %s could not be queued", id,
 			kind_names[kind], user);
 	return rc;
+}
+
+int mailq_insert(struct mailq *q, const struct mail_record *r)
+{
+	return record_save(q, r) == 0 && index_add(q, r) == 0 ? 0 : -1;
 }
 
 int mailq_supersede(struct mailq *q, const char *user, enum mail_kind kind)

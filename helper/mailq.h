@@ -105,6 +105,9 @@ int mailq_supersede(struct mailq *q, const char *user, enum mail_kind kind);
 void mailq_replace(struct mailq *q, const char *user, bool mark);
 /* Are outbox_max mails or more waiting?  Logged when that changes. */
 bool mailq_full(struct mailq *q, unsigned long outbox_max);
+/* Write a new entry whose box is sealed already (r->box, or none), and
+ * index it; 0 or -1.  The storage interface's GDBM backend queues so. */
+int mailq_insert(struct mailq *q, const struct mail_record *r);
 
 /* 0 loaded, 1 absent, -1 unreadable (logged).  r->box points into q->raw,
  * which the caller wipes (proto_wipe) once done. */
@@ -132,5 +135,8 @@ unsigned long mailq_pending(const struct mailq *q);
 
 /* "code", "notice" or "lock". */
 const char *mailq_kind_name(unsigned kind);
+/* "queued", "sent", "failed", "expired", "gave-up" or "withheld" ("?"
+ * for another number). */
+const char *mailq_status_name(unsigned status);
 
 #endif

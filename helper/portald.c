@@ -25,6 +25,7 @@
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
+#include "storage.h"
 #include "version.h"
 #include "workers.h"
 
@@ -78,6 +79,15 @@ static int server_start(struct server *s, char *err, size_t errlen)
 	if (privileges_harden(err, errlen) < 0 || signals_block(s, err, errlen) < 0 ||
 	    runas_resolve(&d->cfg, &s->as, err, errlen) < 0)
 		return -1;
+	/* The requests are not served from PostgreSQL yet (storage.h's
+	 * interface has its backend; the handlers move onto it next): refuse
+	 * rather than serve this machine's GDBM file in its place. */
+	if (d->cfg.store == STORE_POSTGRESQL) {
+		snprintf(err, errlen, "store = postgresql: this portald checks the database "
+			 "(portald -t, portalctl db init) but does not serve from it yet; "
+			 "use store = gdbm");
+		return -1;
+	}
 	/* The socket first: a second portald stops here, before it touches
 	 * the database.  Early clients wait in the backlog. */
 	s->lfd = listener_open(d->cfg.socket, &s->as, &s->sock_made, err, errlen);
@@ -160,6 +170,7 @@ static int test_start(struct server *s, char *err, size_t errlen)
 	return runas_resolve(cfg, &s->as, err, errlen) < 0 ||
 	       listener_check(cfg->socket, err, errlen) < 0 ||
 	       files_check(cfg, &s->as, err, errlen) < 0 ||
+	       storage_check(cfg, s->as.uid, err, errlen) < 0 ||
 	       outbox_check(cfg, s->as.uid, err, errlen) < 0 ? -1 : 0;
 }
 

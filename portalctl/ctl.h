@@ -98,5 +98,7 @@ int ctl_user_unlock(struct ctl *c, int argc, char **argv);
 int ctl_import(struct ctl *c, int argc, char **argv);
 int ctl_outbox(struct ctl *c, int argc, char **argv);
 int ctl_status(struct ctl *c, int argc, char **argv);
+int ctl_db_schema(struct ctl *c, int argc, char **argv);
+int ctl_db_init(struct ctl *c, int argc, char **argv);
 
 #endif

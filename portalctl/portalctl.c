@@ -28,6 +28,8 @@ static const struct command {
 	{ NULL, "import", 1, "import FILE", ctl_import },
 	{ NULL, "outbox", 0, "outbox", ctl_outbox },
 	{ NULL, "status", 0, "status", ctl_status },
+	{ "db", "schema", 0, "db schema", ctl_db_schema },
+	{ "db", "init", 0, "db init", ctl_db_init },
 };
 
 static const struct i18n_text msg_help = I18N(
@@ -46,6 +48,9 @@ static const struct i18n_text msg_help = I18N(
 	"                             (- reads standard input)\n"
 	"  outbox                     show the queue of outgoing mail\n"
 	"  status                     show the state of portald\n"
+	"  db schema                  print the SQL of the PostgreSQL schema\n"
+	"  db init                    make the schema in the configured PostgreSQL\n"
+	"                             database, or upgrade it (store = postgresql)\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE   configuration file (default %s)\n"

@@ -18,7 +18,12 @@ PACKAGES=(build-essential pkg-config libpam0g-dev libsodium-dev libesmtp-dev
 # groff-base, gettext and systemd: the man page, translation and unit checks
 # (man-db: systemd-analyze verify runs man for the unit's Documentation=);
 # openssl: unit_outbox makes its test certificate with it.
-PACKAGES+=(groff-base gettext systemd man-db openssl "$@")
+PACKAGES+=(groff-base gettext systemd man-db openssl)
+# libpq-dev: portald's PostgreSQL backend; postgresql-15: the private
+# servers of the tests (tests/pgserver.py: initdb and pg_ctl in a temporary
+# folder).  Debian's package makes and starts a cluster of its own; the
+# tests never use it.
+PACKAGES+=(libpq-dev postgresql-15 "$@")
 DICT=/var/cache/cracklib/cracklib_dict.pwd
 
 missing=()

@@ -185,6 +185,31 @@ class Cleanup:
                 report("cleanup", False, e)
 
 
+# ---- a configuration without a helper running ---------------------------------
+
+def scratch(prefix="portal-check-"):
+    """A folder every account can reach (a throwaway one may run portald),
+    with a db/ folder for the database, removed when the test ends."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(d, 0o755)
+    Cleanup.add(lambda: shutil.rmtree(d, ignore_errors=True))
+    os.mkdir(os.path.join(d, "db"), 0o700)
+    return d
+
+
+def write_conf(d, **keys):
+    """d/portald.conf with what a start needs and keys over it (None: left
+    out); its path."""
+    conf = {"cutover": "2023-10-30", "socket": os.path.join(d, "run", "portald.sock"),
+            "database": os.path.join(d, "db", "portal.db"), "smtp_server": "127.0.0.1:25",
+            "smtp_tls": "none", "user": "root"}
+    conf.update(keys)
+    path = os.path.join(d, "portald.conf")
+    with open(path, "w") as f:
+        f.write("".join("%s = %s\n" % kv for kv in conf.items() if kv[1] is not None))
+    return path
+
+
 # ---- the SMTP server -------------------------------------------------------
 
 class Mail:

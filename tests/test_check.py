@@ -11,36 +11,14 @@ the long options, as portalctl has them.
 """
 import os
 import re
-import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from portaltest import (CHILD_ENV, PORTALD, START_TIMEOUT, Cleanup, Portal, check, check_eq,
-                        check_match, run_tests, test, wait_for)
+                        check_match, run_tests, scratch, test, wait_for, write_conf)
 from sysuser import SystemUser
-
-
-def scratch():
-    """A folder every account can reach (a throwaway one runs portald)."""
-    d = tempfile.mkdtemp(prefix="portal-check-")
-    os.chmod(d, 0o755)
-    Cleanup.add(lambda: shutil.rmtree(d, ignore_errors=True))
-    os.mkdir(os.path.join(d, "db"), 0o700)
-    return d
-
-
-def write_conf(d, **keys):
-    conf = {"cutover": "2023-10-30", "socket": os.path.join(d, "run", "portald.sock"),
-            "database": os.path.join(d, "db", "portal.db"), "smtp_server": "127.0.0.1:25",
-            "smtp_tls": "none", "user": "root"}
-    conf.update(keys)
-    path = os.path.join(d, "portald.conf")
-    with open(path, "w") as f:
-        f.write("".join("%s = %s\n" % kv for kv in conf.items() if kv[1] is not None))
-    return path
 
 
 def portald(*args, user=None):
