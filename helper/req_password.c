@@ -36,15 +36,13 @@ void accept_password(struct req *r, struct user_record *u, const char *hash,
 	snprintf(u->pwhash, sizeof u->pwhash, "%s", hash);
 	u->last_signin = (uint64_t)r->now;
 	u->reset = false;
-	user_succeed(u);
+	count_success(r, u);
 	user_clear_ticket(u);
-	if (user_save(st, u) != 0 ||
-	    outbox_queue_notice(r->d->outbox, u->name, u->email, lang, r->now, host) != 0 ||
+	if (!queue_notice(r, u, lang, host) || user_save(st, u) != 0 ||
 	    store_sync_released(st) != 0) {
 		reply(r, RESULT_STORAGE);
 		return;
 	}
-	r->mail_queued = true;
 	reply(r, RESULT_OK);
 	note(r, "password created");
 }

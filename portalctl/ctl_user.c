@@ -47,6 +47,10 @@ static const struct i18n_text why_pending[] = {
 	[PENDING_RESET] = I18N(" (reset by an administrator)"),
 };
 static const struct i18n_text locked_until = I18N(" (until %s)");
+static const struct i18n_text label_locked_from = I18N("locked from");
+static const struct i18n_text label_failures_from = I18N("failures from");
+static const struct i18n_text lock_until = I18N("%s until %s (%u failures in a row)");
+static const struct i18n_text lock_none = I18N("%s (%u failures in a row)");
 static const struct i18n_text locked_for_good = I18N(
 	" (until unlocked: portalctl user unlock)");
 
@@ -144,43 +148,81 @@ static void entry_state(const struct ctl *c, char *out, size_t cap)
 	}
 }
 
-/* The directory's rows of user show (directory = ldap): the entry, the
- * other addresses, and when an answer served from the cache was read. */
-static unsigned show_directory(const struct ctl *c, const char *label[], const char *value[],
-			       char (*buf)[520])
+/* The rows of user show, each a label and its value. */
+#define SHOW_FIXED 8
+#define SHOW_ROWS  (SHOW_FIXED + 16)   /* portald keeps 16 sources a member */
+#define SHOW_DIR   18   /* directory = ldap: the entry, 16 more addresses, when read */
+struct show {
+	const char *label[SHOW_ROWS + SHOW_DIR], *value[SHOW_ROWS + SHOW_DIR];
+	char locks[SHOW_ROWS - SHOW_FIXED][PORTAL_SOURCE_MAX + 96];
+	char dir[SHOW_DIR][520];
+	unsigned n;
+};
+
+/* One row for each source of c->entry's TAG_LOCKs: where failures came
+ * from, how many in a row, and the lock in force from there. */
+static void lock_rows(const struct ctl *c, struct show *sh)
 {
-	unsigned n = 0, nmail = 0;
+	char source[PORTAL_SOURCE_MAX + 1], when[CTL_TIME_MAX];
+	struct proto_msg lock;
+
+	for (size_t i = 0; i < c->entry.nfields && sh->n < SHOW_ROWS; i++) {
+		const struct proto_field *f = &c->entry.f[i];
+		char *cell = sh->locks[sh->n - SHOW_FIXED];
+		uint64_t until = 0;
+		uint32_t n = 0;
+
+		if (f->tag != TAG_LOCK || !proto_parse_body(f->data, f->len, &lock) ||
+		    !proto_get_str(&lock, TAG_SOURCE, source, sizeof source))
+			continue;
+		table_safe(source, source, sizeof source);
+		proto_get_u64(&lock, TAG_UNTIL, &until);
+		proto_get_u32(&lock, TAG_FAILURES, &n);
+		if (until) {
+			ctl_time(until, when, sizeof when);
+			ctl_format(c, cell, sizeof sh->locks[0], &lock_until, source, when, n);
+		} else {
+			ctl_format(c, cell, sizeof sh->locks[0], &lock_none, source, n);
+		}
+		sh->label[sh->n] = ctl_text(c, until ? &label_locked_from : &label_failures_from);
+		sh->value[sh->n++] = cell;
+	}
+}
+
+/* The directory's rows of user show (directory = ldap), after the others:
+ * the entry, the other addresses, and when an answer served from the
+ * cache was read. */
+static void directory_rows(const struct ctl *c, struct show *sh)
+{
+	unsigned d = 0, nmail = 0;
 	uint64_t t;
 
-	for (size_t i = 0; i < c->entry.nfields && n < 17; i++) {
+	for (size_t i = 0; i < c->entry.nfields && d + 1 < SHOW_DIR; i++) {
 		const struct proto_field *f = &c->entry.f[i];
-		size_t len = f->len < 519 ? f->len : 519;
+		size_t len = f->len < sizeof sh->dir[0] - 1 ? f->len : sizeof sh->dir[0] - 1;
 
 		if (f->tag != TAG_DN && (f->tag != TAG_EMAIL || nmail++ == 0))
 			continue;
-		memcpy(buf[n], f->data, len);
-		buf[n][len] = '\0';
-		table_safe(buf[n], buf[n], 520);
-		label[n] = ctl_text(c, f->tag == TAG_DN ? &label_entry : &label_email);
-		value[n] = buf[n];
-		n++;
+		memcpy(sh->dir[d], f->data, len);
+		sh->dir[d][len] = '\0';
+		table_safe(sh->dir[d], sh->dir[d], sizeof sh->dir[d]);
+		sh->label[sh->n] = ctl_text(c, f->tag == TAG_DN ? &label_entry : &label_email);
+		sh->value[sh->n++] = sh->dir[d++];
 	}
 	if (proto_get_u64(&c->entry, TAG_TIME, &t)) {
-		ctl_time(t, buf[n], 520);
-		label[n] = ctl_text(c, &label_cached);
-		value[n] = buf[n];
-		n++;
+		ctl_time(t, sh->dir[d], sizeof sh->dir[d]);
+		sh->label[sh->n] = ctl_text(c, &label_cached);
+		sh->value[sh->n++] = sh->dir[d];
 	}
-	return n;
 }
 
 int ctl_user_show(struct ctl *c, int argc, char **argv)
 {
 	char user[PORTAL_USER_MAX + 1], email[PORTAL_EMAIL_MAX + 1], state[128];
 	char created[CTL_TIME_MAX], last[CTL_TIME_MAX], code[CTL_TIME_MAX], failures[16];
-	static char dirbuf[18][520];
 	const struct proto_field *f;
 	uint32_t n = 0, has_password = 0;
+	static struct show sh;
 
 	(void)argc;
 	if (user_request(c, REQ_USER_SHOW, argv[0], NULL, NULL) != CTL_OK)
@@ -202,21 +244,22 @@ int ctl_user_show(struct ctl *c, int argc, char **argv)
 	proto_get_u32(&c->entry, TAG_HAS_PASSWORD, &has_password);
 	table_safe(user, user, sizeof user);
 	table_safe(email, email, sizeof email);
-	{
-		const char *label[8 + 18] = {
+	sh = (struct show){
+		.label = {
 			ctl_text(c, &label_user), ctl_text(c, &label_email),
 			ctl_text(c, &label_state), ctl_text(c, &label_created),
 			ctl_text(c, &label_last), ctl_text(c, &label_failures),
 			ctl_text(c, &label_code), ctl_text(c, &label_password),
-		};
-		const char *value[8 + 18] = {
+		},
+		.value = {
 			user, email, state, created, last, failures, code,
 			ctl_text(c, has_password ? &word_yes : &word_no),
-		};
-		unsigned rows = 8 + show_directory(c, label + 8, value + 8, dirbuf);
-
-		table_pairs(stdout, label, value, rows);
-	}
+		},
+		.n = SHOW_FIXED,
+	};
+	lock_rows(c, &sh);
+	directory_rows(c, &sh);
+	table_pairs(stdout, sh.label, sh.value, sh.n);
 	return CTL_OK;
 }
 

@@ -93,6 +93,13 @@ def compare(name, a, b, what_a, what_b, strict=False):
     check(name + " (" + detail + ")" if ok else name, ok, detail)
 
 
+def answer_shape(r):
+    """The fields of an answer, the handle of the request (random, drawn
+    anew for each) by its length: everything else byte for byte."""
+    return tuple(sorted((k, len(v[0]) if k == wire.TAG_REQUEST else tuple(v))
+                        for k, v in r.fields.items()))
+
+
 def code_requests_compared(p, users, name):
     """CODE_SAMPLES code requests with the address on file and as many with
     another, interleaved at random, one at a time, for users (members of
@@ -110,12 +117,15 @@ def code_requests_compared(p, users, name):
         data = wire.request(wire.REQ_SEND_CODE, (wire.TAG_USER, u), (wire.TAG_EMAIL, addr))
         with wire.connect(p.socket) as s:
             dt, r = timed(lambda: (s.sendall(data), wire.read_response(s))[1])
-        return case, dt, (r.result, tuple(sorted((k, tuple(v)) for k, v in r.fields.items())))
+        return case, dt, (r.result, answer_shape(r))
     for case, dt, answer in map(one, range(len(plan))):
         times[case].append(dt)
         answers[case].add(answer)
     check_eq("%s: the answer for an address not on file is the same bytes" % name,
              answers["not on file"], answers["on file"])
+    check("%s: both carry a request handle of PORTAL_REQUEST_LEN bytes" % name,
+          all(dict(a[1]).get(wire.TAG_REQUEST) == wire.PORTAL_REQUEST_LEN
+              for a in answers["on file"] | answers["not on file"]), answers)
     check("%s: the answer is one and the same every time" % name,
           len(answers["on file"]) == 1, answers["on file"])
     compare("%s: an address on file or not takes the same time" % name, times["on file"],
