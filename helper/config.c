@@ -377,7 +377,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /* Where the keys are: key_file if given, else beside the database. */
-static int key_file_of(struct portal_config *c, const bool seen[NKEYS], const char *path,
+static int key_file_of(struct portal_config *c, const unsigned seen[NKEYS], const char *path,
 		       char *err, size_t errlen)
 {
 	int n;

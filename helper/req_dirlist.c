@@ -165,7 +165,7 @@ static bool put_member(struct req *r, const struct members *m, size_t i, uint32_
 	if (user_load(r->d->store, name, &u) != 0)
 		user_init(&u, name, "", r->now);
 	snprintf(u.email, sizeof u.email, "%s", addr);
-	if (state == STATE_UNMANAGED || user_state(&u, &r->cfg, r->now, &why) == state) {
+	if (state == STATE_UNMANAGED || user_state(&u, &r->cfg, r->now, NULL, &why) == state) {
 		user_entry(&u, &r->cfg, r->now, &entry);
 		fits = r->resp->len + 3 + entry.len + 64 <= PROTO_MAX_FRAME;
 		if (fits)
