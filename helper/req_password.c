@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include "outbox.h"
 #include "policy.h"
+#include "storage.h"
 
 int judge_password(struct req *r, const struct proto_field *pw, const char *user,
 		   const char *email, char hash[crypto_pwhash_STRBYTES])
@@ -31,17 +32,20 @@ void reply_policy(struct req *r, int reason)
 void accept_password(struct req *r, struct user_record *u, const char *hash,
 		     enum lang lang, const char *host)
 {
-	struct store *st = r->d->store;
+	bool queued;
 
 	snprintf(u->pwhash, sizeof u->pwhash, "%s", hash);
 	u->last_signin = (uint64_t)r->now;
 	u->reset = false;
 	user_succeed(u);
 	user_clear_ticket(u);
-	if (user_save(st, u) != 0 ||
-	    outbox_queue_notice(r->d->outbox, u->name, u->email, lang, r->now, host) != 0 ||
-	    store_sync_released(st) != 0) {
+	if (!commit(r, u))
+		return;
+	mail_begin(r);
+	queued = outbox_queue_notice(r->d->outbox, u->name, u->email, lang, r->now, host) == 0;
+	if (!mail_done(r) || !queued) {
 		reply(r, RESULT_STORAGE);
+		r->txn_rc = STORAGE_ERROR;
 		return;
 	}
 	r->mail_queued = true;

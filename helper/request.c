@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include "storage.h"
 #include "store.h"
 
 /* ---- answers -------------------------------------------------------------- */
@@ -102,23 +103,82 @@ const struct proto_field *need_secret(struct req *r, uint8_t tag, const char *na
 
 /* ---- records -------------------------------------------------------------- */
 
+/* What a storage call left: 0 done, 1 absent, -1 after answering. */
+static int loaded(struct req *r, int rc, const time_t *now)
+{
+	if (rc == STORAGE_OK || rc == STORAGE_ABSENT)
+		r->now = *now;
+	if (rc == STORAGE_ABSENT)
+		reply(r, RESULT_NOT_FOUND);
+	else if (rc != STORAGE_OK)
+		reply_detail(r, RESULT_INTERNAL, "the user's record could not be read");
+	if (rc == STORAGE_BUSY)
+		r->busy = true;
+	else if (rc < 0)
+		r->txn_rc = rc;     /* storage_txn may run it again, reconnected */
+	return rc == STORAGE_OK ? 0 : rc == STORAGE_ABSENT ? 1 : -1;
+}
+
 int load_user(struct req *r, struct user_record *u)
 {
-	int rc = user_load(r->d->store, r->user, u);
+	time_t now = 0;
 
-	if (rc == 1)
-		reply(r, RESULT_NOT_FOUND);
-	else if (rc < 0)
-		reply_detail(r, RESULT_INTERNAL, "the user's record could not be read");
-	return rc;
+	return loaded(r, storage_member_begin(r->sc, r->user, u, &now), &now);
+}
+
+int read_user(struct req *r, struct user_record *u)
+{
+	time_t now = 0;
+
+	return loaded(r, storage_member_read(r->sc, r->user, u, &now), &now);
+}
+
+/* A write's outcome: the transaction is to be committed, or was ended. */
+static bool written(struct req *r, int rc)
+{
+	r->wrote = true;
+	r->txn_rc = rc;
+	if (rc == STORAGE_OK)
+		return true;
+	if (rc == STORAGE_EXISTS) {
+		reply(r, RESULT_EXISTS);
+		r->txn_rc = STORAGE_ABSENT;
+	} else {
+		reply(r, RESULT_STORAGE);
+	}
+	return false;
 }
 
 bool commit(struct req *r, const struct user_record *u)
 {
-	if (user_save(r->d->store, u) == 0 && store_sync_released(r->d->store) == 0)
-		return true;
-	reply(r, RESULT_STORAGE);
-	return false;
+	return written(r, storage_member_write(r->sc, u));
+}
+
+bool insert_user(struct req *r, const struct user_record *u)
+{
+	return written(r, storage_member_insert(r->sc, u));
+}
+
+bool delete_user(struct req *r)
+{
+	return written(r, storage_member_delete(r->sc, r->user));
+}
+
+void mail_begin(struct req *r)
+{
+	if (r->cfg.store == STORE_POSTGRESQL)
+		store_lock(r->d->store);
+}
+
+bool mail_done(struct req *r)
+{
+	bool ok = true;
+
+	if (r->cfg.store == STORE_POSTGRESQL) {
+		ok = store_sync_released(r->d->store) == 0;
+		store_unlock(r->d->store);
+	}
+	return ok;
 }
 
 enum portal_state state_of(const struct req *r, const struct user_record *u,

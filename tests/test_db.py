@@ -91,12 +91,12 @@ def init_makes_the_schema_once():
     srv, db, d, conf = fresh(init=False)
     rc, out, err = ctl(conf, "db", "init")
     check_eq("db init on an empty database: made", (rc, out.strip(), err),
-             (0, "The schema was made: version 1.", ""))
+             (0, "The schema was made: version 2.", ""))
     rc, out, err = ctl(conf, "db", "init")
     check_eq("db init again: nothing to do", (rc, out.strip()),
-             (0, "The schema is up to date: version 1; nothing was changed."))
+             (0, "The schema is up to date: version 2; nothing was changed."))
     check_eq("one version row", srv.psql(db, "SELECT version, compatible_from FROM schema_version"),
-             "1|1")
+             "1|1\n2|1")
     rc, out, err = check_t(conf)
     check_eq("portald -t: the database reached, its schema usable", (rc, err), (0, ""))
 
@@ -114,8 +114,8 @@ def two_inits_at_once_take_turns():
     check_eq("both exit 0", sorted(r[0] for r in results), [0, 0])
     check_eq("one made it, the other found it done",
              sorted(r[1].strip() for r in results),
-             ["The schema is up to date: version 1; nothing was changed.",
-              "The schema was made: version 1."])
+             ["The schema is up to date: version 2; nothing was changed.",
+              "The schema was made: version 2."])
 
 
 @test
