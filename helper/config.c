@@ -280,6 +280,7 @@ static const char *parse_host_name(struct portal_config *c, const char *v, const
 static const struct key keys[] = {
 	{ "socket", parse_path, STR(socket), 0, 0 },
 	{ "database", parse_path, STR(database), 0, 0 },
+	{ "key_file", parse_path, STR(key_file), 0, 0 },
 	{ "cutover", parse_cutover, 0, 0, 0, 0 },
 	{ "organization", parse_text, STR(organization), 0, 0 },
 	{ "language", parse_language, 0, 0, 0, 0 },
@@ -289,8 +290,10 @@ static const struct key keys[] = {
 	{ "resend_interval", parse_duration, NUM(resend_interval), 0, 24 * 3600 },
 	{ "codes_per_hour", parse_number, NUM(codes_per_hour), 1, 100 },
 	{ "lockout", parse_duration, NUM(lockout), 1, 7 * 24 * 3600 },
+	{ "lockout_max", parse_duration, NUM(lockout_max), 1, 7 * 24 * 3600 },
 	{ "password_min_length", parse_number, NUM(password_min_length), 8, 256 },
 	{ "max_failures", parse_number, NUM(max_failures), 1, 10000 },
+	{ "outbox_max", parse_number, NUM(outbox_max), 1, 1000000 },
 	{ "smtp_server", parse_server, 0, 0, 0, 0 },
 	{ "smtp_tls", parse_tls, 0, 0, 0, 0 },
 	{ "smtp_user", parse_text, STR(smtp_user), 0, 0 },
@@ -314,6 +317,7 @@ void config_defaults(struct portal_config *c)
 	host[sizeof host - 1] = '\0';
 	snprintf(c->socket, sizeof c->socket, "%s", PORTAL_DEFAULT_SOCKET);
 	snprintf(c->database, sizeof c->database, "%s", PORTAL_DEFAULT_DB);
+	snprintf(c->key_file, sizeof c->key_file, "%s", PORTAL_DEFAULT_DB PORTAL_KEY_SUFFIX);
 	snprintf(c->organization, sizeof c->organization, "%s", host);
 	c->language = LANG_FR;
 	c->code_length = 6;
@@ -322,8 +326,10 @@ void config_defaults(struct portal_config *c)
 	c->resend_interval = 60;
 	c->codes_per_hour = 5;
 	c->lockout = 15 * 60;
+	c->lockout_max = 24 * 3600;
 	c->password_min_length = 15;
 	c->max_failures = 20;
+	c->outbox_max = 10000;
 	snprintf(c->smtp_host, sizeof c->smtp_host, "localhost");
 	c->smtp_port = 25;
 	c->smtp_tls = MAIL_TLS_STARTTLS;
@@ -354,6 +360,22 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+/* Where the keys are: key_file if given, else beside the database. */
+static int key_file_of(struct portal_config *c, const bool seen[NKEYS], const char *path,
+		       char *err, size_t errlen)
+{
+	int n;
+
+	for (size_t i = 0; i < NKEYS; i++)
+		if (seen[i] && strcmp(keys[i].name, "key_file") == 0)
+			return 0;
+	n = snprintf(c->key_file, sizeof c->key_file, "%s%s", c->database, PORTAL_KEY_SUFFIX);
+	if (n < 0 || (size_t)n >= sizeof c->key_file)
+		return fail(err, errlen, "%s: database: too long a path for the key file beside "
+			    "it: set key_file", path);
+	return 0;
 }
 
 /* Handle one non-blank, non-comment line. */
@@ -426,5 +448,11 @@ int config_load(const char *path, struct portal_config *c, char *err, size_t err
 	if (rc == 0 && c->store == STORE_POSTGRESQL && !c->postgresql[0])
 		rc = fail(err, errlen, "%s: postgresql: needed when store = postgresql (the "
 			  "database's conninfo, e.g. host=db.example.org dbname=portal)", path);
+	if (rc == 0 && c->lockout_max < c->lockout)
+		rc = fail(err, errlen, "%s: lockout_max: %us is shorter than lockout (%us): a "
+			  "lock that grows cannot be shorter than the first", path, c->lockout_max,
+			  c->lockout);
+	if (rc == 0)
+		rc = key_file_of(c, seen, path, err, errlen);
 	return rc;
 }

@@ -14,6 +14,7 @@
 #include "paths.h"
 
 #define PORTAL_DEFAULT_DB     "/var/lib/portald/portal.db"
+#define PORTAL_KEY_SUFFIX     ".key"     /* the key file beside the database, by default */
 #define PORTAL_DEFAULT_USER   "portald"
 
 enum mail_tls { MAIL_TLS_NONE, MAIL_TLS_STARTTLS, MAIL_TLS_REQUIRED };
@@ -22,6 +23,7 @@ enum store_kind { STORE_GDBM, STORE_POSTGRESQL };
 struct portal_config {
 	char socket[108];             /* sizeof sun_path */
 	char database[PATH_MAX];
+	char key_file[PATH_MAX];      /* the keys; "" in a file = DATABASE.key, filled by config_load */
 	time_t cutover;               /* local midnight of the cutover date */
 	char cutover_str[11];         /* YYYY-MM-DD as written */
 	char organization[128];
@@ -32,8 +34,10 @@ struct portal_config {
 	unsigned resend_interval;     /* seconds */
 	unsigned codes_per_hour;
 	unsigned lockout;             /* seconds */
+	unsigned lockout_max;         /* seconds, >= lockout: the longest a growing lock lasts */
 	unsigned password_min_length; /* characters, >= 8 */
-	unsigned max_failures;
+	unsigned max_failures;        /* failures in a row from a source before locks grow */
+	unsigned outbox_max;          /* mails waiting at most before notices are not queued */
 	char smtp_host[256];
 	unsigned smtp_port;
 	enum mail_tls smtp_tls;

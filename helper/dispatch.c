@@ -84,7 +84,7 @@ static bool allowed(struct req *r, const struct handler *h)
 		reply(r, RESULT_DENIED);
 		return false;
 	}
-	return true;
+	return read_source(r);
 }
 
 static void log_outcome(const struct req *r, const struct handler *h)

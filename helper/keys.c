@@ -1,6 +1,7 @@
 /*
- * keys.c - the master key file beside the database, and the subkeys
- * derived from it.
+ * keys.c - the master key file (key_file, beside the database unless the
+ * configuration puts it elsewhere), the subkeys derived from it, and the
+ * check that it is the database's.
  *
  * The file holds 32 random bytes and nothing else.  It is made once, with
  * O_EXCL so two starts cannot race to different keys, and synced with its
@@ -26,20 +27,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sodium.h>
+#include "record.h"
 #include "store.h"
 
-#define KEY_SUFFIX   ".key"
 #define KEY_MODE     0600
 #define KDF_CONTEXT  "portald_"   /* crypto_kdf_CONTEXTBYTES characters */
+#define CHECK_KEY    "m:key-check"
+#define CHECK_TEXT   "the key of this portald database"
 
-enum subkey_id { SUBKEY_CODE = 1, SUBKEY_OUTBOX = 2 };
-
-static int key_path(const char *db_path, char *out, size_t cap)
-{
-	int n = snprintf(out, cap, "%s%s", db_path, KEY_SUFFIX);
-
-	return n < 0 || (size_t)n >= cap ? -1 : 0;
-}
+enum subkey_id { SUBKEY_CODE = 1, SUBKEY_OUTBOX = 2, SUBKEY_CHECK = 3 };
 
 static int sync_dir(const char *path)
 {
@@ -160,25 +156,35 @@ static int read_key(const char *path, uid_t owner, gid_t group,
 	return -1;
 }
 
-struct portal_keys *keys_load(const char *db_path, char *err, size_t errlen)
+struct portal_keys *keys_load(const char *key_path, char *err, size_t errlen)
 {
-	return keys_load_owned(db_path, geteuid(), getegid(), err, errlen);
+	return keys_load_owned(key_path, geteuid(), getegid(), err, errlen);
 }
 
-struct portal_keys *keys_load_owned(const char *db_path, uid_t owner, gid_t group,
+/* The subkeys of a master key, and the check value the database keeps. */
+static void derive(struct portal_keys *k, const uint8_t master[crypto_kdf_KEYBYTES])
+{
+	uint8_t sub[crypto_generichash_KEYBYTES];
+
+	crypto_kdf_derive_from_key(k->code, sizeof k->code, SUBKEY_CODE, KDF_CONTEXT, master);
+	crypto_kdf_derive_from_key(k->outbox, sizeof k->outbox, SUBKEY_OUTBOX, KDF_CONTEXT,
+				   master);
+	crypto_kdf_derive_from_key(sub, sizeof sub, SUBKEY_CHECK, KDF_CONTEXT, master);
+	crypto_generichash(k->check, sizeof k->check, (const uint8_t *)CHECK_TEXT,
+			   strlen(CHECK_TEXT), sub, sizeof sub);
+	sodium_memzero(sub, sizeof sub);
+}
+
+struct portal_keys *keys_load_owned(const char *key_path, uid_t owner, gid_t group,
 				    char *err, size_t errlen)
 {
-	char path[PATH_MAX];
+	const char *path = key_path;
 	uint8_t master[crypto_kdf_KEYBYTES];
 	struct portal_keys *k = NULL;
 	int made;
 
 	if (sodium_init() < 0) {
 		snprintf(err, errlen, "libsodium could not be initialised");
-		return NULL;
-	}
-	if (key_path(db_path, path, sizeof path) < 0) {
-		snprintf(err, errlen, "%s: path too long for the key file", db_path);
 		return NULL;
 	}
 	made = create_key(path, owner, group, master, err, errlen);
@@ -190,32 +196,67 @@ struct portal_keys *keys_load_owned(const char *db_path, uid_t owner, gid_t grou
 			snprintf(err, errlen, "no locked memory for the keys");
 	}
 	if (k) {
-		crypto_kdf_derive_from_key(k->code, sizeof k->code, SUBKEY_CODE, KDF_CONTEXT, master);
-		crypto_kdf_derive_from_key(k->outbox, sizeof k->outbox, SUBKEY_OUTBOX,
-					   KDF_CONTEXT, master);
+		derive(k, master);
 		sodium_mprotect_readonly(k);
 	}
 	sodium_memzero(master, sizeof master);
 	return k;
 }
 
-int keys_check(const char *db_path, uid_t owner, char *err, size_t errlen)
+int keys_check(const char *key_path, uid_t owner, char *err, size_t errlen)
 {
-	char path[PATH_MAX];
+	const char *path = key_path;
 	struct stat st;
 	bool ok;
 	int fd;
 
-	if (key_path(db_path, path, sizeof path) < 0) {
-		snprintf(err, errlen, "%s: path too long for the key file", db_path);
-		return -1;
-	}
 	fd = open_key(path, err, errlen);
 	if (fd < 0)
 		return errno == ENOENT ? 1 : -1;
 	ok = key_file_ok(fd, path, owner, &st, err, errlen);
 	close(fd);
 	return ok ? 0 : -1;
+}
+
+/* The check value the database holds: 0 read, 1 none yet, -1 error. */
+static int read_check(struct store *st, uint8_t out[32])
+{
+	struct proto_buf b;
+	struct proto_msg m;
+	int rc = store_get(st, CHECK_KEY, &b);
+
+	if (rc == 0 && (!proto_parse_body(b.data, b.len, &m) ||
+			!proto_get_fixed(&m, REC_KEY_CHECK, out, 32)))
+		rc = -1;
+	return rc;
+}
+
+int keys_match(const struct portal_keys *k, struct store *st, const char *key_path,
+	       char *err, size_t errlen)
+{
+	uint8_t held[32];
+	struct proto_buf b;
+	int rc;
+
+	store_lock(st);
+	rc = read_check(st, held);
+	if (rc == 1) {
+		proto_begin_body(&b);
+		proto_put_bytes(&b, REC_KEY_CHECK, k->check, sizeof k->check);
+		rc = store_put(st, CHECK_KEY, &b) == 0 && store_sync(st) == 0 ? 0 : -1;
+		if (rc < 0)
+			snprintf(err, errlen, "the database: cannot write the check of its key: %s",
+				 strerror(errno));
+	} else if (rc < 0) {
+		snprintf(err, errlen, "the database: the check of its key cannot be read");
+	} else if (sodium_memcmp(held, k->check, sizeof held) != 0) {
+		snprintf(err, errlen, "%s is not the key of this database (made with another "
+			 "key): put back the key file kept with it, or move the database away "
+			 "to start afresh", key_path);
+		rc = -1;
+	}
+	store_unlock(st);
+	return rc;
 }
 
 void keys_free(struct portal_keys *k)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "conn.h"
 #include "log.h"
+#include "workers.h"
 
 int signals_block(struct server *s, char *err, size_t errlen)
 {
@@ -54,8 +55,8 @@ static void keep_setting(const char *key, char *fresh, const char *now, size_t s
 }
 
 /* SIGHUP: read the file again.  A broken file changes nothing; the socket,
- * the database and the account are taken once, so changing them needs a
- * restart. */
+ * the database, its key and the account are taken once, so changing them
+ * needs a restart. */
 static void reload(struct server *s)
 {
 	struct portald *d = s->d;
@@ -69,6 +70,7 @@ static void reload(struct server *s)
 	}
 	keep_setting("socket", fresh.socket, d->cfg.socket, sizeof fresh.socket);
 	keep_setting("database", fresh.database, d->cfg.database, sizeof fresh.database);
+	keep_setting("key_file", fresh.key_file, d->cfg.key_file, sizeof fresh.key_file);
 	keep_setting("user", fresh.user, d->cfg.user, sizeof fresh.user);
 	pthread_rwlock_wrlock(&d->cfg_lock);
 	d->cfg = fresh;
@@ -122,6 +124,7 @@ int loop_run(struct server *s)
 {
 	struct epoll_event ev[64];
 
+	workers_warm_stack();     /* the loop answers look-ups itself */
 	for (;;) {
 		int n = epoll_wait(s->epfd, ev, 64, conns_expire(s));
 		bool incoming = false;

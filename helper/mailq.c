@@ -40,7 +40,7 @@ static const struct record_field mail_fields[] = {
 
 static const struct record_layout mail_layout = RECORD_LAYOUT(struct mail_record, mail_fields);
 
-static const char *const kind_names[] = { "code", "notice" };
+static const char *const kind_names[] = { "code", "notice", "lock" };
 static const char *const status_names[] = {
 	[MAILQ_QUEUED] = "queued",
 	[MAILQ_SENT] = "sent",
@@ -119,7 +119,7 @@ int mailq_get(struct mailq *q, const char *id, struct mail_record *r)
 	if (rc != 0)
 		return rc;
 	if (!proto_parse_body(q->raw.data, q->raw.len, m) || !record_decode(&mail_layout, m, r) ||
-	    strcmp(r->id, id) != 0 || r->kind > MAILQ_NOTICE || r->status > MAILQ_WITHHELD) {
+	    strcmp(r->id, id) != 0 || r->kind > MAILQ_LOCK || r->status > MAILQ_WITHHELD) {
 		memset(r, 0, sizeof *r);
 		log_msg(LOG_ERR, "outbox %s: the record cannot be read", id);
 		return -1;
@@ -179,6 +179,7 @@ static void entry_set(struct mail_entry *e, const struct mail_record *r)
 	e->status = (uint8_t)r->status;
 	e->when = (time_t)(r->status == MAILQ_QUEUED ? r->next_try : r->done);
 	e->expires = (time_t)r->expires;
+	e->held = r->attempts == 0;
 }
 
 static int index_append(struct mailq *q, const struct mail_record *r)
@@ -195,6 +196,7 @@ static int index_append(struct mailq *q, const struct mail_record *r)
 		q->cap = cap;
 	}
 	e = &q->index[q->count++];
+	memset(e, 0, sizeof *e);
 	snprintf(e->id, sizeof e->id, "%s", r->id);
 	snprintf(e->user, sizeof e->user, "%s", r->user);
 	entry_set(e, r);
@@ -278,12 +280,14 @@ void mailq_free(struct mailq *q)
  * holds no message anyone can open.  It keeps no detail either (the
  * listing says why from its status), and is over as soon as written. */
 int mailq_add(struct mailq *q, const char *id, enum mail_kind kind, const char *user,
-	      const char *to, time_t expires, const char *plain, size_t len, bool send)
+	      const char *to, time_t expires, time_t not_before, const char *plain, size_t len,
+	      bool send)
 {
 	time_t now = time(NULL);
 	struct mail_record r = {
 		.kind = kind, .status = send ? MAILQ_QUEUED : MAILQ_WITHHELD,
-		.next_try = (uint64_t)now, .done = send ? 0 : (uint64_t)now,
+		.next_try = (uint64_t)(not_before > now ? not_before : now),
+		.done = send ? 0 : (uint64_t)now,
 		.expires = (uint64_t)expires, .boxlen = len + crypto_secretbox_MACBYTES,
 	};
 	uint8_t drawn[sizeof r.nonce + crypto_secretbox_KEYBYTES];
@@ -314,7 +318,7 @@ int mailq_insert(struct mailq *q, const struct mail_record *r)
 	return record_save(q, r) == 0 && index_add(q, r) == 0 ? 0 : -1;
 }
 
-int mailq_supersede(struct mailq *q, const char *user)
+int mailq_supersede(struct mailq *q, const char *user, enum mail_kind kind)
 {
 	time_t now = time(NULL);
 
@@ -322,18 +326,46 @@ int mailq_supersede(struct mailq *q, const char *user)
 		struct mail_entry *e = &q->index[i];
 		struct mail_record r;
 
-		if (e->kind != MAILQ_CODE || e->status != MAILQ_QUEUED || strcmp(e->user, user) != 0)
+		if (e->kind != kind || e->status != MAILQ_QUEUED || strcmp(e->user, user) != 0)
 			continue;
 		if (mailq_get(q, e->id, &r) != 0)
 			continue;
-		finish(&r, MAILQ_EXPIRED, "replaced by a newer code", now);
+		finish(&r, MAILQ_EXPIRED, kind == MAILQ_CODE ? "replaced by a newer code" :
+		       "replaced by a newer one", now);
 		if (record_save(q, &r) != 0)
 			return -1;
 		entry_set(e, &r);
-		log_msg(LOG_INFO, "outbox %s: code mail for %s to %s replaced by a newer code",
-			r.id, r.user, r.to);
+		log_msg(LOG_INFO, "outbox %s: %s mail for %s to %s replaced by a newer one",
+			r.id, kind_names[kind], r.user, r.to);
 	}
 	return 0;
+}
+
+void mailq_replace(struct mailq *q, const char *user, bool mark)
+{
+	for (size_t i = 0; i < q->count; i++) {
+		struct mail_entry *e = &q->index[i];
+		bool his = e->kind == MAILQ_CODE && e->status == MAILQ_QUEUED &&
+			   strcmp(e->user, user) == 0;
+
+		e->replaced = e->replaced || (his && mark);
+	}
+}
+
+bool mailq_full(struct mailq *q, unsigned long outbox_max)
+{
+	unsigned long waiting = mailq_pending(q);
+	bool full = waiting >= outbox_max;
+
+	if (full && !q->full)
+		log_msg(LOG_ERR, "outbox: full, %lu mails waiting (outbox_max %lu): password "
+			"notices and lock mails are not queued until some are sent; code mails "
+			"still are", waiting, outbox_max);
+	else if (!full && q->full)
+		log_msg(LOG_NOTICE, "outbox: %lu mails waiting, under outbox_max (%lu) again",
+			waiting, outbox_max);
+	q->full = full;
+	return full;
 }
 
 bool mailq_get_entry(struct mailq *q, struct mail_entry *e, struct mail_record *r, time_t now)

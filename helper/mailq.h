@@ -35,7 +35,7 @@
 /* The most a sealed message opens into: its binding line and its text. */
 #define MAILQ_PLAIN_MAX (MAILQ_BIND_MAX + MAIL_TEXT_MAX)
 
-enum mail_kind { MAILQ_CODE, MAILQ_NOTICE };
+enum mail_kind { MAILQ_CODE, MAILQ_NOTICE, MAILQ_LOCK };
 enum mail_status {
 	MAILQ_QUEUED, MAILQ_SENT, MAILQ_FAILED, MAILQ_EXPIRED, MAILQ_GAVE_UP, MAILQ_WITHHELD,
 };
@@ -60,6 +60,9 @@ struct mail_entry {
 	uint8_t kind, status;
 	time_t when;            /* queued: next try; finished: when it finished */
 	time_t expires;
+	bool replaced;          /* a code mail with a newer one of its user queued
+				 * since: the sender closes it (mailq_replace) */
+	bool held;              /* never tried yet: not to go before `when` */
 };
 
 struct mailq {
@@ -68,6 +71,7 @@ struct mailq {
 	struct mail_entry *index;   /* sorted by id */
 	size_t count, cap;
 	uint64_t last_ms;       /* time part of the newest id */
+	bool full;              /* the last look found outbox_max mails waiting */
 	struct proto_buf raw;   /* a record as read: mail_record.box points into it */
 	struct proto_buf rec;   /* a record being written, an entry being listed */
 	struct proto_msg msg;
@@ -86,14 +90,24 @@ void mailq_new_id(struct mailq *q, char id[MAILQ_ID_LEN + 1]);
 time_t mailq_queued_at(const char *id);
 
 /* Seal plain[0..len) (its binding line, then the message) into a new
- * entry: queued, or withheld when send is false.  0 or -1 (logged). */
+ * entry: queued (not to be sent before not_before), or withheld when send
+ * is false.  0 or -1 (logged). */
 int mailq_add(struct mailq *q, const char *id, enum mail_kind kind, const char *user,
-	      const char *to, time_t expires, const char *plain, size_t len, bool send);
+	      const char *to, time_t expires, time_t not_before, const char *plain, size_t len,
+	      bool send);
+/* Close the mails of that kind of user still waiting, at once. */
+int mailq_supersede(struct mailq *q, const char *user, enum mail_kind kind);
+/* The code mails of user still waiting, with mark: marked replaced, for
+ * the sender to close (only the newest code works).  Without mark the same
+ * walk is made, changing nothing: a request for an address not on file
+ * must take the time one for the address on file takes, and write no more
+ * (the sender's closing is done after the answer, by another thread). */
+void mailq_replace(struct mailq *q, const char *user, bool mark);
+/* Are outbox_max mails or more waiting?  Logged when that changes. */
+bool mailq_full(struct mailq *q, unsigned long outbox_max);
 /* Write a new entry whose box is sealed already (r->box, or none), and
  * index it; 0 or -1.  The storage interface's GDBM backend queues so. */
 int mailq_insert(struct mailq *q, const struct mail_record *r);
-/* Close the code mails of user still waiting: only the newest code works. */
-int mailq_supersede(struct mailq *q, const char *user);
 
 /* 0 loaded, 1 absent, -1 unreadable (logged).  r->box points into q->raw,
  * which the caller wipes (proto_wipe) once done. */
@@ -119,7 +133,7 @@ int mailq_list(struct mailq *q, const char *cursor, struct proto_buf *resp);
 /* Entries still waiting to be sent. */
 unsigned long mailq_pending(const struct mailq *q);
 
-/* "code" or "notice". */
+/* "code", "notice" or "lock". */
 const char *mailq_kind_name(unsigned kind);
 /* "queued", "sent", "failed", "expired", "gave-up" or "withheld" ("?"
  * for another number). */

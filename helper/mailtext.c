@@ -1,5 +1,6 @@
 /*
- * mailtext.c - the code mail and the password notice, as whole messages.
+ * mailtext.c - the code mail, the password notice and the lock mail, as
+ * whole messages.
  *
  * A message is made in three steps: the text is written from a template
  * of the person's language ({name} placeholders), wrapped at 72 columns
@@ -75,6 +76,35 @@ static const struct i18n_text notice_body = I18N(
 
 static const struct i18n_text remote_line = I18N(
 	"Connecting from: {remote}\n");
+
+static const struct i18n_text lock_subject = I18N(
+	"{org}: your account was locked");
+
+static const struct i18n_text lock_body = I18N(
+	"Hello,\n"
+	"\n"
+	"Your account was locked after too many failed attempts to sign in "
+	"(wrong passwords or wrong verification codes).\n"
+	"\n"
+	"Account: {user}\n"
+	"Organization: {org}\n"
+	"Locked until: {until}\n"
+	"Attempts from: {source}\n"
+	"\n"
+	"The lock ends by itself. If it was you, wait until then, or ask the "
+	"organization to unlock your account; you will not be told again of "
+	"another lock today.\n"
+	"\n"
+	"If it was not you, someone may be trying to guess your password: tell "
+	"the organization named above. Nobody can sign in to your account without "
+	"your password, or a code sent to this address.\n"
+	"\n"
+	"This message was sent automatically; please do not reply to it.\n");
+
+/* TRANSLATORS: where the failed attempts of a lock mail came from, when
+ * there were too many from many places at once. */
+static const struct i18n_text many_sources = I18N(
+	"many places");
 
 static const struct i18n_text when_text = I18N(
 	"{date} at {time}");
@@ -555,5 +585,23 @@ ssize_t mailtext_notice(const struct mail_head *h, const char *user, time_t when
 		expand(&r, i18n(h->lang, &remote_line), &rvar, 1, false);
 	}
 	return build(h, host, &notice_subject, &notice_body, vars, sizeof vars / sizeof vars[0],
+		     out, cap);
+}
+
+ssize_t mailtext_lock(const struct mail_head *h, const char *user, time_t until,
+		      const char *source, char *out, size_t cap)
+{
+	char host[256], at[160];
+	const struct var vars[] = {
+		{ "org", h->organization }, { "user", user }, { "until", at },
+		{ "source", source ? source : i18n(h->lang, &many_sources) },
+	};
+
+	if (!head_ok(h) || !all_ok(vars, 2) || !all_ok(&vars[3], 1) ||
+	    strlen(vars[3].value) > PORTAL_SOURCE_MAX)
+		return -1;
+	local_host(host, sizeof host, h->from);
+	when_words(h->lang, until, at, sizeof at);
+	return build(h, host, &lock_subject, &lock_body, vars, sizeof vars / sizeof vars[0],
 		     out, cap);
 }

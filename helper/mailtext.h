@@ -1,7 +1,7 @@
 /*
  * mailtext.h - the mails portald sends, built as whole RFC 5322 messages:
- * the verification code and the "your password was created" notice, in
- * French and English.
+ * the verification code, the "your password was created" notice and the
+ * "your account was locked" mail, in French and English.
  *
  * A message is text/plain UTF-8 in quoted-printable, with CRLF line ends
  * and no line over 78 characters (an address longer than a line excepted).
@@ -42,6 +42,12 @@ ssize_t mailtext_code(const struct mail_head *h, const char *user, const char *c
  * organization at once if it was not them.  Same return as above. */
 ssize_t mailtext_notice(const struct mail_head *h, const char *user, time_t when,
 			const char *remote, char *out, size_t cap);
+
+/* The mail after the member was locked out by failures: until when, from
+ * where (NULL: from many places, the member as a whole), and what to do.
+ * Same return as above. */
+ssize_t mailtext_lock(const struct mail_head *h, const char *user, time_t until,
+		      const char *source, char *out, size_t cap);
 
 /* ---- building blocks (used above; exposed for the unit tests) ---------- */
 

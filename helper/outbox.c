@@ -20,7 +20,7 @@
 #include "secretfile.h"
 #include "sender.h"
 
-#define NOTICE_TTL   (24 * 3600)   /* a notice is worth sending for a day */
+#define NOTICE_TTL   (24 * 3600)   /* a notice or lock mail is worth sending for a day */
 
 /* What a message says of its sender. */
 struct head {
@@ -40,8 +40,9 @@ struct outbox {
 	struct mailq q;           /* guarded by the store lock */
 	struct sender *sender;
 	uid_t owner;              /* the account portald runs as */
-	pthread_mutex_t mu;       /* guards head */
+	pthread_mutex_t mu;       /* guards head and max */
 	struct head head;
+	unsigned long max;        /* outbox_max */
 	char *compose;            /* the message being queued, guarded by the store
 				   * lock: MAILQ_PLAIN_MAX, sodium_malloc'ed once
 				   * (locked in memory, never swapped out), wiped
@@ -112,6 +113,7 @@ int outbox_reconfigure(struct outbox *ob, const struct portal_config *cfg,
 		return -1;
 	pthread_mutex_lock(&ob->mu);
 	ob->head = fresh.head;
+	ob->max = cfg->outbox_max;
 	pthread_mutex_unlock(&ob->mu);
 	/* The password is the sender's from now on. */
 	sender_reconfigure(ob->sender, &fresh.srv, fresh.password);
@@ -160,17 +162,21 @@ static bool draft_begin(struct outbox *ob, struct draft *d, const char *to, enum
 
 /* Store the draft, whose text is len bytes after the binding line (-1:
  * it could not be written), then wipe it: it may hold a code.  A new code
- * mail ends any older one still waiting. */
+ * mail sent ends any older one still waiting (mailq_replace: marked in
+ * both cases, so that both take alike), a new notice the one before it. */
 static int draft_store(struct outbox *ob, struct draft *d, ssize_t len, enum mail_kind kind,
-		       const char *user, const char *to, time_t expires, bool send)
+		       const char *user, const char *to, time_t expires, time_t not_before,
+		       bool send)
 {
 	int rc = -1;
 
 	if (len < 0)
 		log_msg(LOG_ERR, "outbox: the %s mail for %s could not be written",
 			mailq_kind_name(kind), user);
-	else if (kind != MAILQ_CODE || mailq_supersede(&ob->q, user) == 0)
-		rc = mailq_add(&ob->q, d->id, kind, user, to, expires, ob->compose,
+	else if (kind == MAILQ_CODE)
+		mailq_replace(&ob->q, user, send);
+	if (len >= 0 && (kind != MAILQ_NOTICE || mailq_supersede(&ob->q, user, kind) == 0))
+		rc = mailq_add(&ob->q, d->id, kind, user, to, expires, not_before, ob->compose,
 			       (size_t)(d->bind + len), send);
 	sodium_memzero(ob->compose, MAILQ_PLAIN_MAX);
 	return rc;
@@ -185,18 +191,54 @@ int outbox_queue_code(struct outbox *ob, const char *user, const char *to,
 	if (draft_begin(ob, &d, to, lang) && expires > d.h.date)
 		len = mailtext_code(&d.h, user, code, (unsigned long long)(expires - d.h.date),
 				    ob->compose + d.bind, MAIL_TEXT_MAX);
-	return draft_store(ob, &d, len, MAILQ_CODE, user, to, expires, send);
+	return draft_store(ob, &d, len, MAILQ_CODE, user, to, expires, 0, send);
+}
+
+/* Room for a mail other than a code: outbox_max waiting is the most.  A
+ * code mail is always queued (at most one a member asking for a code
+ * waits: mailq_replace); what gives way when the mail server is gone for
+ * long is the notices and lock mails. */
+static bool room(struct outbox *ob)
+{
+	unsigned long max;
+
+	pthread_mutex_lock(&ob->mu);
+	max = ob->max;
+	pthread_mutex_unlock(&ob->mu);
+	return !mailq_full(&ob->q, max);
 }
 
 int outbox_queue_notice(struct outbox *ob, const char *user, const char *to,
-			enum lang lang, time_t when, const char *host)
+			enum lang lang, time_t when, const char *host, time_t not_before)
 {
 	struct draft d;
 	ssize_t len = -1;
 
+	if (!room(ob))
+		return 1;
 	if (draft_begin(ob, &d, to, lang))
 		len = mailtext_notice(&d.h, user, when, host, ob->compose + d.bind, MAIL_TEXT_MAX);
-	return draft_store(ob, &d, len, MAILQ_NOTICE, user, to, d.h.date + NOTICE_TTL, true);
+	return draft_store(ob, &d, len, MAILQ_NOTICE, user, to,
+			   (not_before > d.h.date ? not_before : d.h.date) + NOTICE_TTL,
+			   not_before, true);
+}
+
+int outbox_queue_lock(struct outbox *ob, const char *user, const char *to, enum lang lang,
+		      time_t until, const char *source)
+{
+	struct draft d;
+	ssize_t len = -1;
+
+	if (!room(ob))
+		return 1;
+	if (draft_begin(ob, &d, to, lang))
+		len = mailtext_lock(&d.h, user, until, source, ob->compose + d.bind, MAIL_TEXT_MAX);
+	return draft_store(ob, &d, len, MAILQ_LOCK, user, to, d.h.date + NOTICE_TTL, 0, true);
+}
+
+bool outbox_full(struct outbox *ob)
+{
+	return !room(ob);
 }
 
 void outbox_kick(struct outbox *ob)
@@ -256,6 +298,7 @@ struct outbox *outbox_start(struct store *st, const struct portal_keys *k,
 		return NULL;
 	}
 	ob->head = set.head;
+	ob->max = cfg->outbox_max;
 	if (mailq_load(&ob->q, st, k->outbox, err, errlen) < 0) {
 		settings_free(&set);
 		outbox_free(ob);

@@ -36,16 +36,26 @@ int outbox_reconfigure(struct outbox *ob, const struct portal_config *cfg,
 int outbox_check(const struct portal_config *cfg, uid_t owner, char *err, size_t errlen);
 
 /* Queue the code mail, which ends any older code mail of the user still
- * waiting.  With send false (the address typed is not the one on file)
+ * waiting (always queued, outbox_max or not).  With send false (the address typed is not the one on file)
  * the entry is withheld instead: every step is the same, the same number
  * of bytes is written, but nothing is kept that could be sent, and the
  * entry is listed as "withheld".  Store lock held; the caller syncs, then
  * kicks.  0 or -1 (storage error). */
 int outbox_queue_code(struct outbox *ob, const char *user, const char *to,
 		      enum lang lang, const char *code, time_t expires, bool send);
-/* Queue the "your password was created" notice (valid for a day). */
+/* Queue the "your password was created" notice (valid for a day), not to
+ * be sent before not_before; it replaces a notice of the user still
+ * waiting.  0 queued, 1 not queued: outbox_max mails are waiting
+ * (logged once), -1 storage error.  Store lock held, as below. */
 int outbox_queue_notice(struct outbox *ob, const char *user, const char *to,
-			enum lang lang, time_t when, const char *host);
+			enum lang lang, time_t when, const char *host, time_t not_before);
+/* Queue the "your account was locked" mail: until when, from where (NULL:
+ * many places).  The same return. */
+int outbox_queue_lock(struct outbox *ob, const char *user, const char *to, enum lang lang,
+		      time_t until, const char *source);
+/* Are outbox_max mails waiting, so that notices and lock mails are not
+ * queued?  Store lock held. */
+bool outbox_full(struct outbox *ob);
 /* Wake the sender: something was queued and synced. */
 void outbox_kick(struct outbox *ob);
 

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,29 +32,42 @@
 
 /* ---- start and stop ---------------------------------------------------------- */
 
+/* A file portald makes at its first start needs a folder to make it in,
+ * where portald, as it is now, can. */
+static int folder_for(const char *file, const char *what, char *err, size_t errlen)
+{
+	char copy[PATH_MAX];
+	const char *dir, *why;
+
+	snprintf(copy, sizeof copy, "%s", file);
+	dir = dirname(copy);
+	if ((why = folder_problem(dir)) == NULL)
+		return 0;
+	snprintf(err, errlen, "%s folder %s: %s", what, dir, why);
+	return -1;
+}
+
 /* The database and its key as keys_load_owned and store_open_owned will
- * find them, before they open (or make) them: what is missing is made, in
- * a folder that must be there and that portald, as it is now, can make
- * files in.  A database without its key is worth a word: a new key makes
- * its live codes and queued mail unreadable. */
+ * find them, before they open (or make) them: what is missing is made.
+ * A database without its key is refused: a new key would make its live
+ * codes, tickets and queued mail unreadable, silently; the administrator
+ * must put the key back, or start afresh knowingly. */
 static int files_check(const struct portal_config *cfg, const struct runas *as, char *err,
 		       size_t errlen)
 {
 	int db = store_check(cfg->database, as->uid, err, errlen), key;
-	char copy[sizeof cfg->database];
-	const char *dir, *why;
 
-	if (db < 0 || (key = keys_check(cfg->database, as->uid, err, errlen)) < 0)
+	if (db < 0 || (key = keys_check(cfg->key_file, as->uid, err, errlen)) < 0)
 		return -1;
-	snprintf(copy, sizeof copy, "%s", cfg->database);
-	dir = dirname(copy);
-	if ((db == 1 || key == 1) && (why = folder_problem(dir)) != NULL) {
-		snprintf(err, errlen, "database folder %s: %s", dir, why);
+	if (db == 0 && key == 1) {
+		snprintf(err, errlen, "%.150s: no key file, but the database %.150s made with "
+			 "it is there: put the key file back (key_file), or move the database "
+			 "away to start afresh", cfg->key_file, cfg->database);
 		return -1;
 	}
-	if (db == 0 && key == 1)
-		log_msg(LOG_WARNING, "%s has no key file beside it: with a new key, the live "
-			"codes and queued mail in the database cannot be read", cfg->database);
+	if ((db == 1 && folder_for(cfg->database, "database", err, errlen) < 0) ||
+	    (key == 1 && folder_for(cfg->key_file, "key file", err, errlen) < 0))
+		return -1;
 	return 0;
 }
 
@@ -82,9 +96,10 @@ static int server_start(struct server *s, char *err, size_t errlen)
 	}
 	if (files_check(&d->cfg, &s->as, err, errlen) < 0)
 		return -1;
-	d->keys = keys_load_owned(d->cfg.database, s->as.uid, s->as.gid, err, errlen);
+	d->keys = keys_load_owned(d->cfg.key_file, s->as.uid, s->as.gid, err, errlen);
 	if (!d->keys ||
-	    store_open_owned(&d->store, d->cfg.database, s->as.uid, s->as.gid, err, errlen) < 0)
+	    store_open_owned(&d->store, d->cfg.database, s->as.uid, s->as.gid, err, errlen) < 0 ||
+	    keys_match(d->keys, d->store, d->cfg.key_file, err, errlen) < 0)
 		return -1;
 	/* Reads the database's password file (root's); on PostgreSQL, the
 	 * key and the policy must be the other machines'. */

@@ -33,6 +33,7 @@ static bool is_zero(const struct record_field *f, const void *rec)
 	case RF_BYTES:
 		return *(const size_t *)at(rec, f->len_off) == 0;
 	case RF_U64_LIST:
+	case RF_LIST:
 		return *(const unsigned *)at(rec, f->len_off) == 0;
 	case RF_FIXED:
 		break;
@@ -57,6 +58,36 @@ static bool written(const struct record_layout *l, const struct record_field *f,
 		return !is_zero(&l->field[f->when], rec);
 	}
 	return true;
+}
+
+static void put_fields(const struct record_layout *l, const void *rec, struct proto_buf *b);
+
+/* Each item of a list as one field, its body written in place after a
+ * header whose length is filled in once the body is there. */
+static void put_items(const struct record_field *f, const void *rec, struct proto_buf *b)
+{
+	const struct record_layout *sub = f->sub;
+	const char *items = at(rec, f->off);
+	unsigned n = *(const unsigned *)at(rec, f->len_off);
+
+	for (unsigned i = 0; i < n && !b->overflow; i++) {
+		size_t head = b->len, len;
+
+		if (head + 3 > PROTO_MAX_FRAME) {
+			b->overflow = true;
+			return;
+		}
+		b->len += 3;
+		put_fields(sub, items + (size_t)i * sub->size, b);
+		len = b->len - head - 3;
+		if (len > UINT16_MAX)
+			b->overflow = true;
+		if (b->overflow)
+			return;
+		b->data[head] = f->tag;
+		b->data[head + 1] = (uint8_t)(len >> 8);
+		b->data[head + 2] = (uint8_t)len;
+	}
 }
 
 static void put(const struct record_field *f, const void *rec, struct proto_buf *b)
@@ -87,15 +118,23 @@ static void put(const struct record_field *f, const void *rec, struct proto_buf 
 		for (unsigned i = 0; i < *(const unsigned *)at(rec, f->len_off); i++)
 			proto_put_u64(b, f->tag, ((const uint64_t *)p)[i]);
 		break;
+	case RF_LIST:
+		put_items(f, rec, b);
+		break;
 	}
+}
+
+static void put_fields(const struct record_layout *l, const void *rec, struct proto_buf *b)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (written(l, &l->field[i], rec))
+			put(&l->field[i], rec, b);
 }
 
 void record_encode(const struct record_layout *l, const void *rec, struct proto_buf *b)
 {
 	proto_begin_body(b);
-	for (size_t i = 0; i < l->n; i++)
-		if (written(l, &l->field[i], rec))
-			put(&l->field[i], rec, b);
+	put_fields(l, rec, b);
 }
 
 /* Every field of the list's tag, each a u64, no more than it holds. */
@@ -114,6 +153,28 @@ static bool get_list(const struct record_field *f, const struct proto_msg *m, vo
 		v[*count] = 0;
 		for (unsigned j = 0; j < 8; j++)
 			v[*count] = v[*count] << 8 | e->data[j];
+		(*count)++;
+	}
+	return true;
+}
+
+/* Every field of the list's tag, each an item of its layout, no more
+ * than the array holds. */
+static bool get_items(const struct record_field *f, const struct proto_msg *m, void *rec)
+{
+	const struct record_layout *sub = f->sub;
+	char *items = at_w(rec, f->off);
+	unsigned *count = at_w(rec, f->len_off);
+	struct proto_msg item;
+
+	for (size_t i = 0; i < m->nfields; i++) {
+		const struct proto_field *e = &m->f[i];
+
+		if (e->tag != f->tag)
+			continue;
+		if (*count == f->size / sub->size || !proto_parse_body(e->data, e->len, &item) ||
+		    !record_decode(sub, &item, items + (size_t)*count * sub->size))
+			return false;
 		(*count)++;
 	}
 	return true;
@@ -148,6 +209,8 @@ static bool get(const struct record_field *f, const struct proto_msg *m, void *r
 		return true;
 	case RF_U64_LIST:
 		return get_list(f, m, rec);
+	case RF_LIST:
+		return get_items(f, m, rec);
 	}
 	return false;
 }

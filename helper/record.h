@@ -32,6 +32,21 @@ enum record_tag {
 	REC_TICKET_HASH,
 	REC_TICKET_EXPIRES,
 	REC_TICKET_TRIES,
+	REC_CODE_REQUEST,     /* repeated: one code request (codereq.h) */
+	REC_SOURCE_LOCK,      /* repeated: failures and lock from one source (lockout.h) */
+	REC_LOCK_MAILED,      /* when the last lock mail was queued */
+	REC_NOTICE_TIME,      /* repeated: when each notice of the last hour goes (request.c) */
+	/* the fields of a code request, nested in REC_CODE_REQUEST */
+	REC_CR_FLAGS = TAG_PRIVATE + 30,
+	REC_CR_ADDRESS,
+	REC_CR_SOURCE,
+	REC_CR_HANDLE,
+	REC_CR_CODE,
+	REC_CR_TIME,
+	REC_CR_EXPIRES,
+	REC_CR_TRIES,
+	/* the database's own, "k:check" (keys.c) */
+	REC_KEY_CHECK = TAG_PRIVATE + 45,
 	/* an outbox entry, "o:<id>" (mailq.c) */
 	REC_MAIL_ID = TAG_PRIVATE + 50,
 	REC_MAIL_KIND,
@@ -57,6 +72,9 @@ enum record_type {
 	RF_BYTES,     /* const uint8_t *, its size_t length at len_off: read, it
 		       * points into the parsed message */
 	RF_U64_LIST,  /* uint64_t[], its unsigned count at len_off: one field each */
+	RF_LIST,      /* an array of structs of the layout `sub`, its unsigned count
+		       * at len_off (size: the whole array): each item one field,
+		       * its body that layout's record */
 };
 
 /* When a field is written, and what reading it asks. */
@@ -76,7 +94,8 @@ struct record_field {
 	size_t size;          /* its sizeof */
 	uint8_t rule;         /* enum record_rule: RULE_REQUIRED unless given */
 	uint8_t when;         /* RULE_IF, RULE_WITH: the index of the deciding field */
-	size_t len_off;       /* RF_BYTES, RF_U64_LIST: where its length is */
+	size_t len_off;       /* RF_BYTES, RF_U64_LIST, RF_LIST: where its length is */
+	const struct record_layout *sub;   /* RF_LIST: the layout of an item */
 };
 
 /* .off and .size of member m of struct type t. */

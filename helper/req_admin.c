@@ -143,7 +143,8 @@ void h_user_list(struct req *r)
 		return;
 	reply(r, RESULT_OK);
 	while (entries < PROTO_PAGE && (rc = next_user(r, cursor, key, &u)) == 0) {
-		bool shown = filter == STATE_UNMANAGED || state_of(r, &u, &why) == filter;
+		bool shown = filter == STATE_UNMANAGED ||
+			     user_state(&u, &r->cfg, r->now, NULL, &why) == filter;
 
 		/* Room for this entry and the cursor that follows the page. */
 		if (shown && !put_entry(r, &u, 3 + STORE_KEY_MAX)) {
@@ -169,8 +170,7 @@ void h_user_reset(struct req *r)
 	sodium_memzero(u.pwhash, sizeof u.pwhash);
 	/* The user starts over: the first code must not wait on one asked
 	 * for before the reset (codes_per_hour still counts them). */
-	u.last_request = 0;
-	user_clear_code(&u);
+	codereq_reset(&u);
 	user_clear_ticket(&u);
 	if (commit(r, &u))
 		reply(r, RESULT_OK);
@@ -183,13 +183,17 @@ void h_user_unlock(struct req *r)
 
 	if (load_user(r, &u) != 0)
 		return;
-	user_unlock(&u);
+	lockout_clear(&u);
 	if (commit(r, &u))
 		reply(r, RESULT_OK);
 	user_wipe(&u);
 }
 
 /* ---- the helper itself ---------------------------------------------------- */
+
+/* What `portalctl status` and `portalctl outbox` say of a full outbox. */
+#define OUTBOX_FULL "full (outbox_max): password notices and lock mails are not queued " \
+		    "until some mail is sent; code mails still are"
 
 void h_outbox(struct req *r)
 {
@@ -198,6 +202,8 @@ void h_outbox(struct req *r)
 	if (!opt_str(r, TAG_CURSOR, "cursor", cursor, sizeof cursor, outbox_id_valid))
 		return;
 	reply(r, RESULT_OK);
+	if (!cursor[0] && outbox_full(r->d->outbox))
+		proto_put_str(r->resp, TAG_DETAIL, OUTBOX_FULL);
 	if (outbox_list(r->d->outbox, cursor[0] ? cursor : NULL, r->resp) != 0)
 		reply_detail(r, RESULT_INTERNAL, "the outbox could not be read");
 }
@@ -211,7 +217,7 @@ void h_daemon_status(struct req *r)
 	int rc;
 
 	while ((rc = next_user(r, after, key, &u)) == 0) {
-		count[state_of(r, &u, &why)]++;
+		count[user_state(&u, &r->cfg, r->now, NULL, &why)]++;
 		user_wipe(&u);
 		memcpy(after, key, sizeof key);
 	}
@@ -224,4 +230,6 @@ void h_daemon_status(struct req *r)
 	proto_put_u64(r->resp, TAG_COUNT_ACTIVE, count[STATE_ACTIVE]);
 	proto_put_u64(r->resp, TAG_COUNT_LOCKED, count[STATE_LOCKED]);
 	proto_put_u64(r->resp, TAG_COUNT_OUTBOX, outbox_pending(r->d->outbox));
+	if (outbox_full(r->d->outbox))
+		proto_put_str(r->resp, TAG_DETAIL, OUTBOX_FULL);
 }

@@ -32,23 +32,18 @@ void reply_policy(struct req *r, int reason)
 void accept_password(struct req *r, struct user_record *u, const char *hash,
 		     enum lang lang, const char *host)
 {
-	bool queued;
-
 	snprintf(u->pwhash, sizeof u->pwhash, "%s", hash);
 	u->last_signin = (uint64_t)r->now;
 	u->reset = false;
-	user_succeed(u);
+	count_success(r, u);
 	user_clear_ticket(u);
-	if (!commit(r, u))
-		return;
-	mail_begin(r);
-	queued = outbox_queue_notice(r->d->outbox, u->name, u->email, lang, r->now, host) == 0;
-	if (!mail_done(r) || !queued) {
+	if (!queue_notice(r, u, lang, host)) {
 		reply(r, RESULT_STORAGE);
 		r->txn_rc = STORAGE_ERROR;
 		return;
 	}
-	r->mail_queued = true;
+	if (!commit(r, u))
+		return;
 	reply(r, RESULT_OK);
 	note(r, "password created");
 }

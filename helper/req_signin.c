@@ -22,7 +22,7 @@ static enum pending_reason reason_under_lock(const struct req *r, const struct u
 	struct user_record lifted = *u;
 	enum pending_reason why;
 
-	user_unlock(&lifted);
+	lockout_clear(&lifted);
 	state_of(r, &lifted, &why);
 	user_wipe(&lifted);
 	return why;
@@ -57,7 +57,7 @@ void h_status(struct req *r)
 	proto_put_u64(r->resp, TAG_TTL, r->cfg.code_ttl);
 	proto_put_u32(r->resp, TAG_MIN_LEN, r->cfg.password_min_length);
 	if (st == STATE_LOCKED)
-		proto_put_u64(r->resp, TAG_UNTIL, user_lock_end(&u));
+		proto_put_u64(r->resp, TAG_UNTIL, lockout_end(&u, &r->cfg, r->now, r->source));
 	proto_put_u64(r->resp, TAG_LAST_SIGNIN, u.last_signin);
 	user_wipe(&u);
 }
@@ -131,14 +131,14 @@ static void auth_result(struct req *r, struct user_record *u, bool right, const 
 
 	if (right) {
 		u->last_signin = (uint64_t)r->now;
-		user_succeed(u);
+		count_success(r, u);
 		if (rehash[0])
 			snprintf(u->pwhash, sizeof u->pwhash, "%s", rehash);
 		if (commit(r, u))
 			reply(r, RESULT_OK);
 		return;
 	}
-	locked = user_fail(u, &r->cfg, r->now);
+	locked = count_failure(r, u, true);
 	if (!commit(r, u))
 		return;
 	if (locked) {
@@ -192,7 +192,7 @@ void h_auth(struct req *r)
  * failures still ends, as after a sign-in. */
 static void change_refused(struct req *r, struct user_record *u, int reason, const char *rehash)
 {
-	user_succeed(u);
+	count_success(r, u);
 	if (rehash[0])
 		snprintf(u->pwhash, sizeof u->pwhash, "%s", rehash);
 	if (!commit(r, u))

@@ -15,93 +15,137 @@
 
 #define TICKET_TRIES 3      /* policy refusals a reset ticket survives */
 
-/* A code is made and stored whether or not the address typed is the one on
- * file, and its mail built, encrypted and written alike: for the address on
- * file it is queued, for any other it is withheld (outbox.h), with the
- * same steps and the same number of bytes written and synced.  The answer,
- * its timing and what later requests see are the same both ways, so
- * nobody learns an address by guessing it; and no mail ever goes to an
- * address that is not on file. */
+/* The address typed, folded as email_equal compares it (ASCII case), for
+ * its tag. */
+static void fold(const char *email, char out[PORTAL_EMAIL_MAX + 1])
+{
+	size_t i = 0;
+
+	for (; email[i] && i < PORTAL_EMAIL_MAX; i++)
+		out[i] = email[i] >= 'A' && email[i] <= 'Z' ? (char)(email[i] - 'A' + 'a') : email[i];
+	out[i] = '\0';
+}
+
+/* The new request in e, its handle in handle, its code in code: made the
+ * same way for any address. */
+static void make_request(struct req *r, const struct user_record *u, bool on_file,
+			 struct code_request *e, uint8_t handle[PORTAL_REQUEST_LEN], char *code)
+{
+	code_handle_make(handle);
+	code_make(code, r->cfg.code_length);
+	code_tag(r->d->keys, u->name, "handle", handle, PORTAL_REQUEST_LEN, e->handle);
+	code_hash_bound(r->d->keys, u->name, handle, code, strlen(code), e->code);
+	e->flags = on_file ? CR_ON_FILE : 0;
+	e->time = (uint64_t)r->now;
+	e->expires = (uint64_t)r->now + r->cfg.code_ttl;
+	e->tries = r->cfg.code_attempts;
+}
+
+/* The request kept, its mail queued (the address on file) or withheld
+ * (any other), made durable, and the answer: its life and its handle. */
+static void keep_request(struct req *r, struct user_record *u, bool on_file, enum lang lang,
+			 struct code_request *e)
+{
+	uint8_t handle[PORTAL_REQUEST_LEN];
+	char code[PORTAL_CODE_MAX + 1];
+	bool ok;
+
+	make_request(r, u, on_file, e, handle, code);
+	codereq_add(u, &r->cfg, r->now, e);
+	ok = commit(r, u);
+	if (ok) {
+		mail_begin(r);
+		ok = outbox_queue_code(r->d->outbox, u->name, u->email, lang, code,
+				       (time_t)e->expires, on_file) == 0;
+		ok = mail_done(r) && ok;
+		if (!ok)
+			r->txn_rc = STORAGE_ERROR;   /* the code goes with its mail */
+	}
+	sodium_memzero(code, sizeof code);
+	if (ok) {
+		r->mail_queued = true;     /* withheld or not: the same either way */
+		reply(r, RESULT_OK);
+		proto_put_u64(r->resp, TAG_TTL, r->cfg.code_ttl);
+		proto_put_bytes(r->resp, TAG_REQUEST, handle, sizeof handle);
+		note(r, on_file ? "address on file, mail queued" : "address not on file, no mail");
+	} else {
+		reply(r, RESULT_STORAGE);
+	}
+	sodium_memzero(handle, sizeof handle);
+}
+
+/* A request is kept whatever the address typed, with a code, and its mail
+ * built, encrypted and written alike: for the address on file it is
+ * queued, for any other it is withheld (outbox.h), with the same steps
+ * and the same number of bytes written and synced (codereq.h).  The
+ * answer and its timing are the same both ways, so nobody learns an
+ * address by guessing it; and no mail ever goes to an address that is not
+ * on file.  Only a request for the address on file touches the member's
+ * live code and its limits. */
 void h_send_code(struct req *r)
 {
-	char email[PORTAL_EMAIL_MAX + 1], code[PORTAL_CODE_MAX + 1];
-	struct outbox *ob = r->d->outbox;
+	char email[PORTAL_EMAIL_MAX + 1], folded[PORTAL_EMAIL_MAX + 1];
 	enum pending_reason why;
+	struct code_request e;
 	struct user_record u;
 	enum lang lang;
 	uint64_t wait;
-	bool on_file, ok;
+	bool on_file;
 
 	if (!need_str(r, TAG_EMAIL, "email", email, sizeof email, valid_email) ||
 	    !opt_lang(r, &lang) || load_user(r, &u) != 0)
 		return;
+	memset(&e, 0, sizeof e);
+	on_file = email_equal(email, u.email);
+	fold(email, folded);
+	code_tag(r->d->keys, u.name, "address", folded, strlen(folded), e.address);
+	code_tag(r->d->keys, u.name, "source", r->source, strlen(r->source), e.source);
 	if (state_of(r, &u, &why) == STATE_LOCKED) {
 		reply_locked(r, &u);
-		goto out;
-	}
-	wait = user_code_wait(&u, &r->cfg, r->now);
-	if (wait > 0) {
+	} else if ((wait = codereq_wait(&u, &r->cfg, r->now, on_file, e.address, e.source)) > 0) {
 		reply(r, RESULT_WAIT);
 		proto_put_u64(r->resp, TAG_WAIT, wait);
 		note(r, "wait %llu s", (unsigned long long)wait);
-		goto out;
+	} else {
+		keep_request(r, &u, on_file, lang, &e);
 	}
-	user_code_requested(&u, r->now);
-	code_make(code, r->cfg.code_length);
-	code_hash(r->d->keys, u.name, code, strlen(code), u.code_hash);
-	u.code_expires = (uint64_t)r->now + r->cfg.code_ttl;
-	u.code_tries = r->cfg.code_attempts;
-	on_file = email_equal(email, u.email);
-	ok = commit(r, &u);
-	if (ok) {
-		mail_begin(r);
-		ok = outbox_queue_code(ob, u.name, u.email, lang, code, (time_t)u.code_expires,
-				       on_file) == 0;
-		ok = mail_done(r) && ok;
-	}
-	sodium_memzero(code, sizeof code);
-	if (!ok) {
-		reply(r, RESULT_STORAGE);
-		r->txn_rc = STORAGE_ERROR;   /* the code goes with its mail */
-		goto out;
-	}
-	r->mail_queued = true;     /* withheld or not: the same either way */
-	reply(r, RESULT_OK);
-	proto_put_u64(r->resp, TAG_TTL, r->cfg.code_ttl);
-	note(r, on_file ? "address on file, mail queued" : "address not on file, no mail");
-out:
+	sodium_memzero(&e, sizeof e);
 	user_wipe(&u);
 }
 
-/* A wrong code costs a try of the code and counts as a failure. */
-static void wrong_code(struct req *r, struct user_record *u)
+/* A wrong code costs a try of the request and counts as a failure of its
+ * source, and of the member only when the code was the live one: wrong
+ * codes typed after a request for another address lock out only the
+ * source that types them (the answers are the same as for the live code,
+ * so they tell nothing of the address). */
+static void wrong_code(struct req *r, struct user_record *u, struct code_request *e)
 {
 	bool locked;
 
-	u->code_tries--;
-	locked = user_fail(u, &r->cfg, r->now);
-	if (locked || u->code_tries == 0)
-		user_clear_code(u);
+	e->tries--;
+	locked = count_failure(r, u, e->flags & CR_ON_FILE);
+	if (locked || e->tries == 0)
+		e->flags &= ~(uint32_t)CR_LIVE;
 	if (!commit(r, u))
 		return;
 	if (locked) {
 		reply_locked(r, u);
-		note(r, "wrong code, failures in a row: %u; now locked", u->failures);
+		note(r, "wrong code; now locked");
 		return;
 	}
 	reply(r, RESULT_CODE_WRONG);
-	proto_put_u32(r->resp, TAG_TRIES, u->code_tries);
-	note(r, "tries left: %u", u->code_tries);
+	proto_put_u32(r->resp, TAG_TRIES, e->tries);
+	note(r, "tries left: %u", e->tries);
 }
 
 /* The right code: it is spent, and a single-use ticket lets the module set
  * the password. */
-static void right_code(struct req *r, struct user_record *u)
+static void right_code(struct req *r, struct user_record *u, struct code_request *e)
 {
 	uint8_t ticket[PORTAL_TICKET_LEN];
 
-	user_clear_code(u);
-	user_succeed(u);
+	e->flags &= ~(uint32_t)CR_LIVE;
+	count_success(r, u);
 	ticket_make(ticket);
 	code_hash(r->d->keys, u->name, ticket, sizeof ticket, u->ticket_hash);
 	u->ticket_expires = (uint64_t)r->now + r->cfg.code_ttl;
@@ -113,27 +157,51 @@ static void right_code(struct req *r, struct user_record *u)
 	sodium_memzero(ticket, sizeof ticket);
 }
 
+/* The code typed, against the request of the handle.  A request for an
+ * address not on file is checked the same way, and never matches. */
+static void try_code(struct req *r, struct user_record *u, const uint8_t *handle,
+		     const struct proto_field *code)
+{
+	uint8_t tag[CODE_TAG_LEN];
+	struct code_request *e;
+	bool right;
+
+	code_tag(r->d->keys, u->name, "handle", handle, PORTAL_REQUEST_LEN, tag);
+	e = codereq_find(u, tag);
+	if (!e || !(e->flags & CR_LIVE) || e->tries == 0) {
+		reply(r, RESULT_CODE_DEAD);
+	} else if ((uint64_t)r->now >= e->expires) {
+		e->flags &= ~(uint32_t)CR_LIVE;
+		if (commit(r, u))
+			reply(r, RESULT_CODE_EXPIRED);
+	} else {
+		right = code_matches_bound(r->d->keys, u->name, handle, code->data, code->len,
+					   e->code);
+		if (right && (e->flags & CR_ON_FILE))
+			right_code(r, u, e);
+		else
+			wrong_code(r, u, e);
+	}
+}
+
 void h_verify_code(struct req *r)
 {
-	const struct proto_field *code = need_secret(r, TAG_CODE, "code");
+	const struct proto_field *code = need_secret(r, TAG_CODE, "code"), *handle;
 	enum pending_reason why;
 	struct user_record u;
 
-	if (!code || load_user(r, &u) != 0)
+	if (!code || !(handle = need_secret(r, TAG_REQUEST, "request")))
 		return;
-	if (state_of(r, &u, &why) == STATE_LOCKED) {
-		reply_locked(r, &u);
-	} else if (!user_has_code(&u)) {
-		reply(r, RESULT_CODE_DEAD);
-	} else if ((uint64_t)r->now >= u.code_expires) {
-		user_clear_code(&u);
-		if (commit(r, &u))
-			reply(r, RESULT_CODE_EXPIRED);
-	} else if (!code_matches(r->d->keys, u.name, code->data, code->len, u.code_hash)) {
-		wrong_code(r, &u);
-	} else {
-		right_code(r, &u);
+	if (handle->len != PORTAL_REQUEST_LEN) {
+		reply_detail(r, RESULT_INVALID, "request");
+		return;
 	}
+	if (load_user(r, &u) != 0)
+		return;
+	if (state_of(r, &u, &why) == STATE_LOCKED)
+		reply_locked(r, &u);
+	else
+		try_code(r, &u, handle->data, code);
 	user_wipe(&u);
 }
 

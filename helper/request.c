@@ -7,8 +7,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include "log.h"
+#include "outbox.h"
 #include "storage.h"
 #include "store.h"
+
+#define LOCK_MAIL_SPACING (24 * 3600)   /* one lock mail a day at most, per member */
 
 /* ---- answers -------------------------------------------------------------- */
 
@@ -38,8 +42,11 @@ void reply_detail(struct req *r, enum proto_result res, const char *detail)
 
 void reply_locked(struct req *r, const struct user_record *u)
 {
+	uint64_t until = lockout_end(u, &r->cfg, r->now, r->source);
+
 	reply(r, RESULT_LOCKED);
-	proto_put_u64(r->resp, TAG_UNTIL, user_lock_end(u));
+	/* A lock ending as we answer still ends: never 0, "no end". */
+	proto_put_u64(r->resp, TAG_UNTIL, until ? until : (uint64_t)r->now + 1);
 }
 
 /* ---- fields --------------------------------------------------------------- */
@@ -184,5 +191,112 @@ bool mail_done(struct req *r)
 enum portal_state state_of(const struct req *r, const struct user_record *u,
 			   enum pending_reason *why)
 {
-	return user_state(u, &r->cfg, r->now, why);
+	return user_state(u, &r->cfg, r->now, r->source, why);
+}
+
+/* Printable ASCII, as a host name, an address, a terminal or a service is. */
+static bool source_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < ' ' || *s > '~')
+			return false;
+	return true;
+}
+
+bool read_source(struct req *r)
+{
+	if (!r->privileged) {
+		snprintf(r->source, sizeof r->source, "uid %u", (unsigned)r->peer->uid);
+		return true;
+	}
+	if (!opt_str(r, TAG_SOURCE, "source", r->source, sizeof r->source, source_ok))
+		return false;
+	if (!r->source[0])
+		snprintf(r->source, sizeof r->source, "%s", LOCKOUT_UNKNOWN);
+	return true;
+}
+
+/* ---- failures --------------------------------------------------------------- */
+
+/* The member is told of a lock by mail, once a day at most: whoever
+ * brings the locks cannot flood the mailbox with them.  A time ahead of
+ * the clock (set back) counts as recent. */
+static void lock_mail(struct req *r, struct user_record *u, const struct lock_event *ev)
+{
+	enum lang lang = r->cfg.language;
+	bool queued;
+
+	if (u->lock_mailed && u->lock_mailed + LOCK_MAIL_SPACING > (uint64_t)r->now)
+		return;
+	mail_begin(r);
+	queued = outbox_queue_lock(r->d->outbox, u->name, u->email, lang, (time_t)ev->until,
+				   ev->everywhere ? NULL : r->source) == 0;
+	if (!mail_done(r) || !queued)
+		return;   /* logged; the lock holds all the same */
+	u->lock_mailed = (uint64_t)r->now;
+	r->mail_queued = true;
+}
+
+bool count_failure(struct req *r, struct user_record *u, bool member)
+{
+	struct lock_event ev;
+
+	lockout_fail(u, &r->cfg, r->now, r->source, member, &ev);
+	if (ev.locked) {
+		log_msg(LOG_WARNING, "user %s locked %s%s for %llu s after %u failures in a row",
+			u->name, ev.everywhere ? "from every source" : "from ",
+			ev.everywhere ? "" : r->source,
+			(unsigned long long)(ev.until - (uint64_t)r->now), ev.failures);
+		lock_mail(r, u, &ev);
+	}
+	return lockout_end(u, &r->cfg, r->now, r->source) != 0;
+}
+
+void count_success(struct req *r, struct user_record *u)
+{
+	lockout_succeed(u, r->source);
+}
+
+/* When the next notice may go: now, while fewer than USER_NOTICES_HOUR
+ * went in the last hour; else when the oldest of them leaves the hour.
+ * One held till then (the last time, ahead of the clock) is replaced by
+ * the new one, at its time.  *replace says so.  Times far ahead of the
+ * clock (set back) are dropped. */
+static uint64_t notice_time(struct user_record *u, time_t now, bool *replace)
+{
+	uint64_t t = (uint64_t)now;
+	unsigned kept = 0;
+
+	for (unsigned i = 0; i < u->nnotices; i++)
+		if (u->notices[i] + 3600 > t && u->notices[i] <= t + 3600)
+			u->notices[kept++] = u->notices[i];
+	u->nnotices = kept;
+	*replace = kept > 0 && u->notices[kept - 1] > t;
+	if (*replace)
+		return u->notices[kept - 1];
+	return kept < USER_NOTICES_HOUR ? t : u->notices[kept - USER_NOTICES_HOUR] + 3600;
+}
+
+/* A member who changes a password in a loop gets USER_NOTICES_HOUR
+ * notices an hour at most; past that one waits, each new one taking its
+ * place, so that the last change is told and the outbox holds one. */
+bool queue_notice(struct req *r, struct user_record *u, enum lang lang, const char *host)
+{
+	bool replace;
+	uint64_t at = notice_time(u, r->now, &replace);
+	int rc;
+
+	mail_begin(r);
+	rc = outbox_queue_notice(r->d->outbox, u->name, u->email, lang, r->now, host,
+				 at > (uint64_t)r->now ? (time_t)at : 0);
+	if (!mail_done(r))
+		rc = -1;
+	if (rc == 0) {
+		if (!replace && u->nnotices < USER_NOTICES_MAX)
+			u->notices[u->nnotices++] = at;
+		r->mail_queued = true;
+	}
+	return rc >= 0;
 }

@@ -33,6 +33,7 @@ struct req {
 	time_t now;
 	bool privileged;
 	char user[PORTAL_USER_MAX + 1];  /* "" when the request names nobody */
+	char source[PORTAL_SOURCE_MAX + 1];  /* where it comes from (lockout.h), for H_USER */
 	enum proto_result result;
 	char note[NOTE_MAX];             /* for the log: never a secret */
 	bool mail_queued;                /* the sender is to be woken: see dispatch() */
@@ -53,7 +54,8 @@ __attribute__((format(printf, 2, 3)))
 void note(struct req *r, const char *fmt, ...);
 /* An answer naming the field or the thing that was wrong. */
 void reply_detail(struct req *r, enum proto_result res, const char *detail);
-/* RESULT_LOCKED, and when the lock ends. */
+/* RESULT_LOCKED, and when the lock that keeps the request's source out
+ * ends. */
 void reply_locked(struct req *r, const struct user_record *u);
 
 /* ---- fields ----------------------------------------------------------- */
@@ -101,8 +103,31 @@ bool delete_user(struct req *r);
  * mail_done: false when the sync failed. */
 void mail_begin(struct req *r);
 bool mail_done(struct req *r);
-/* The member's state now, under the settings in force. */
+/* The member's state now, under the settings in force, for the request's
+ * source: locked when the member's own lock or the source's is in force. */
 enum portal_state state_of(const struct req *r, const struct user_record *u,
 			   enum pending_reason *why);
+/* Where the request comes from: TAG_SOURCE from root's sign-ins (absent:
+ * LOCKOUT_UNKNOWN); for any other caller its uid, whatever it says, so
+ * that it cannot spread its guesses over sources of its own making.
+ * False after answering. */
+bool read_source(struct req *r);
+
+/* ---- failures ----------------------------------------------------------- */
+
+/* Store lock held: one wrong code or password, from the request's source
+ * (member: counted for the member too, lockout.h).  A lock it brings is
+ * logged at warning level and told to the member by mail, at most once a
+ * day (LOCK_MAIL_SPACING).  True when the source is now locked out. */
+bool count_failure(struct req *r, struct user_record *u, bool member);
+/* A right code or password: the run of the source, and the member's, end. */
+void count_success(struct req *r, struct user_record *u);
+
+/* Store lock held: the notice that the member's password was created or
+ * changed, from host, queued (not written down before the caller syncs);
+ * USER_NOTICES_HOUR an hour at most, the last change always told.  Not
+ * queued when the outbox is full (outbox.h), which is not an error.
+ * False on a storage error. */
+bool queue_notice(struct req *r, struct user_record *u, enum lang lang, const char *host);
 
 #endif

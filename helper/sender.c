@@ -64,14 +64,23 @@ static bool take(struct batch *b, struct mail_record *r, time_t now)
 }
 
 /* One entry of the index on a pass of collect (due: those whose time has
- * come; else the others, once the batch has one): closed when it expired
- * or its message is gone, taken into the batch, or left for later, which
- * *wake learns of.  True when a record changed. */
+ * come; else the others, once the batch has one): closed when it was
+ * replaced, expired or its message is gone, taken into the batch, or left
+ * for later, which *wake learns of.  True when a record changed. */
 static bool consider(struct batch *b, struct mail_entry *e, bool due, time_t now, time_t *wake)
 {
 	struct mail_record r;
 
-	if (e->status != MAILQ_QUEUED || (due ? e->when > now : e->when <= now))
+	if (e->status != MAILQ_QUEUED)
+		return false;
+	/* Whenever it was due: its code no longer works. */
+	if (e->replaced) {
+		if (!mailq_get_entry(b->q, e, &r, now))
+			return false;
+		mailq_close(b->q, &r, MAILQ_EXPIRED, "replaced by a newer code", now, LOG_INFO);
+		return true;
+	}
+	if (due ? e->when > now : e->when <= now)
 		return false;
 	if (due && e->expires <= now) {
 		if (!mailq_get_entry(b->q, e, &r, now))
@@ -80,7 +89,10 @@ static bool consider(struct batch *b, struct mail_entry *e, bool due, time_t now
 			    LOG_WARNING);
 		return true;
 	}
-	if (b->n == BATCH_MAX || (!due && b->n == 0)) {
+	/* One held until a time of its own (a notice that must wait its
+	 * turn, outbox.h) waits for it; one waiting for a retry goes with the
+	 * session opened anyway. */
+	if (b->n == BATCH_MAX || (!due && (b->n == 0 || e->held))) {
 		*wake = e->when < *wake ? e->when : *wake;
 		return false;
 	}

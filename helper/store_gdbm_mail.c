@@ -50,8 +50,10 @@ int gdbm_mail_queue(struct storage_conn *c, struct storage_mail *m)
 	if (alone)
 		store_lock(g->st);
 	snprintf(m->queued_by, sizeof m->queued_by, "%s", g->host);
-	if (m->rec.kind == MAILQ_CODE)
-		rc = mailq_supersede(&g->q, m->rec.user);
+	/* Only a code mail sent ends the older ones: a withheld one, asked
+	 * with an address not on file, never touches the member's (issue 14). */
+	if (m->rec.kind == MAILQ_CODE && m->rec.status == MAILQ_QUEUED)
+		rc = mailq_supersede(&g->q, m->rec.user, MAILQ_CODE);
 	if (rc == 0)
 		rc = mailq_insert(&g->q, &m->rec);
 	gs(c)->dirty = true;

@@ -142,7 +142,8 @@ int pg_mail_queue(struct storage_conn *c, struct storage_mail *m)
 
 	snprintf(m->queued_by, sizeof m->queued_by, "%s", pgs_host(c));
 	snprintf(expires, sizeof expires, "%llu", (unsigned long long)r->expires);
-	if (r->kind == MAILQ_CODE && (rc = supersede(s, r->user, m->queued_by)) != STORAGE_OK)
+	if (r->kind == MAILQ_CODE && r->status == MAILQ_QUEUED &&
+	    (rc = supersede(s, r->user, m->queued_by)) != STORAGE_OK)
 		return rc;
 	changed(pgs_run(s, "queue",
 			"INSERT INTO outbox (id, kind, member, recipient, status, next_try, "

@@ -1,7 +1,8 @@
 /*
- * user.c - the managed user's record: codec, state and the counting rules
- * (failures, lockouts, code requests).  Nothing here talks to a client or
- * knows who is asking; dispatch.c decides that.
+ * user.c - the managed user's record: codec and state; the counting rules
+ * are lockout.c's (failures, locks) and codereq.c's (code requests).
+ * Nothing here talks to a client or knows who is asking; dispatch.c
+ * decides that.
  */
 #include "user.h"
 
@@ -31,12 +32,45 @@ static void user_key(const char *name, char key[STORE_KEY_MAX])
 
 /* ---- codec ---------------------------------------------------------------- */
 
+/* A code request, nested: every field always there, so that every request
+ * takes the same room (codereq.h). */
+#define CR(m) RECORD_AT(struct code_request, m)
+
+static const struct record_field code_request_fields[] = {
+	{ REC_CR_FLAGS, RF_U32, CR(flags) },
+	{ REC_CR_ADDRESS, RF_FIXED, CR(address) },
+	{ REC_CR_SOURCE, RF_FIXED, CR(source) },
+	{ REC_CR_HANDLE, RF_FIXED, CR(handle) },
+	{ REC_CR_CODE, RF_FIXED, CR(code) },
+	{ REC_CR_TIME, RF_U64, CR(time) },
+	{ REC_CR_EXPIRES, RF_U64, CR(expires) },
+	{ REC_CR_TRIES, RF_U32, CR(tries) },
+};
+
+static const struct record_layout code_request_layout =
+	RECORD_LAYOUT(struct code_request, code_request_fields);
+
+/* The failures and the lock of one source, nested. */
+#define SL(m) RECORD_AT(struct source_lock, m)
+
+static const struct record_field source_lock_fields[] = {
+	{ TAG_SOURCE, RF_STR, SL(source) },
+	{ TAG_FAILURES, RF_U32, SL(failures) },
+	{ TAG_UNTIL, RF_U64, SL(until) },
+	{ TAG_TIME, RF_U64, SL(last) },
+};
+
+static const struct record_layout source_lock_layout =
+	RECORD_LAYOUT(struct source_lock, source_lock_fields);
+
 /* The fields of a user record, in the order they are written.  The hash
- * of a code or of a ticket and its expiry come together or not at all. */
+ * of a ticket and its expiry come together or not at all.  The last ones
+ * are only read, from records of older versions (user.h). */
 enum {
 	UF_NAME, UF_EMAIL, UF_CREATED, UF_LAST_SIGNIN, UF_FAILURES, UF_LOCKED_UNTIL,
-	UF_RESET, UF_HARD_LOCKED, UF_PWHASH, UF_CODE_HASH, UF_CODE_EXPIRES, UF_CODE_TRIES,
-	UF_REQUESTS, UF_LAST_REQUEST, UF_TICKET_HASH, UF_TICKET_EXPIRES, UF_TICKET_TRIES,
+	UF_RESET, UF_HARD_LOCKED, UF_PWHASH, UF_SOURCES, UF_CODES,
+	UF_TICKET_HASH, UF_TICKET_EXPIRES, UF_TICKET_TRIES, UF_LOCK_MAILED, UF_NOTICES,
+	UF_CODE_HASH, UF_CODE_EXPIRES, UF_CODE_TRIES, UF_REQUESTS, UF_LAST_REQUEST,
 };
 
 #define AT(m) RECORD_AT(struct user_record, m)
@@ -49,8 +83,23 @@ static const struct record_field user_fields[] = {
 	[UF_FAILURES] = { TAG_FAILURES, RF_U32, AT(failures), .rule = RULE_OPTIONAL },
 	[UF_LOCKED_UNTIL] = { TAG_UNTIL, RF_U64, AT(locked_until), .rule = RULE_OPTIONAL },
 	[UF_RESET] = { REC_RESET, RF_BOOL, AT(reset), .rule = RULE_OPTIONAL },
-	[UF_HARD_LOCKED] = { REC_HARD_LOCKED, RF_BOOL, AT(hard_locked), .rule = RULE_OPTIONAL },
+	[UF_HARD_LOCKED] = { REC_HARD_LOCKED, RF_BOOL, AT(hard_locked), .rule = RULE_NONZERO },
 	[UF_PWHASH] = { REC_PWHASH, RF_STR, AT(pwhash), .rule = RULE_NONZERO },
+	[UF_SOURCES] = { REC_SOURCE_LOCK, RF_LIST, AT(sources), .rule = RULE_OPTIONAL,
+			 .len_off = offsetof(struct user_record, nsources),
+			 .sub = &source_lock_layout },
+	[UF_CODES] = { REC_CODE_REQUEST, RF_LIST, AT(codes), .rule = RULE_OPTIONAL,
+		       .len_off = offsetof(struct user_record, ncodes),
+		       .sub = &code_request_layout },
+	[UF_TICKET_HASH] = { REC_TICKET_HASH, RF_FIXED, AT(ticket_hash),
+	                     .rule = RULE_WITH, .when = UF_TICKET_EXPIRES },
+	[UF_TICKET_EXPIRES] = { REC_TICKET_EXPIRES, RF_U64, AT(ticket_expires),
+	                        .rule = RULE_NONZERO },
+	[UF_TICKET_TRIES] = { REC_TICKET_TRIES, RF_U32, AT(ticket_tries),
+	                      .rule = RULE_IF, .when = UF_TICKET_EXPIRES },
+	[UF_LOCK_MAILED] = { REC_LOCK_MAILED, RF_U64, AT(lock_mailed), .rule = RULE_NONZERO },
+	[UF_NOTICES] = { REC_NOTICE_TIME, RF_U64_LIST, AT(notices), .rule = RULE_OPTIONAL,
+			 .len_off = offsetof(struct user_record, nnotices) },
 	[UF_CODE_HASH] = { REC_CODE_HASH, RF_FIXED, AT(code_hash),
 	                   .rule = RULE_WITH, .when = UF_CODE_EXPIRES },
 	[UF_CODE_EXPIRES] = { TAG_CODE_EXPIRES, RF_U64, AT(code_expires), .rule = RULE_NONZERO },
@@ -58,13 +107,7 @@ static const struct record_field user_fields[] = {
 	                    .rule = RULE_IF, .when = UF_CODE_EXPIRES },
 	[UF_REQUESTS] = { REC_REQUEST, RF_U64_LIST, AT(requests), .rule = RULE_OPTIONAL,
 			  .len_off = offsetof(struct user_record, nrequests) },
-	[UF_LAST_REQUEST] = { REC_LAST_REQUEST, RF_U64, AT(last_request), .rule = RULE_OPTIONAL },
-	[UF_TICKET_HASH] = { REC_TICKET_HASH, RF_FIXED, AT(ticket_hash),
-	                     .rule = RULE_WITH, .when = UF_TICKET_EXPIRES },
-	[UF_TICKET_EXPIRES] = { REC_TICKET_EXPIRES, RF_U64, AT(ticket_expires),
-	                        .rule = RULE_NONZERO },
-	[UF_TICKET_TRIES] = { REC_TICKET_TRIES, RF_U32, AT(ticket_tries),
-	                      .rule = RULE_IF, .when = UF_TICKET_EXPIRES },
+	[UF_LAST_REQUEST] = { REC_LAST_REQUEST, RF_U64, AT(last_request), .rule = RULE_NONZERO },
 };
 
 static const struct record_layout user_layout = RECORD_LAYOUT(struct user_record, user_fields);
@@ -84,6 +127,8 @@ int user_load(struct store *s, const char *name, struct user_record *u)
 	ok = proto_parse_body(b.data, b.len, &m) && record_decode(&user_layout, &m, u) &&
 	     strcmp(u->name, name) == 0;
 	proto_wipe(&b);
+	if (ok && (u->code_expires || u->nrequests || u->last_request))
+		codereq_from_old(u);
 	if (!ok) {
 		log_msg(LOG_ERR, "database record %s is damaged", key);
 		user_wipe(u);
@@ -128,10 +173,10 @@ int user_delete(struct store *s, const char *name)
 /* ---- rules ---------------------------------------------------------------- */
 
 enum portal_state user_state(const struct user_record *u, const struct portal_config *cfg,
-			     time_t now, enum pending_reason *why)
+			     time_t now, const char *source, enum pending_reason *why)
 {
 	*why = PENDING_NONE;
-	if (u->hard_locked || (uint64_t)now < u->locked_until)
+	if (lockout_end(u, cfg, now, source))
 		return STATE_LOCKED;
 	if (u->reset)
 		*why = PENDING_RESET;
@@ -140,51 +185,6 @@ enum portal_state user_state(const struct user_record *u, const struct portal_co
 	else if (cfg->cutover > 0 /* 0: unset */ && u->last_signin < (uint64_t)cfg->cutover)
 		*why = PENDING_DORMANT;
 	return *why == PENDING_NONE ? STATE_ACTIVE : STATE_PENDING;
-}
-
-uint64_t user_lock_end(const struct user_record *u)
-{
-	return u->hard_locked ? 0 : u->locked_until;
-}
-
-bool user_fail(struct user_record *u, const struct portal_config *cfg, time_t now)
-{
-	if (u->failures < UINT32_MAX)
-		u->failures++;
-	if (u->failures >= cfg->max_failures) {
-		u->hard_locked = true;
-		return true;
-	}
-	/* A lockout after each run of code_attempts failures in a row. */
-	if (cfg->code_attempts && u->failures % cfg->code_attempts == 0) {
-		u->locked_until = (uint64_t)now + cfg->lockout;
-		return true;
-	}
-	return false;
-}
-
-void user_succeed(struct user_record *u)
-{
-	u->failures = 0;
-}
-
-void user_unlock(struct user_record *u)
-{
-	u->failures = 0;
-	u->locked_until = 0;
-	u->hard_locked = false;
-}
-
-bool user_has_code(const struct user_record *u)
-{
-	return u->code_expires != 0 && u->code_tries > 0;
-}
-
-void user_clear_code(struct user_record *u)
-{
-	sodium_memzero(u->code_hash, sizeof u->code_hash);
-	u->code_expires = 0;
-	u->code_tries = 0;
 }
 
 bool user_has_ticket(const struct user_record *u, time_t now)
@@ -199,55 +199,12 @@ void user_clear_ticket(struct user_record *u)
 	u->ticket_tries = 0;
 }
 
-/* Was t within the hour before now?  A time ahead of the clock (the clock
- * was set back) counts as recent: the limit must not vanish with it. */
-static bool within_hour(uint64_t t, time_t now)
-{
-	return t + USER_HOUR > (uint64_t)now;
-}
-
-uint64_t user_code_wait(const struct user_record *u, const struct portal_config *cfg, time_t now)
-{
-	uint64_t t = (uint64_t)now, wait = 0;
-	unsigned recent = 0;
-	uint64_t oldest = 0;
-
-	if (u->last_request && u->last_request + cfg->resend_interval > t)
-		wait = u->last_request + cfg->resend_interval - t;
-	for (unsigned i = 0; i < u->nrequests; i++) {
-		if (!within_hour(u->requests[i], now))
-			continue;
-		if (recent++ == 0)
-			oldest = u->requests[i];
-	}
-	/* Full hour: wait until the oldest request leaves it. */
-	if (recent >= cfg->codes_per_hour && oldest + USER_HOUR - t > wait)
-		wait = oldest + USER_HOUR - t;
-	return wait;
-}
-
-void user_code_requested(struct user_record *u, time_t now)
-{
-	unsigned kept = 0;
-
-	for (unsigned i = 0; i < u->nrequests; i++)
-		if (within_hour(u->requests[i], now))
-			u->requests[kept++] = u->requests[i];
-	if (kept == USER_REQUESTS_MAX) {
-		memmove(u->requests, u->requests + 1, (kept - 1) * sizeof u->requests[0]);
-		kept--;
-	}
-	u->requests[kept++] = (uint64_t)now;
-	u->nrequests = kept;
-	u->last_request = (uint64_t)now;
-}
-
 void user_entry(const struct user_record *u, const struct portal_config *cfg, time_t now,
 		struct proto_buf *out)
 {
 	enum pending_reason why;
-	enum portal_state st = user_state(u, cfg, now, &why);
-	bool live = user_has_code(u) && (uint64_t)now < u->code_expires;
+	enum portal_state st = user_state(u, cfg, now, NULL, &why);
+	const struct code_request *live = codereq_live(u, now);
 
 	proto_begin_body(out);
 	proto_put_str(out, TAG_USER, u->name);
@@ -258,7 +215,8 @@ void user_entry(const struct user_record *u, const struct portal_config *cfg, ti
 	proto_put_u64(out, TAG_LAST_SIGNIN, u->last_signin);
 	proto_put_u32(out, TAG_FAILURES, u->failures);
 	if (st == STATE_LOCKED)
-		proto_put_u64(out, TAG_UNTIL, user_lock_end(u));
+		proto_put_u64(out, TAG_UNTIL, lockout_end(u, cfg, now, NULL));
 	proto_put_u32(out, TAG_HAS_PASSWORD, u->pwhash[0] != '\0');
-	proto_put_u64(out, TAG_CODE_EXPIRES, live ? u->code_expires : 0);
+	proto_put_u64(out, TAG_CODE_EXPIRES, live ? live->expires : 0);
+	lockout_entries(u, now, out);
 }

@@ -1,6 +1,7 @@
 /*
  * user.h - a managed user's record ("u:<user>" in the store) and the rules
- * that follow from it alone: state, lockout, code request limits.
+ * that follow from it alone: state, and through lockout.h and codereq.h,
+ * failures and locks, code requests and their limits.
  *
  * The record is a proto field body (record.h).  What may be shown to an
  * administrator uses the public tags; what never leaves the helper
@@ -15,13 +16,16 @@
 #include <time.h>
 #include <sodium.h>
 #include "code.h"
+#include "codereq.h"
 #include "config.h"
+#include "lockout.h"
 #include "proto.h"
 #include "store.h"
 
 #define USER_PREFIX       "u:"
 #define USER_REQUESTS_MAX 100   /* the largest codes_per_hour config.c accepts */
-#define USER_HOUR         3600
+#define USER_NOTICES_HOUR 3     /* password notices sent in an hour, at most */
+#define USER_NOTICES_MAX  (USER_NOTICES_HOUR + 1)   /* and one held */
 
 struct user_record {
 	char name[PORTAL_USER_MAX + 1];
@@ -30,21 +34,33 @@ struct user_record {
 	char pwhash[crypto_pwhash_STRBYTES];  /* "" = no portal password */
 	uint64_t last_signin;                 /* 0 = never */
 	bool reset;                           /* an administrator reset the user */
+	/* Failures and locks (lockout.h): the member's own, from every
+	 * source, and those of each source. */
 	uint32_t failures;                    /* consecutive, codes and passwords */
-	uint64_t locked_until;
-	bool hard_locked;                     /* until `portalctl user unlock` */
-	/* The live code: none when code_expires is 0. */
-	uint8_t code_hash[CODE_HASH_LEN];
-	uint64_t code_expires;
-	uint32_t code_tries;
-	/* Codes asked for in the last hour, oldest first, and the last one. */
-	uint64_t requests[USER_REQUESTS_MAX];
-	unsigned nrequests;
-	uint64_t last_request;
+	uint64_t locked_until;                /* the member's own lock */
+	bool hard_locked;                     /* only in records of older versions */
+	struct source_lock sources[LOCKOUT_SOURCES];
+	unsigned nsources;
+	/* Code requests (codereq.h), oldest first. */
+	struct code_request codes[CODEREQ_MAX];
+	unsigned ncodes;
 	/* The reset ticket: none when ticket_expires is 0. */
 	uint8_t ticket_hash[CODE_HASH_LEN];
 	uint64_t ticket_expires;
 	uint32_t ticket_tries;
+	/* Mail the member can cause, rate-limited (outbox.h). */
+	uint64_t lock_mailed;                 /* the last lock mail queued */
+	uint64_t notices[USER_NOTICES_MAX];   /* when each notice of the hour goes */
+	unsigned nnotices;
+	/* Read from records of older versions only, and carried over into
+	 * codes (codereq_from_old): the live code, the requests of the
+	 * hour, the last one. */
+	uint8_t code_hash[CODE_HASH_LEN];
+	uint64_t code_expires;
+	uint32_t code_tries;
+	uint64_t requests[USER_REQUESTS_MAX];
+	unsigned nrequests;
+	uint64_t last_request;
 };
 
 /* A new user: pending, no password. */
@@ -63,34 +79,19 @@ int user_insert(struct store *s, const struct user_record *u);
 /* 0 deleted, 1 not managed, -1 error.  Store lock held. */
 int user_delete(struct store *s, const char *name);
 
-/* State at `now` under cfg; *why says why a user is pending (PENDING_NONE
- * otherwise). */
+/* State at `now` under cfg, for a request from source (NULL: as an
+ * administrator sees the member: locked by the member's own lock or any
+ * source's, user_entry's TAG_LOCKs saying which); *why says why a user is
+ * pending (PENDING_NONE otherwise). */
 enum portal_state user_state(const struct user_record *u, const struct portal_config *cfg,
-			     time_t now, enum pending_reason *why);
-/* TAG_UNTIL of a locked user: the end of the lock, 0 = until unlocked. */
-uint64_t user_lock_end(const struct user_record *u);
+			     time_t now, const char *source, enum pending_reason *why);
 
-/* Count one wrong code or password; true when that locked the user. */
-bool user_fail(struct user_record *u, const struct portal_config *cfg, time_t now);
-/* A right code or password: the run of failures is over. */
-void user_succeed(struct user_record *u);
-void user_unlock(struct user_record *u);
-
-/* Is there a code with tries left (expired or not)? */
-bool user_has_code(const struct user_record *u);
-void user_clear_code(struct user_record *u);
 bool user_has_ticket(const struct user_record *u, time_t now);
 void user_clear_ticket(struct user_record *u);
 
-/* Seconds before a new code may be sent (resend_interval and
- * codes_per_hour); 0 = now. */
-uint64_t user_code_wait(const struct user_record *u, const struct portal_config *cfg, time_t now);
-/* Note that a code was asked for at `now`. */
-void user_code_requested(struct user_record *u, time_t now);
-
 /* The administrator's view: TAG_USER TAG_EMAIL TAG_STATE TAG_REASON TAG_CREATED
- * TAG_LAST_SIGNIN TAG_FAILURES [TAG_UNTIL if locked] TAG_HAS_PASSWORD TAG_CODE_EXPIRES,
- * as a bare body in out. */
+ * TAG_LAST_SIGNIN TAG_FAILURES [TAG_UNTIL if locked] TAG_HAS_PASSWORD TAG_CODE_EXPIRES
+ * TAG_LOCK*, as a bare body in out. */
 void user_entry(const struct user_record *u, const struct portal_config *cfg, time_t now,
 		struct proto_buf *out);
 

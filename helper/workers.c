@@ -88,11 +88,30 @@ static void give_back(struct server *s, struct conn *c)
 	(void)!write(s->wakefd, &one, sizeof one);
 }
 
+/* Deeper than any request goes (a member's record, parsed with its lists,
+ * and a message buffer or two: under 200 KiB). */
+#define STACK_WARM (256 * 1024)
+
+/* A page of stack touched for the first time is a page fault, and a page
+ * fault waits for the process's address-space lock, which a password hash
+ * holds for writing while it maps and fills its 19 MiB (tens of
+ * milliseconds on a busy machine).  A status look-up that went deeper into
+ * its thread's stack than any before would wait for a hash after all: so
+ * every thread that answers requests touches that much stack at once, as
+ * it starts, when nothing is hashing. */
+void workers_warm_stack(void)
+{
+	char pad[STACK_WARM];
+
+	explicit_bzero(pad, sizeof pad);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct lane *l = w->lane;
 
+	workers_warm_stack();
 	for (;;) {
 		struct conn *c;
 

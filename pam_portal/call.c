@@ -53,10 +53,12 @@ void call_close(struct call *s)
 	}
 }
 
-/* The requests that can count a failure against the member. */
+/* The requests that can count a failure against the member, and the
+ * status look-up, whose answer (locked or not) depends on the source too. */
 static bool counts_failure(enum proto_type type)
 {
 	switch (type) {
+	case REQ_STATUS:
 	case REQ_AUTH:
 	case REQ_SEND_CODE:
 	case REQ_VERIFY_CODE:

@@ -30,6 +30,11 @@ static const char *const step_names[] = {
 struct flow {
 	struct call *s;
 	char email[PORTAL_EMAIL_MAX + 1];     /* the last address typed */
+	/* The code request of this conversation: its handle, which the code
+	 * it mailed is bound to (it works nowhere else), and the address it
+	 * was for; "" before any. */
+	uint8_t request[PORTAL_REQUEST_LEN];
+	char request_email[PORTAL_EMAIL_MAX + 1];
 	uint8_t ticket[PORTAL_TICKET_LEN];    /* from a right code */
 	int rc;                               /* the PAM result at STEP_END */
 };
@@ -99,6 +104,23 @@ static enum step intro(struct flow *f)
 
 /* ---- 2-3. the address, and a code sent to it ---------------------------- */
 
+/* A request too soon for the address typed.  A code asked for here with
+ * that address still works, and may be typed.  One asked for elsewhere
+ * (another conversation, an earlier attempt) works only there: its code
+ * is bound to that request's handle, and a "wait" answer gives none, so
+ * no stolen code can be typed here while the member's own request is in
+ * flight.  Then the only way on is a new code, once the wait is over. */
+static enum text_id too_soon(struct flow *f, bool again)
+{
+	if (strcmp(f->request_email, f->email) != 0) {
+		explicit_bzero(f->request, sizeof f->request);
+		f->request_email[0] = '\0';
+	}
+	if (again)
+		return TX_WAIT_RESEND;
+	return f->request_email[0] ? TX_CODE_RECENT : TX_CODE_ELSEWHERE;
+}
+
 /* REQ_SEND_CODE for the last address; `again` when the person typed r. */
 static enum step send_code(struct flow *f, bool again)
 {
@@ -115,8 +137,10 @@ static enum step send_code(struct flow *f, bool again)
 	case -1:
 		return end(f, call_unavailable(s));
 	case RESULT_OK:
-		if (!proto_get_u64(&s->x->resp, TAG_TTL, &secs))
-			return end(f, call_unexpected(s, "code (no lifetime)", r));
+		if (!proto_get_u64(&s->x->resp, TAG_TTL, &secs) ||
+		    !proto_get_fixed(&s->x->resp, TAG_REQUEST, f->request, sizeof f->request))
+			return end(f, call_unexpected(s, "code (no lifetime or handle)", r));
+		memcpy(f->request_email, f->email, sizeof f->email);
 		pam_syslog(s->pamh, LOG_NOTICE, "user %s: %s asked for (mailed if the address "
 			   "is the one on file)", s->user, again ? "a new code" : "a code");
 		i18n_duration(s->conv.lang, secs, words, sizeof words);
@@ -129,10 +153,7 @@ static enum step send_code(struct flow *f, bool again)
 			   s->user, (unsigned long long)secs);
 		/* "0 seconds" would read as nonsense: a wait is at least one */
 		i18n_duration(s->conv.lang, secs ? secs : 1, words, sizeof words);
-		/* A first request refused for being too soon follows one made
-		 * a moment ago, maybe in an earlier attempt: that code may
-		 * still be in the mailbox, so the next question is the code. */
-		conv_say(&s->conv, PAM_ERROR_MSG, again ? TX_WAIT_RESEND : TX_CODE_RECENT, words);
+		conv_say(&s->conv, PAM_ERROR_MSG, too_soon(f, again), words);
 		return STEP_CODE;
 	case RESULT_INVALID:
 		conv_say(&s->conv, PAM_ERROR_MSG, TX_NOT_EMAIL);
@@ -197,6 +218,7 @@ static enum step verify(struct flow *f, const char *code)
 
 	call_begin(s, REQ_VERIFY_CODE);
 	proto_put_str(&s->x->req, TAG_CODE, code);
+	proto_put_bytes(&s->x->req, TAG_REQUEST, f->request, sizeof f->request);
 	r = call_helper(s, "verify code");
 	switch (r) {
 	case -1:
@@ -243,7 +265,7 @@ static enum step ask_code(struct flow *f)
 	char *answer;
 	enum step next;
 
-	conv_ask(&s->conv, true, &answer, TX_ASK_CODE);
+	conv_ask(&s->conv, true, &answer, f->request_email[0] ? TX_ASK_CODE : TX_ASK_CODE_NONE);
 	if (!answer)
 		return STEP_CODE;
 	switch (answer[0] == '\0' ? 'q' : conv_command(answer)) {
@@ -263,6 +285,12 @@ static enum step ask_code(struct flow *f)
 		return STEP_CODE;
 	}
 	conv_drop(&answer);
+	if (!f->request_email[0]) {
+		/* A code from elsewhere: it works only there. */
+		explicit_bzero(code, sizeof code);
+		conv_say(&s->conv, PAM_ERROR_MSG, TX_CODE_DEAD);
+		return STEP_CODE;
+	}
 	next = verify(f, code);
 	explicit_bzero(code, sizeof code);
 	return next;

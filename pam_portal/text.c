@@ -48,11 +48,18 @@ const struct text text_table[TX_COUNT] = {
 	[TX_CODE_RECENT] = MSG(
 		"A verification code was already sent for this account recently. You can type it "
 		"below, or ask for a new code in %s.", "s"),
+	[TX_CODE_ELSEWHERE] = MSG(
+		"A verification code was already sent for this account a moment ago, in another "
+		"conversation: that code works only there. Type r in %s to get a new code here.",
+		"s"),
 	[TX_WAIT_RESEND] = MSG(
 		"Please wait %s more before asking for a new code.", "s"),
 
 	[TX_ASK_CODE] = PROMPT(
 		"Verification code (r: send a new code, e: change the address, q: cancel): ", ""),
+	[TX_ASK_CODE_NONE] = PROMPT(
+		"Verification code (none asked for here yet; r: send a new code, "
+		"e: change the address, q: cancel): ", ""),
 	[TX_CODE_FORM] = MSG(
 		"That is not a verification code. Type the digits from the e-mail, or r, e or q.", ""),
 	[TX_CODE_WRONG_ONE] = MSG(

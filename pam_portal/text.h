@@ -27,9 +27,11 @@ enum text_id {
 	TX_CODE_SENT,           /* %s: how long the code lives */
 	TX_CODE_RESENT,         /* %s: how long the code lives */
 	TX_CODE_RECENT,         /* %s: how long before a new code */
+	TX_CODE_ELSEWHERE,      /* %s: how long before a new code */
 	TX_WAIT_RESEND,         /* %s: how long before a new code */
 	/* 4. the code */
 	TX_ASK_CODE,
+	TX_ASK_CODE_NONE,       /* no code asked for in this conversation yet */
 	TX_CODE_FORM,
 	TX_CODE_WRONG_ONE,
 	TX_CODE_WRONG_MANY,     /* %u: tries left, at least 2 */

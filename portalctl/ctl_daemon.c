@@ -24,6 +24,12 @@ static const struct i18n_text label_pending = I18N("pending users");
 static const struct i18n_text label_active = I18N("active users");
 static const struct i18n_text label_locked = I18N("locked users");
 static const struct i18n_text label_mail = I18N("mails waiting");
+static const struct i18n_text label_outbox = I18N("outbox");
+static const struct i18n_text msg_outbox_full = I18N(
+	"The outbox is full (outbox_max): password notices and lock mails are not queued "
+	"until some mail is sent; code mails still are.\n");
+static const struct i18n_text word_full = I18N(
+	"full (outbox_max): password notices and lock mails are not queued; code mails are");
 /* days, hours, minutes, seconds of an uptime */
 /* TRANSLATORS: days, abbreviated, in an uptime: "3 d 4 h 5 min". */
 static const struct i18n_text unit_day = I18N("d");
@@ -60,6 +66,16 @@ static int outbox_row(struct ctl *c, void *arg)
 	return ctl_table_add(c, arg, cell);
 }
 
+/* The first page of the listing says whether the outbox is full; the
+ * table has been printed since, but its answer is the last one read only
+ * when there was a single page: ask again, it is cheap. */
+static bool outbox_was_full(struct ctl *c)
+{
+	proto_begin(&c->req, REQ_OUTBOX);
+	return ctl_call(c) >= 0 && client_result(&c->resp) == RESULT_OK &&
+	       proto_find(&c->resp, TAG_DETAIL) != NULL;
+}
+
 int ctl_outbox(struct ctl *c, int argc, char **argv)
 {
 	const char *header[] = {
@@ -80,6 +96,8 @@ int ctl_outbox(struct ctl *c, int argc, char **argv)
 	else if (rc == CTL_OK)
 		ctl_say(c, stderr, &msg_empty_outbox);
 	table_free(&t);
+	if (rc == CTL_OK && outbox_was_full(c))
+		ctl_say(c, stdout, &msg_outbox_full);
 	return rc;
 }
 
@@ -112,6 +130,7 @@ static void count_text(const struct ctl *c, uint8_t tag, char *out, size_t cap)
 int ctl_status(struct ctl *c, int argc, char **argv)
 {
 	char version[64], uptime[64], pending[24], active[24], locked[24], mail[24];
+	bool full;
 	uint64_t up;
 
 	(void)argc;
@@ -134,18 +153,20 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 	count_text(c, TAG_COUNT_ACTIVE, active, sizeof active);
 	count_text(c, TAG_COUNT_LOCKED, locked, sizeof locked);
 	count_text(c, TAG_COUNT_OUTBOX, mail, sizeof mail);
+	full = proto_find(&c->resp, TAG_DETAIL) != NULL;
 	{
 		const char *label[] = {
 			ctl_text(c, &label_version), ctl_text(c, &label_uptime),
 			ctl_text(c, &label_socket), ctl_text(c, &label_pending),
 			ctl_text(c, &label_active), ctl_text(c, &label_locked),
-			ctl_text(c, &label_mail),
+			ctl_text(c, &label_mail), ctl_text(c, &label_outbox),
 		};
 		const char *value[] = {
 			version, uptime, c->cfg.socket, pending, active, locked, mail,
+			ctl_text(c, &word_full),
 		};
 
-		table_pairs(stdout, label, value, sizeof label / sizeof label[0]);
+		table_pairs(stdout, label, value, sizeof label / sizeof label[0] - !full);
 	}
 	return CTL_OK;
 }

@@ -45,6 +45,10 @@ static const struct i18n_text why_pending[] = {
 	[PENDING_RESET] = I18N(" (reset by an administrator)"),
 };
 static const struct i18n_text locked_until = I18N(" (until %s)");
+static const struct i18n_text label_locked_from = I18N("locked from");
+static const struct i18n_text label_failures_from = I18N("failures from");
+static const struct i18n_text lock_until = I18N("%s until %s (%u failures in a row)");
+static const struct i18n_text lock_none = I18N("%s (%u failures in a row)");
 static const struct i18n_text locked_for_good = I18N(
 	" (until unlocked: portalctl user unlock)");
 
@@ -138,12 +142,52 @@ static void entry_state(const struct ctl *c, char *out, size_t cap)
 	}
 }
 
+/* The rows of user show, each a label and its value. */
+#define SHOW_FIXED 8
+#define SHOW_ROWS  (SHOW_FIXED + 16)   /* portald keeps 16 sources a member */
+struct show {
+	const char *label[SHOW_ROWS], *value[SHOW_ROWS];
+	char locks[SHOW_ROWS - SHOW_FIXED][PORTAL_SOURCE_MAX + 96];
+	unsigned n;
+};
+
+/* One row for each source of c->entry's TAG_LOCKs: where failures came
+ * from, how many in a row, and the lock in force from there. */
+static void lock_rows(const struct ctl *c, struct show *sh)
+{
+	char source[PORTAL_SOURCE_MAX + 1], when[CTL_TIME_MAX];
+	struct proto_msg lock;
+
+	for (size_t i = 0; i < c->entry.nfields && sh->n < SHOW_ROWS; i++) {
+		const struct proto_field *f = &c->entry.f[i];
+		char *cell = sh->locks[sh->n - SHOW_FIXED];
+		uint64_t until = 0;
+		uint32_t n = 0;
+
+		if (f->tag != TAG_LOCK || !proto_parse_body(f->data, f->len, &lock) ||
+		    !proto_get_str(&lock, TAG_SOURCE, source, sizeof source))
+			continue;
+		table_safe(source, source, sizeof source);
+		proto_get_u64(&lock, TAG_UNTIL, &until);
+		proto_get_u32(&lock, TAG_FAILURES, &n);
+		if (until) {
+			ctl_time(until, when, sizeof when);
+			ctl_format(c, cell, sizeof sh->locks[0], &lock_until, source, when, n);
+		} else {
+			ctl_format(c, cell, sizeof sh->locks[0], &lock_none, source, n);
+		}
+		sh->label[sh->n] = ctl_text(c, until ? &label_locked_from : &label_failures_from);
+		sh->value[sh->n++] = cell;
+	}
+}
+
 int ctl_user_show(struct ctl *c, int argc, char **argv)
 {
 	char user[PORTAL_USER_MAX + 1], email[PORTAL_EMAIL_MAX + 1], state[128];
 	char created[CTL_TIME_MAX], last[CTL_TIME_MAX], code[CTL_TIME_MAX], failures[16];
 	const struct proto_field *f;
 	uint32_t n = 0, has_password = 0;
+	static struct show sh;
 
 	(void)argc;
 	if (user_request(c, REQ_USER_SHOW, argv[0], NULL, NULL) != CTL_OK)
@@ -165,20 +209,21 @@ int ctl_user_show(struct ctl *c, int argc, char **argv)
 	proto_get_u32(&c->entry, TAG_HAS_PASSWORD, &has_password);
 	table_safe(user, user, sizeof user);
 	table_safe(email, email, sizeof email);
-	{
-		const char *label[] = {
+	sh = (struct show){
+		.label = {
 			ctl_text(c, &label_user), ctl_text(c, &label_email),
 			ctl_text(c, &label_state), ctl_text(c, &label_created),
 			ctl_text(c, &label_last), ctl_text(c, &label_failures),
 			ctl_text(c, &label_code), ctl_text(c, &label_password),
-		};
-		const char *value[] = {
+		},
+		.value = {
 			user, email, state, created, last, failures, code,
 			ctl_text(c, has_password ? &word_yes : &word_no),
-		};
-
-		table_pairs(stdout, label, value, sizeof label / sizeof label[0]);
-	}
+		},
+		.n = SHOW_FIXED,
+	};
+	lock_rows(c, &sh);
+	table_pairs(stdout, sh.label, sh.value, sh.n);
 	return CTL_OK;
 }
 

@@ -93,11 +93,13 @@ def bad_fields():
           and r.u64(wire.TAG_COUNT) == 0, r)
 
     # Codes: never a crash, never a match, each costs a try like any wrong code.
-    send(p, (wire.TAG_USER, "bob"), (wire.TAG_EMAIL, "bob@example.org"), ftype=wire.REQ_SEND_CODE)
+    handle = send(p, (wire.TAG_USER, "bob"), (wire.TAG_EMAIL, "bob@example.org"),
+                  ftype=wire.REQ_SEND_CODE).get(wire.TAG_REQUEST) or b""
     for what, code in (("letters", "12ab56"), ("over-long", "1" * 5000), ("empty", ""),
                        ("NUL-bearing", "123\x00456"), ("CR/LF", "123456\r\n"),
                        ("non-UTF-8", b"\xff\xfe\xfd\xfc\xfb\xfa")):
-        r = send(p, (wire.TAG_USER, "bob"), (wire.TAG_CODE, code), ftype=wire.REQ_VERIFY_CODE)
+        r = send(p, (wire.TAG_USER, "bob"), (wire.TAG_CODE, code), (wire.TAG_REQUEST, handle),
+                 ftype=wire.REQ_VERIFY_CODE)
         check("code %s: wrong (or dead), never right" % what,
               r.result in (wire.RESULT_CODE_WRONG, wire.RESULT_CODE_DEAD, wire.RESULT_LOCKED), r)
     # Passwords at sign-in: no crash, never accepted.

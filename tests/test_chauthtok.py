@@ -14,6 +14,7 @@ from portaltest import (EN, FR, STRONG, Portal, cancel_verification, check, chec
                         check_match, full_flow, run_tests, sign_in, test, verification)
 
 NEW = "a brand new passphrase for 2024"
+HOST = "198.51.100.7"     # where a test's dialogs come from, when it matters (locks)
 
 # Words of the password change, in both languages.
 CHANGE_EN = {
@@ -161,24 +162,27 @@ def change_gives_up_after_three_rounds():
 
 @test
 def wrong_current_passwords_lock():
-    # a lock after each run of 2 failures, as for sign-ins
+    # a lock after each run of 2 failures, as for sign-ins, of where they
+    # come from: every dialog here from one remote host
     p = Portal(code_attempts="2")
     active_user(p, "carla", "carla@example.org")
     svc = passwd_service(p)
     for i in range(2):
-        d = passwd_after(p, svc, "carla", "not the password %d" % i)
+        d = p.dialog(svc, "carla", rhost=HOST, flags=("-p",))
+        d.expect("ECHO_OFF", CHANGE_EN["current"])
+        d.answer("not the password %d" % i)
         before = d.result()[2]
         if i == 0:
             check_eq("lock: the first wrong current password", d.password, "PAM_AUTH_ERR")
     check_eq("lock: the second wrong one locks, as at sign-in", d.password, "PAM_PERM_DENIED")
     check_match("lock: it says for how long", r"(?i)locked.*15 minutes", str(before))
     check_eq("lock: the user is locked", p.state("carla"), "locked")
-    d = passwd(p, svc, "carla")
+    d = p.dialog(svc, "carla", rhost=HOST, flags=("-p",))
     msg = d.expect("ERROR")
     check_match("lock: passwd is refused at once, no prompt", r"(?i)locked", msg)
     d.result()
     check_eq("lock: PAM_PERM_DENIED", d.password, "PAM_PERM_DENIED")
-    d = p.dialog(p.service("login"), "carla")
+    d = p.dialog(p.service("login"), "carla", rhost=HOST)
     d.expect("ECHO_OFF", EN["password"])     # at a sign-in, said after the password
     d.answer("not the password 0")
     auth, _, after = d.result()

@@ -122,9 +122,13 @@ def what_the_start_would_refuse():
         f.write(b"short")
     refused("a key file of 5 bytes", d, conf, "holds 5 bytes, not 32")
     os.unlink(key)
-    rc, out, err = portald("-t", "-c", conf)
-    check("-t, a database without its key: exit 0, and a warning that a new key would be "
-          "made", rc == 0 and re.search(r"warning: .*no key file beside it", err), err)
+    refused("a database without its key (a new key would make its codes and mail "
+            "unreadable)", d, conf, "%s: no key file, but the database %s made with it is there"
+            % (key, db))
+    os.unlink(db)
+    other = os.path.join(d, "keys", "portal.key")
+    refused("key_file in a folder that is not there", d, write_conf(d, key_file=other),
+            "key file folder %s: No such file or directory" % os.path.dirname(other))
 
     pw = os.path.join(d, "smtp-password")
     conf = write_conf(d, smtp_user="portal", smtp_password_file=pw)

@@ -46,6 +46,8 @@ def wrong_codes_until_the_code_dies():
     check_eq("wrong code 5: PAM_AUTH_ERR", auth, "PAM_AUTH_ERR")
     out = p.ctl("user", "show", "alice")[1]
     check_match("wrong codes: the user is locked", r"(?m)^state:\s*locked", out)
+    check_match("wrong codes: ... out of where they came from",
+                r"(?m)^locked from:\s*\S+ until .*\(5 failures in a row\)$", out)
     check_match("wrong codes: the code is dead", r"(?m)^live code expires at:\s*none$", out)
 
     # While locked: the first question is a pending member's, the lock is
@@ -72,7 +74,10 @@ def wrong_codes_until_the_code_dies():
     d.expect("ECHO_ON", EN["code"])
     d.answer("q")
     check_eq("dead code: no sign-in", d.result()[0], "PAM_AUTH_ERR")
-    check_eq("dead code: only the one mail was sent", len(p.mails()), 1)
+    check_eq("dead code: only the one code mail was sent", len([m for m in p.mails() if m.code]),
+             1)
+    check("... and the lock mail", len(p.mails()) == 2 and
+          re.search(r"(?i)locked", p.mails()[-1].header("Subject")), p.mails())
     p.stop_checked()
 
 

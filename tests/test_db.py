@@ -121,20 +121,20 @@ def two_inits_at_once_take_turns():
 @test
 def a_schema_newer_than_the_program_is_refused():
     srv, db, d, conf = fresh()
-    srv.psql(db, "INSERT INTO schema_version (version, compatible_from) VALUES (2, 1)")
+    srv.psql(db, "INSERT INTO schema_version (version, compatible_from) VALUES (3, 1)")
     rc, out, err = check_t(conf)
     check_eq("a newer schema that only added (compatible from 1): portald -t takes it",
              (rc, err), (0, ""))
     rc, out, err = ctl(conf, "db", "init")
     check_eq("db init on it: exit 1", rc, 1)
     check_match("db init says both versions and that nothing changed",
-                r"schema is version 2, newer than this program's \(1\).*nothing was changed", err)
-    srv.psql(db, "INSERT INTO schema_version (version, compatible_from) VALUES (3, 3)")
+                r"schema is version 3, newer than this program's \(2\).*nothing was changed", err)
+    srv.psql(db, "INSERT INTO schema_version (version, compatible_from) VALUES (4, 4)")
     rc, out, err = check_t(conf)
     check_eq("a schema this program cannot use: portald -t exit 1", rc, 1)
     check_match("... saying so, with the versions, and what to do",
-                r"schema is version 3, which programs that know version 3 or later can use; "
-                r"this one knows version 1: upgrade pam_portal", err)
+                r"schema is version 4, which programs that know version 4 or later can use; "
+                r"this one knows version 2: upgrade pam_portal", err)
 
 
 @test

@@ -92,6 +92,13 @@ def compare(name, a, b, what_a, what_b, strict=False):
     check(name + " (" + detail + ")" if ok else name, ok, detail)
 
 
+def answer_shape(r):
+    """The fields of an answer, the handle of the request (random, drawn
+    anew for each) by its length: everything else byte for byte."""
+    return tuple(sorted((k, len(v[0]) if k == wire.TAG_REQUEST else tuple(v))
+                        for k, v in r.fields.items()))
+
+
 @test
 def address_on_file_or_not_same_answer_same_time():
     # Each user asks for at most 90 of the codes_per_hour allowed.
@@ -113,12 +120,15 @@ def address_on_file_or_not_same_answer_same_time():
         data = wire.request(wire.REQ_SEND_CODE, (wire.TAG_USER, u), (wire.TAG_EMAIL, addr))
         with wire.connect(p.socket) as s:
             dt, r = timed(lambda: (s.sendall(data), wire.read_response(s))[1])
-        return case, dt, (r.result, tuple(sorted((k, tuple(v)) for k, v in r.fields.items())))
+        return case, dt, (r.result, answer_shape(r))
     for case, dt, answer in map(one, range(len(plan))):
         times[case].append(dt)
         answers[case].add(answer)
     check_eq("send-code: the answer for an address not on file is the same bytes",
              answers["not on file"], answers["on file"])
+    check("send-code: both carry a request handle of PORTAL_REQUEST_LEN bytes",
+          all(dict(a[1]).get(wire.TAG_REQUEST) == wire.PORTAL_REQUEST_LEN
+              for a in answers["on file"] | answers["not on file"]), answers)
     check("send-code: the answer is one and the same every time",
           len(answers["on file"]) == 1, answers["on file"])
     compare("send-code: an address on file or not takes the same time", times["on file"],

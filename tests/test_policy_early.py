@@ -100,7 +100,8 @@ def a_ticket(p, user, addr):
     if r.result != wire.RESULT_OK:
         raise AssertionError("send code: %r" % r)
     code = wait_code(p, addr, before + 1)
-    r = req(p, wire.REQ_VERIFY_CODE, (wire.TAG_USER, user), (wire.TAG_CODE, code))
+    r = req(p, wire.REQ_VERIFY_CODE, (wire.TAG_USER, user), (wire.TAG_CODE, code),
+            (wire.TAG_REQUEST, r.get(wire.TAG_REQUEST)))
     if r.result != wire.RESULT_OK:
         raise AssertionError("verify code: %r" % r)
     return r.get(wire.TAG_TICKET)

@@ -124,23 +124,38 @@ static void save(const struct user_record *u)
 	store_unlock(d.store);
 }
 
+/* The handle of the code request planted last, as REQ_SEND_CODE's answer
+ * would have given it to the module. */
+static uint8_t handle[PORTAL_REQUEST_LEN];
+
+/* A request for the address on file with a code the test knows, made live
+ * as h_send_code would make it; its handle in `handle`. */
 static void plant_code(const char *user, const char *code, time_t expires, uint32_t tries)
 {
+	struct code_request e = { .flags = CR_ON_FILE, .time = (uint64_t)time(NULL),
+				  .expires = (uint64_t)expires, .tries = tries };
 	struct user_record u;
 
 	if (!load(user, &u))
 		return;
-	code_hash(d.keys, user, code, strlen(code), u.code_hash);
-	u.code_expires = (uint64_t)expires;
-	u.code_tries = tries;
+	randombytes_buf(handle, sizeof handle);
+	code_tag(d.keys, user, "handle", handle, sizeof handle, e.handle);
+	code_hash_bound(d.keys, user, handle, code, strlen(code), e.code);
+	codereq_add(&u, &d.cfg, time(NULL), &e);
 	save(&u);
+}
+
+static uint32_t verify_with(const char *user, const char *code, const uint8_t *h)
+{
+	begin(REQ_VERIFY_CODE, user);
+	proto_put_str(&req, TAG_CODE, code);
+	proto_put_bytes(&req, TAG_REQUEST, h, PORTAL_REQUEST_LEN);
+	return call(&root);
 }
 
 static uint32_t verify(const char *user, const char *code)
 {
-	begin(REQ_VERIFY_CODE, user);
-	proto_put_str(&req, TAG_CODE, code);
-	return call(&root);
+	return verify_with(user, code, handle);
 }
 
 static uint32_t send_code(const struct peer *p, const char *user, const char *email)
@@ -286,37 +301,58 @@ static void sending(void)
 {
 	unsigned long mail;
 	struct user_record before, after;
-	uint64_t expires = 0;
+	const struct code_request *a = NULL, *b = NULL;
+	uint64_t expires = 1;
+	uint8_t got[PORTAL_REQUEST_LEN];
 
 	if (!given_user("alice"))
 		return;
 	mail = pending_mail();
-	CHECK("code to an address not on file: same answer",
+	CHECK("code to an address not on file: same answer, with a handle",
 	      send_code(&root, "alice", "mallory@example.org") == RESULT_OK &&
-	      u64_of(TAG_TTL) == d.cfg.code_ttl);
+	      u64_of(TAG_TTL) == d.cfg.code_ttl &&
+	      proto_get_fixed(&out, TAG_REQUEST, got, sizeof got));
 	CHECK("... and no mail", pending_mail() == mail);
-	CHECK("... but a code that can be tried", show("alice") &&
-	      proto_get_u64(&ent, TAG_CODE_EXPIRES, &expires) && expires > (uint64_t)time(NULL));
-	load("alice", &before);
+	CHECK("... and no live code", show("alice") &&
+	      proto_get_u64(&ent, TAG_CODE_EXPIRES, &expires) && expires == 0);
 	CHECK("code to the address on file (any case)",
 	      send_code(&root, "alice", "Alice@Example.ORG") == RESULT_OK);
 	CHECK("... is mailed", pending_mail() == mail + 1);
-	load("alice", &after);
-	CHECK("a new code replaces the old one",
-	      memcmp(before.code_hash, after.code_hash, CODE_HASH_LEN) != 0 &&
-	      after.code_tries == d.cfg.code_attempts);
+	CHECK("... and is the live code", show("alice") &&
+	      proto_get_u64(&ent, TAG_CODE_EXPIRES, &expires) && expires > (uint64_t)time(NULL));
+	load("alice", &before);
+	CHECK("an address not on file again leaves the live code alone",
+	      send_code(&root, "alice", "eve@example.org") == RESULT_OK && load("alice", &after) &&
+	      (a = codereq_live(&before, time(NULL))) && (b = codereq_live(&after, time(NULL))) &&
+	      memcmp(a->code, b->code, CODE_HASH_LEN) == 0);
+	CHECK("the address on file again: a new code replaces the old one",
+	      send_code(&root, "alice", "alice@example.org") == RESULT_OK && load("alice", &after) &&
+	      (b = codereq_live(&after, time(NULL))) && a &&
+	      memcmp(a->code, b->code, CODE_HASH_LEN) != 0 && b->tries == d.cfg.code_attempts);
 	CHECK("asking for codes counts no failure", after.failures == 0);
 
 	SET_CFG(resend_interval, 60);
 	CHECK("resend inside the interval: wait",
 	      send_code(&root, "alice", "alice@example.org") == RESULT_WAIT &&
+	      u64_of(TAG_WAIT) > 0 && u64_of(TAG_WAIT) <= 60 && !proto_find(&out, TAG_REQUEST));
+	CHECK("... for an address not on file asked again too",
+	      send_code(&root, "alice", "eve@example.org") == RESULT_WAIT &&
 	      u64_of(TAG_WAIT) > 0 && u64_of(TAG_WAIT) <= 60);
+	CHECK("... but not for another address",
+	      send_code(&root, "alice", "alicia@example.org") == RESULT_OK);
 	SET_CFG(resend_interval, 0);
 	SET_CFG(codes_per_hour, 3);
-	CHECK("third code in the hour allowed", send_code(&root, "alice", "x@example.org") == RESULT_OK);
+	CHECK("third code in the hour allowed", send_code(&root, "alice", "alice@example.org") == RESULT_OK);
 	CHECK("fourth code in the hour: wait for the oldest to age",
-	      send_code(&root, "alice", "x@example.org") == RESULT_WAIT &&
+	      send_code(&root, "alice", "alice@example.org") == RESULT_WAIT &&
 	      u64_of(TAG_WAIT) > 3500 && u64_of(TAG_WAIT) <= 3600);
+	CHECK("... and this source has asked twice codes_per_hour: it waits for any address",
+	      send_code(&root, "alice", "x@example.org") == RESULT_WAIT);
+	begin(REQ_SEND_CODE, "alice");
+	proto_put_str(&req, TAG_EMAIL, "x@example.org");
+	proto_put_str(&req, TAG_SOURCE, "192.0.2.10");
+	CHECK("... the hour of another address, from another source, is its own",
+	      call(&root) == RESULT_OK);
 	SET_CFG(codes_per_hour, 100);
 
 	CHECK("code for an unmanaged user", send_code(&root, "nobody", "n@example.org") == RESULT_NOT_FOUND);
@@ -326,6 +362,10 @@ static void sending(void)
 	proto_put_str(&req, TAG_EMAIL, "alice@example.org");
 	proto_put_str(&req, TAG_LANG, "de");
 	CHECK("code with an unknown language", call(&root) == RESULT_INVALID && detail_is("lang"));
+	begin(REQ_SEND_CODE, "alice");
+	proto_put_str(&req, TAG_EMAIL, "alice@example.org");
+	proto_put_str(&req, TAG_SOURCE, "bad\nsource");
+	CHECK("a source with a newline refused", call(&root) == RESULT_INVALID && detail_is("source"));
 }
 
 static void verifying(void)
@@ -357,6 +397,53 @@ static void verifying(void)
 	CHECK("last try used: the code dies", verify("alice", "999999") == RESULT_CODE_WRONG &&
 	      u32_of(&out, TAG_TRIES) == 0);
 	CHECK("dead code refuses even the right code", verify("alice", "123456") == RESULT_CODE_DEAD);
+
+	plant_code("alice", "123456", now + 600, 5);
+	{
+		uint8_t other[PORTAL_REQUEST_LEN];
+
+		randombytes_buf(other, sizeof other);
+		CHECK("the right code with another request's handle: dead",
+		      verify_with("alice", "123456", other) == RESULT_CODE_DEAD);
+	}
+	begin(REQ_VERIFY_CODE, "alice");
+	proto_put_str(&req, TAG_CODE, "123456");
+	CHECK("verify without a handle", call(&root) == RESULT_BAD_REQUEST && detail_is("request"));
+	begin(REQ_VERIFY_CODE, "alice");
+	proto_put_str(&req, TAG_CODE, "123456");
+	proto_put_bytes(&req, TAG_REQUEST, handle, 3);
+	CHECK("verify with a handle of the wrong size", call(&root) == RESULT_INVALID &&
+	      detail_is("request"));
+	CHECK("... neither cost the live code a try", verify("alice", "123456") == RESULT_OK);
+}
+
+/* A request for an address not on file: its code never matches, wrong
+ * codes typed against it are the source's failures and nobody else's,
+ * and it never touches the live code. */
+static void decoys(void)
+{
+	uint8_t decoy[PORTAL_REQUEST_LEN];
+	uint32_t r = RESULT_OK;
+
+	if (!given_user("alice"))
+		return;
+	plant_code("alice", "123456", time(NULL) + 600, 5);
+	CHECK("a request for another address", send_code(&root, "alice", "mallory@example.org") ==
+	      RESULT_OK && proto_get_fixed(&out, TAG_REQUEST, decoy, sizeof decoy));
+	CHECK("... even the live code typed against it is wrong",
+	      verify_with("alice", "123456", decoy) == RESULT_CODE_WRONG &&
+	      u32_of(&out, TAG_TRIES) == d.cfg.code_attempts - 1);
+	for (unsigned i = 1; i < d.cfg.code_attempts; i++)
+		r = verify_with("alice", "000000", decoy);
+	CHECK("... its wrong codes lock out their source, as the live code's would",
+	      r == RESULT_LOCKED && u64_of(TAG_UNTIL) > (uint64_t)time(NULL));
+	CHECK("... and count nothing for the member", show("alice") &&
+	      u32_of(&ent, TAG_FAILURES) == 0 && proto_find(&ent, TAG_LOCK));
+	begin(REQ_VERIFY_CODE, "alice");
+	proto_put_str(&req, TAG_CODE, "123456");
+	proto_put_bytes(&req, TAG_REQUEST, handle, sizeof handle);
+	proto_put_str(&req, TAG_SOURCE, "192.0.2.10");
+	CHECK("the member, from elsewhere, verifies with the live code", call(&root) == RESULT_OK);
 }
 
 static void lockout(void)
@@ -461,15 +548,23 @@ static void signing_in(void)
 	ask(&root, REQ_USER_UNLOCK, "alice");
 
 	SET_CFG(max_failures, 3);
-	auth(&root, "alice", OTHER_PW);
-	auth(&root, "alice", OTHER_PW);
-	CHECK("max_failures: locked until unlocked", auth(&root, "alice", OTHER_PW) == RESULT_LOCKED &&
-	      u64_of(TAG_UNTIL) == 0);
-	CHECK("status shows the lock without end", ask(&root, REQ_STATUS, "alice") == RESULT_OK &&
-	      u32_of(&out, TAG_STATE) == STATE_LOCKED && u64_of(TAG_UNTIL) == 0);
+	for (int i = 0; i < 4; i++)
+		auth(&root, "alice", OTHER_PW);
+	CHECK("past max_failures: a lock twice as long, with an end",
+	      auth(&root, "alice", OTHER_PW) == RESULT_LOCKED &&
+	      u64_of(TAG_UNTIL) >= (uint64_t)time(NULL) + 2 * d.cfg.lockout - 2 &&
+	      u64_of(TAG_UNTIL) <= (uint64_t)time(NULL) + 2 * d.cfg.lockout);
+	CHECK("status shows the lock and its end", ask(&root, REQ_STATUS, "alice") == RESULT_OK &&
+	      u32_of(&out, TAG_STATE) == STATE_LOCKED && u64_of(TAG_UNTIL) > (uint64_t)time(NULL));
+	begin(REQ_AUTH, "alice");
+	proto_put_str(&req, TAG_PASSWORD, GOOD_PW);
+	proto_put_str(&req, TAG_SOURCE, "192.0.2.10");
+	CHECK("another source signs in meanwhile", call(&root) == RESULT_OK);
+	CHECK("show lists the source's lock", show("alice") && proto_find(&ent, TAG_LOCK));
 	SET_CFG(max_failures, 20);
 	ask(&root, REQ_USER_UNLOCK, "alice");
-	CHECK("unlocked: signs in", auth(&root, "alice", GOOD_PW) == RESULT_OK);
+	CHECK("unlocked: signs in", auth(&root, "alice", GOOD_PW) == RESULT_OK &&
+	      show("alice") && !proto_find(&ent, TAG_LOCK));
 }
 
 static void dormant_and_rehash(void)
@@ -640,7 +735,7 @@ static void listing(void)
 		return;
 	CHECK("list pages through every user once", list_all(0, &pages) == 454 && pages >= 3);
 	if (load("u007", &u)) {
-		u.hard_locked = true;
+		u.locked_until = (uint64_t)time(NULL) + 600;
 		save(&u);
 	}
 	CHECK("list by state", list_all(STATE_LOCKED, &pages) == 1 && strcmp(seen[0], "u007") == 0);
@@ -666,7 +761,7 @@ static void daemon_status(void)
 	if (!given_active("alice", GOOD_PW) || !given_user("bob") || !given_user("carol") ||
 	    !given(load("carol", &u), "carol's record"))
 		return;
-	u.hard_locked = true;
+	u.locked_until = (uint64_t)time(NULL) + 600;
 	save(&u);
 	CHECK("daemon status", ask(&root, REQ_DAEMON_STATUS, NULL) == RESULT_OK);
 	CHECK("daemon version", proto_get_str(&out, TAG_VERSION, version, sizeof version) &&
@@ -717,7 +812,8 @@ static bool start(void)
 	d.cfg.smtp_port = port;
 	d.cfg.smtp_tls = MAIL_TLS_NONE;
 	d.started = time(NULL) - 5;
-	d.keys = keys_load(db, err, sizeof err);
+	snprintf(d.cfg.key_file, sizeof d.cfg.key_file, "%s.key", db);
+	d.keys = keys_load(d.cfg.key_file, err, sizeof err);
 	if (!d.keys || store_open(&d.store, db, err, sizeof err) < 0 ||
 	    !(d.storage = storage_open(&d.cfg, d.store, geteuid(), err, sizeof err)) ||
 	    !(sc = storage_connect(d.storage, err, sizeof err)))
@@ -753,6 +849,7 @@ int main(void)
 	run_group("administration", start, administration, stop);
 	run_group("sending", start, sending, stop);
 	run_group("verifying", start, verifying, stop);
+	run_group("decoys", start, decoys, stop);
 	run_group("lockout", start, lockout, stop);
 	run_group("creating", start, creating, stop);
 	run_group("signing in", start, signing_in, stop);

@@ -346,6 +346,32 @@ static void notice(void)
 	      strstr(body, "Si ce n'est pas vous, communiquez sans tarder") != NULL);
 }
 
+static void lock_mail(void)
+{
+	const char *body;
+	ssize_t n;
+
+	n = mailtext_lock(&en, "alice", DATE, "203.0.113.7", msg, sizeof msg);
+	CHECK("en lock mail: built", n > 0);
+	every_header("en lock mail", msg);
+	body = body_of(msg);
+	CHECK("en lock mail: says the account was locked", strstr(body, "Your account was locked"));
+	CHECK("en lock mail: until when", has_line(body, "Locked until: 14 November 2023 at 17:13 (EST)"));
+	CHECK("en lock mail: from where", has_line(body, "Attempts from: 203.0.113.7"));
+	CHECK("en lock mail: that it ends, and what to do if it was not them",
+	      strstr(body, "The lock ends by itself") && strstr(body, "If it was not you"));
+	CHECK("en lock mail: no code-like line", !strstr(body, "verification code you"));
+
+	n = mailtext_lock(&fr, "benoit", DATE, NULL, msg, sizeof msg);
+	CHECK("fr lock mail: built", n > 0);
+	every_header("fr lock mail", msg);
+	body = body_of(msg);
+	CHECK("fr lock mail: in French", strstr(body, "Votre compte a été verrouillé"));
+	CHECK("fr lock mail: from many places", has_line(body, "Tentatives depuis : de nombreux endroits"));
+	CHECK("refused: LF in the source",
+	      mailtext_lock(&en, "alice", DATE, "host\r\nX: y", msg, sizeof msg) < 0);
+}
+
 static void injection(void)
 {
 	struct mail_head h = en;
@@ -526,6 +552,7 @@ int main(void)
 	validity_words();
 	date_and_id();
 	notice();
+	lock_mail();
 	injection();
 	long_headers();
 	display_names();

@@ -212,13 +212,9 @@ static void full_member(struct user_record *u, const char *name, time_t now)
 	u->failures = 3;
 	u->locked_until = (uint64_t)now + 900;
 	u->hard_locked = true;
-	memset(u->code_hash, 0xc5, sizeof u->code_hash);
-	u->code_expires = (uint64_t)now + 600;
-	u->code_tries = 4;
-	u->requests[0] = (uint64_t)now - 30;
-	u->requests[1] = (uint64_t)now - 10;
-	u->nrequests = 2;
-	u->last_request = (uint64_t)now - 10;
+	/* The code requests and the locks of each source (codereq.h,
+	 * lockout.h, issue 14) are not in the PostgreSQL backend's schema
+	 * yet: the fields of the records before them stand for them here. */
 	memset(u->ticket_hash, 0x7e, sizeof u->ticket_hash);
 	u->ticket_expires = (uint64_t)now + 300;
 	u->ticket_tries = 3;
@@ -248,15 +244,13 @@ static void members(void)
 	CK("every field round-trips", memcmp(&u, &v, sizeof u) == 0);
 	CK("begin locks and reads", storage_member_begin(c, "alice", &v, &t) == STORAGE_OK &&
 	   v.failures == 3);
-	user_clear_code(&v);
 	user_clear_ticket(&v);
 	v.pwhash[0] = '\0';
 	v.failures = 4;
-	CK("written without code, ticket or password, committed",
+	CK("written without ticket or password, committed",
 	   storage_member_write(c, &v) == STORAGE_OK && storage_commit(c) == STORAGE_OK);
 	CK("read back so", storage_member_read(c, "alice", &u, NULL) == STORAGE_OK &&
-	   u.failures == 4 && u.code_expires == 0 && u.ticket_expires == 0 && !u.pwhash[0] &&
-	   !u.code_hash[0] && u.nrequests == 2);
+	   u.failures == 4 && u.ticket_expires == 0 && !u.pwhash[0] && u.hard_locked);
 	user_init(&u, "bob", "bob@example.org", now);
 	CK("a second member on its own", storage_member_insert(c, &u) == STORAGE_OK);
 	CK("next: the first", storage_member_next(c, "", &u) == STORAGE_OK);
@@ -450,6 +444,7 @@ static void schema_end(void)
 
 static int count_failure(struct storage_conn *c, void *arg)
 {
+	struct lock_event ev;
 	struct user_record u;
 	time_t now;
 	int rc = storage_member_begin(c, "dave", &u, &now);
@@ -457,7 +452,7 @@ static int count_failure(struct storage_conn *c, void *arg)
 	(void)arg;
 	if (rc != STORAGE_OK)
 		return rc;
-	user_fail(&u, &cfg, now);
+	lockout_fail(&u, &cfg, now, "unit", true, &ev);
 	rc = storage_member_write(c, &u);
 	user_wipe(&u);
 	return rc;
