@@ -229,17 +229,6 @@ def configuration_mistakes_name_the_line():
                 r"^portald: %s: postgresql: needed when store = postgresql" % conf, err)
 
 
-@test
-def portald_does_not_serve_from_postgresql_yet():
-    srv, db, d, conf = fresh()
-    rc, out, err = run([PORTALD, "-f", "-c", conf])
-    check_eq("portald -f with store = postgresql: exit 1", rc, 1)
-    check_match("... saying why, rather than serving its GDBM file instead",
-                r"not started: store = postgresql: this portald checks the database .* but "
-                r"does not serve from it yet", err)
-    check("... and it made no GDBM file", not os.path.exists(os.path.join(d, "db", "portal.db")))
-
-
 if __name__ == "__main__":
     try:
         rc = run_tests()

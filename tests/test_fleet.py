@@ -11,6 +11,7 @@ goes on by itself once it is back."""
 import re
 import shutil
 import subprocess
+import sys
 import time
 
 from portaltest import (CHILD_ENV, PORTALD, START_TIMEOUT, Portal, TestError, bound, check,
@@ -140,4 +141,9 @@ def database_down_is_unavailable_then_back():
 
 
 if __name__ == "__main__":
-    run_tests()
+    try:
+        rc = run_tests()
+    finally:
+        if SERVER:
+            SERVER.remove()
+    sys.exit(rc)
