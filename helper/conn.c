@@ -239,7 +239,7 @@ static struct lane *answer_here(struct server *s, struct conn *c)
 	/* A malformed one is answered and logged by a worker, as any other. */
 	if (!proto_parse(c->frame, c->size, s->msg))
 		return &s->work;
-	q = dispatch_quick(s->d, &c->peer, s->msg, s->reply);
+	q = dispatch_quick(s->d, s->sc, &c->peer, s->msg, s->reply);
 	if (q != QUICK_ANSWERED)
 		return q == QUICK_LOCK_HELD ? &s->lookups : &s->work;
 	sent = conn_send_short(c, s->reply);

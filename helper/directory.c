@@ -13,7 +13,6 @@
 #include "dir_cache.h"
 #include "dir_ldap.h"
 #include "log.h"
-#include "user.h"
 #include "valid.h"
 
 /* After a failure the directory is asked again at most this often; in
@@ -24,7 +23,6 @@
 
 struct directory {
 	enum directory_kind kind;
-	struct store *store;            /* local */
 	struct ldap_dir *ldap;          /* ldap */
 	struct dir_cache *cache;
 	unsigned ttl;
@@ -33,8 +31,8 @@ struct directory {
 	long long retry_at;             /* monotonic ms; while unreachable */
 };
 
-struct directory *directory_open(const struct portal_config *cfg, struct store *store,
-				 uid_t owner, char *err, size_t errlen)
+struct directory *directory_open(const struct portal_config *cfg, uid_t owner, char *err,
+				 size_t errlen)
 {
 	struct directory *dir = calloc(1, sizeof *dir);
 
@@ -44,7 +42,6 @@ struct directory *directory_open(const struct portal_config *cfg, struct store *
 	}
 	pthread_mutex_init(&dir->mu, NULL);
 	dir->kind = cfg->ldap.directory;
-	dir->store = store;
 	dir->ttl = cfg->ldap.cache_ttl;
 	dir->health.remote = dir->kind == DIRECTORY_LDAP;
 	dir->health.reachable = true;
@@ -166,31 +163,6 @@ void directory_health(struct directory *dir, struct dir_health *h)
 
 /* ---- look-ups ----------------------------------------------------------------- */
 
-/* directory = local: a record in the store is a member. */
-static void local_lookup(struct directory *dir, const char *name, size_t len,
-			 struct dir_entry *out)
-{
-	struct user_record u;
-	int rc = 1;
-
-	snprintf(out->detail, sizeof out->detail, "directory = local: the members added "
-		 "with portalctl");
-	if (!dir->store) {
-		rc = -1;     /* a directory opened without the store (tests/dirlookup) */
-	} else if (len == strlen(name) && valid_user(name)) {
-		store_lock(dir->store);
-		rc = user_load(dir->store, name, &u);
-		store_unlock(dir->store);
-	}
-	out->status = rc == 0 ? DIR_MANAGED : rc == 1 ? DIR_NOT_MANAGED : DIR_UNAVAILABLE;
-	if (rc == 0) {
-		out->matches = 1;
-		out->naddr = 1;
-		snprintf(out->addr[0], sizeof out->addr[0], "%s", u.email);
-		user_wipe(&u);
-	}
-}
-
 /* The directory could not answer (why in out->detail): the answer kept
  * for the name, if it is recent enough, else none. */
 static void from_cache(struct directory *dir, const char *name, size_t len,
@@ -213,7 +185,9 @@ void directory_lookup(struct directory *dir, const char *name, size_t len, bool 
 	memset(out, 0, sizeof *out);
 	out->read_at = time(NULL);
 	if (dir->kind == DIRECTORY_LOCAL) {
-		local_lookup(dir, name, len, out);
+		/* the store says, in the request's own read (h_directory_lookup) */
+		out->status = DIR_UNAVAILABLE;
+		snprintf(out->detail, sizeof out->detail, "directory = local");
 		return;
 	}
 	if (!fresh && down(dir, out->detail, sizeof out->detail)) {

@@ -3,7 +3,9 @@
  * the members' directory for one user name.
  *
  * `directory = local` (the default): the portal's own store is the
- * directory, as it always was; members are added with portalctl.
+ * directory, as it always was; members are added with portalctl, and the
+ * request's own read of the store (request.h, load_user) says who is one:
+ * nothing here is asked.
  * `directory = ldap`: the organisation's directory says (dir_ldap.c),
  * read-only, at every request that names a user, in a worker thread,
  * never in the event loop.  Only the portal's own state (codes, failures,
@@ -25,7 +27,6 @@
 #include "config.h"
 #include "ldap_filter.h"
 #include "proto.h"
-#include "store.h"
 
 #define DIR_ADDRS_MAX  16     /* addresses of one entry taken; the rest set aside (said) */
 #define DIR_DNS_MAX    4      /* entries a look-up reads: more is ambiguous all the same */
@@ -64,10 +65,9 @@ struct dir_health {
 struct directory;
 
 /* The directory of cfg (ldap_bind_password_file read now, as root: owner
- * is the account portald will run as); store is the portal's, the
- * directory of `directory = local`.  NULL with err. */
-struct directory *directory_open(const struct portal_config *cfg, struct store *store,
-				 uid_t owner, char *err, size_t errlen);
+ * is the account portald will run as).  NULL with err. */
+struct directory *directory_open(const struct portal_config *cfg, uid_t owner, char *err,
+				 size_t errlen);
 /* What directory_open would refuse, opening nothing (portald -t). */
 int directory_check(const struct portal_config *cfg, uid_t owner, char *err, size_t errlen);
 void directory_close(struct directory *dir);

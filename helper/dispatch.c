@@ -15,22 +15,25 @@
 #include "log.h"
 #include "req_directory.h"
 #include "request.h"
+#include "storage.h"
 #include "valid.h"
 
 /* Without H_SELF a request is root's (or the daemon's own uid's) alone. */
 enum handler_flags {
 	H_SELF = 1,      /* anyone else may send it too, for its own user name */
 	H_USER = 2,      /* carries TAG_USER, checked before the handler runs */
-	H_LOCKED = 4,    /* runs with the store lock held */
+	H_LOCKED = 4,    /* runs with the store lock held (GDBM's requests not yet on storage.h) */
 	H_QUIET = 8,     /* changes nothing: no log line when it succeeds */
-	H_QUICK = 16,    /* a read of the database, nothing else (dispatch_quick); implies H_LOCKED */
+	H_QUICK = 16,    /* a read of the database, nothing else (dispatch_quick); implies H_TXN */
+	H_TXN = 32,      /* one member's transaction (storage_txn): load_user begins it */
 	/* Who is managed (directory.h).  With directory = ldap, a request
 	 * carrying TAG_USER has the directory asked first, by the worker,
-	 * with no lock held: never by the event loop, so nothing is quick. */
-	H_LOCAL = 32,    /* this entry is for directory = local; another answers with ldap */
-	H_REMOTE = 64,   /* this entry is for directory = ldap */
-	H_OWN_LOOKUP = 128, /* asks the directory itself: not asked first */
-	H_PROBE = 256,   /* the directory's health is asked first, fresh */
+	 * with no lock held and no transaction open: never by the event
+	 * loop, so nothing is quick. */
+	H_LOCAL = 64,    /* this entry is for directory = local; another answers with ldap */
+	H_REMOTE = 128,  /* this entry is for directory = ldap */
+	H_OWN_LOOKUP = 256, /* asks the directory itself: not asked first */
+	H_PROBE = 512,   /* the directory's health is asked first, fresh */
 };
 
 struct handler {
@@ -43,22 +46,22 @@ struct handler {
 /* ---- the table ------------------------------------------------------------ */
 
 static const struct handler handlers[] = {
-	{ REQ_STATUS, "status", h_status, H_SELF | H_USER | H_LOCKED | H_QUIET | H_QUICK },
-	{ REQ_SEND_CODE, "send-code", h_send_code, H_USER | H_LOCKED },
-	{ REQ_VERIFY_CODE, "verify-code", h_verify_code, H_USER | H_LOCKED },
-	{ REQ_SET_PASSWORD, "set-password", h_set_password, H_USER },
-	{ REQ_AUTH, "auth", h_auth, H_SELF | H_USER },
-	{ REQ_CHANGE_PASSWORD, "change-password", h_change_password, H_SELF | H_USER },
-	{ REQ_CHECK_PASSWORD, "check-password", h_check_password, H_SELF | H_USER },
-	{ REQ_USER_ADD, "user-add", h_user_add, H_USER | H_LOCKED | H_LOCAL },
+	{ REQ_STATUS, "status", h_status, H_SELF | H_USER | H_TXN | H_QUIET | H_QUICK },
+	{ REQ_SEND_CODE, "send-code", h_send_code, H_USER | H_TXN },
+	{ REQ_VERIFY_CODE, "verify-code", h_verify_code, H_USER | H_TXN },
+	{ REQ_SET_PASSWORD, "set-password", h_set_password, H_USER | H_TXN },
+	{ REQ_AUTH, "auth", h_auth, H_SELF | H_USER | H_TXN },
+	{ REQ_CHANGE_PASSWORD, "change-password", h_change_password, H_SELF | H_USER | H_TXN },
+	{ REQ_CHECK_PASSWORD, "check-password", h_check_password, H_SELF | H_USER | H_TXN },
+	{ REQ_USER_ADD, "user-add", h_user_add, H_USER | H_TXN | H_LOCAL },
 	{ REQ_USER_ADD, "user-add", h_from_directory, H_REMOTE },
-	{ REQ_USER_DEL, "user-del", h_user_del, H_USER | H_LOCKED | H_LOCAL },
+	{ REQ_USER_DEL, "user-del", h_user_del, H_USER | H_TXN | H_LOCAL },
 	{ REQ_USER_DEL, "user-del", h_from_directory, H_REMOTE },
-	{ REQ_USER_SHOW, "user-show", h_user_show, H_USER | H_LOCKED | H_QUIET },
+	{ REQ_USER_SHOW, "user-show", h_user_show, H_USER | H_TXN | H_QUIET },
 	{ REQ_USER_LIST, "user-list", h_user_list, H_LOCKED | H_QUIET | H_LOCAL },
 	{ REQ_USER_LIST, "user-list", h_directory_list, H_QUIET | H_REMOTE },
-	{ REQ_USER_RESET, "user-reset", h_user_reset, H_USER | H_LOCKED },
-	{ REQ_USER_UNLOCK, "user-unlock", h_user_unlock, H_USER | H_LOCKED },
+	{ REQ_USER_RESET, "user-reset", h_user_reset, H_USER | H_TXN },
+	{ REQ_USER_UNLOCK, "user-unlock", h_user_unlock, H_USER | H_TXN },
 	{ REQ_IMPORT, "import", h_import, H_LOCKED | H_LOCAL },
 	{ REQ_IMPORT, "import", h_from_directory, H_REMOTE },
 	{ REQ_OUTBOX, "outbox", h_outbox, H_LOCKED | H_QUIET },
@@ -170,7 +173,42 @@ static void req_end(struct req *r, const struct handler *h)
 	log_outcome(r, h);
 }
 
-bool dispatch(struct portald *d, const struct peer *peer,
+/* A handler as a transaction for storage_txn: run again from the start
+ * when the database says so (reply() starts the answer again). */
+struct run {
+	struct req *r;
+	const struct handler *h;
+};
+
+static int run_txn(struct storage_conn *sc, void *arg)
+{
+	struct run *run = arg;
+	struct req *r = run->r;
+
+	(void)sc;
+	r->txn_rc = STORAGE_ABSENT;
+	r->mail_queued = false;
+	run->h->run(r);
+	return r->txn_rc;
+}
+
+/* A handler on storage.h: its transaction committed before anything is
+ * acknowledged; the database unreachable is answered unavailable (fail
+ * closed: never "not managed"), a write that did not land RESULT_STORAGE. */
+static void run_on_storage(struct req *r, const struct handler *h)
+{
+	struct run run = { r, h };
+	int rc = storage_txn(r->sc, run_txn, &run);
+
+	if (rc == STORAGE_UNAVAILABLE || rc == STORAGE_RETRY || rc == STORAGE_RECONNECT) {
+		reply(r, RESULT_UNAVAILABLE);
+		note(r, "the database cannot be reached");
+	} else if (rc == STORAGE_ERROR && r->wrote) {
+		reply(r, RESULT_STORAGE);
+	}
+}
+
+bool dispatch(struct portald *d, struct storage_conn *sc, const struct peer *peer,
 	      const struct proto_msg *req, struct proto_buf *resp)
 {
 	const struct handler *h = find_handler(d, req->type);
@@ -178,21 +216,26 @@ bool dispatch(struct portald *d, const struct peer *peer,
 	struct req r;
 
 	req_begin(&r, d, peer, req, resp);
+	r.sc = sc;
 	if (!h) {
 		reply_detail(&r, RESULT_BAD_REQUEST, "unknown request");
 	} else if (allowed(&r, h)) {
 		ask_directory(&r, h, &member);
-		if (h->flags & H_LOCKED)
-			store_lock(d->store);
-		h->run(&r);
-		if (h->flags & H_LOCKED)
-			store_unlock(d->store);
+		if (h->flags & H_TXN) {
+			run_on_storage(&r, h);
+		} else {
+			if (h->flags & H_LOCKED)
+				store_lock(d->store);
+			h->run(&r);
+			if (h->flags & H_LOCKED)
+				store_unlock(d->store);
+		}
 	}
 	req_end(&r, h);
 	return r.mail_queued;
 }
 
-enum quick dispatch_quick(struct portald *d, const struct peer *peer,
+enum quick dispatch_quick(struct portald *d, struct storage_conn *sc, const struct peer *peer,
 			  const struct proto_msg *req, struct proto_buf *resp)
 {
 	const struct handler *h = find_handler(d, req->type);
@@ -200,15 +243,19 @@ enum quick dispatch_quick(struct portald *d, const struct peer *peer,
 
 	if (!h || !(h->flags & H_QUICK) || directory_remote(d->dir))
 		return QUICK_NOT;
+	if (!sc)
+		return QUICK_LOCK_HELD;
 	/* Writers hold the lock for microseconds (their fsync is made
 	 * without it), but a holder may be preempted, or be a long read (an
 	 * import batch, a count of every user): the loop does not wait. */
-	if (!store_trylock(d->store))
-		return QUICK_LOCK_HELD;
 	req_begin(&r, d, peer, req, resp);
+	r.sc = sc;
+	sc->nowait = true;
 	if (allowed(&r, h))
 		h->run(&r);
-	store_unlock(d->store);
+	sc->nowait = false;
+	if (r.busy)
+		return QUICK_LOCK_HELD;
 	req_end(&r, h);
 	return QUICK_ANSWERED;
 }

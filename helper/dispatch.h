@@ -9,6 +9,8 @@
 #include "portald.h"
 #include "proto.h"
 
+struct storage_conn;
+
 /* The caller, from SO_PEERCRED. */
 struct peer {
 	uid_t uid;
@@ -27,7 +29,7 @@ bool peer_privileged(uid_t uid);
  * outbox's sender, once the answer is sent, so that the sender's work
  * does not compete with it (a code mail queued would otherwise answer
  * more slowly than one withheld). */
-bool dispatch(struct portald *d, const struct peer *peer,
+bool dispatch(struct portald *d, struct storage_conn *sc, const struct peer *peer,
 	      const struct proto_msg *req, struct proto_buf *resp);
 /* What dispatch_quick did. */
 enum quick {
@@ -42,8 +44,10 @@ enum quick {
  * hand-off to a worker and back.  It never waits for the store lock: a
  * quick request that finds it held is for a thread that may wait
  * (dispatch() answers it the same), one that password checks do not
- * keep busy (server.h). */
-enum quick dispatch_quick(struct portald *d, const struct peer *peer,
+ * keep busy (server.h).  On PostgreSQL a look-up is a round trip to the
+ * database, which the event loop never waits for: every quick request
+ * is the look-up thread's (sc is NULL there). */
+enum quick dispatch_quick(struct portald *d, struct storage_conn *sc, const struct peer *peer,
 			  const struct proto_msg *req, struct proto_buf *resp);
 
 #endif

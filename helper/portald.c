@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <sodium.h>
 #include "conn.h"
+#include "fleet.h"
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
@@ -79,15 +80,6 @@ static int server_start(struct server *s, char *err, size_t errlen)
 	if (privileges_harden(err, errlen) < 0 || signals_block(s, err, errlen) < 0 ||
 	    runas_resolve(&d->cfg, &s->as, err, errlen) < 0)
 		return -1;
-	/* The requests are not served from PostgreSQL yet (storage.h's
-	 * interface has its backend; the handlers move onto it next): refuse
-	 * rather than serve this machine's GDBM file in its place. */
-	if (d->cfg.store == STORE_POSTGRESQL) {
-		snprintf(err, errlen, "store = postgresql: this portald checks the database "
-			 "(portald -t, portalctl db init) but does not serve from it yet; "
-			 "use store = gdbm");
-		return -1;
-	}
 	/* The socket first: a second portald stops here, before it touches
 	 * the database.  Early clients wait in the backlog. */
 	s->lfd = listener_open(d->cfg.socket, &s->as, &s->sock_made, err, errlen);
@@ -109,9 +101,14 @@ static int server_start(struct server *s, char *err, size_t errlen)
 	    store_open_owned(&d->store, d->cfg.database, s->as.uid, s->as.gid, err, errlen) < 0 ||
 	    keys_match(d->keys, d->store, d->cfg.key_file, err, errlen) < 0)
 		return -1;
+	/* Reads the database's password file (root's); on PostgreSQL, the
+	 * key and the policy must be the other machines'. */
+	d->storage = storage_open(&d->cfg, d->store, s->as.uid, err, errlen);
+	if (!d->storage || fleet_check(d->storage, &d->cfg, d->keys, err, errlen) < 0)
+		return -1;
 	/* Reads the directory's bind password (before any thread: libldap
 	 * sets itself up in one). */
-	d->dir = directory_open(&d->cfg, d->store, s->as.uid, err, errlen);
+	d->dir = directory_open(&d->cfg, s->as.uid, err, errlen);
 	if (!d->dir)
 		return -1;
 	/* Reads the SMTP password file: the last thing root is needed for. */
@@ -120,6 +117,11 @@ static int server_start(struct server *s, char *err, size_t errlen)
 		return -1;
 	d->started = time(NULL);
 
+	/* The event loop's own session answers status look-ups from the
+	 * GDBM file; on PostgreSQL, a look-up is a round trip, which is the
+	 * look-up thread's (dispatch_quick). */
+	if (d->cfg.store == STORE_GDBM && !(s->sc = storage_connect(d->storage, err, errlen)))
+		return -1;
 	if (loop_open(s, err, errlen) < 0)
 		return -1;
 	return workers_start(s, ncpu * 2 > 4 ? ncpu * 2 : 4, err, errlen);
@@ -145,6 +147,8 @@ static void server_stop(struct server *s)
 	}
 	if (d->outbox)
 		outbox_stop(d->outbox);
+	storage_disconnect(s->sc);
+	storage_close(d->storage);
 	directory_close(d->dir);
 	if (d->store)
 		store_close(d->store);
@@ -302,8 +306,10 @@ int main(int argc, char **argv)
 		server_stop(&s);
 		return 1;
 	}
-	log_msg(LOG_INFO, "portald %s listening on %s (%u workers)", PORTAL_VERSION,
-		d.cfg.socket, s.nworkers);
+	log_msg(LOG_INFO, "portald %s listening on %s (%u workers, store %s%s%s)",
+		PORTAL_VERSION, d.cfg.socket, s.nworkers, storage_name(d.storage),
+		d.cfg.store == STORE_POSTGRESQL ? ", machine " : "",
+		d.cfg.store == STORE_POSTGRESQL ? d.cfg.host_name : "");
 	rc = loop_run(&s);
 	server_stop(&s);
 	log_msg(LOG_INFO, "stopped");

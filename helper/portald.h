@@ -20,8 +20,15 @@
 #include "outbox.h"
 #include "store.h"
 
+struct storage;
+
 struct portald {
+	/* The members live in storage (storage.h): this GDBM file, or the
+	 * PostgreSQL database the machines share.  store is the GDBM file
+	 * either way: beside it the key file, and in it the outbox until
+	 * the shared outbox is served (sender.c). */
 	struct store *store;
+	struct storage *storage;
 	struct portal_keys *keys;
 	struct outbox *outbox;
 	struct directory *dir;       /* who is managed: the store, or the directory */

@@ -21,30 +21,28 @@ void h_user_add(struct req *r)
 
 	if (!need_str(r, TAG_EMAIL, "email", email, sizeof email, valid_email))
 		return;
-	rc = user_load(r->d->store, r->user, &u);
+	rc = load_user(r, &u);
 	if (rc == 0)
 		reply(r, RESULT_EXISTS);
-	else if (rc < 0)
-		reply_detail(r, RESULT_INTERNAL, "the user's record could not be read");
 	if (rc != 1) {
 		user_wipe(&u);
 		return;
 	}
+	/* Another machine may add the same member meanwhile: the insert
+	 * finds it there (RESULT_EXISTS). */
 	user_init(&u, r->user, email, r->now);
-	if (commit(r, &u))
+	if (insert_user(r, &u))
 		reply(r, RESULT_OK);
+	user_wipe(&u);
 }
 
 void h_user_del(struct req *r)
 {
-	int rc = user_delete(r->d->store, r->user);
+	struct user_record u;
 
-	if (rc == 1)
-		reply(r, RESULT_NOT_FOUND);
-	else if (rc < 0 || store_sync_released(r->d->store) != 0)
-		reply(r, RESULT_STORAGE);
-	else
+	if (load_user(r, &u) == 0 && delete_user(r))
 		reply(r, RESULT_OK);
+	user_wipe(&u);
 }
 
 /* Append one TAG_ENTRY; false when it would not leave room for `reserve`
@@ -65,7 +63,7 @@ void h_user_show(struct req *r)
 {
 	struct user_record u;
 
-	if (load_user(r, &u) != 0)
+	if (read_user(r, &u) != 0)
 		return;
 	reply(r, RESULT_OK);
 	put_entry(r, &u, 0);

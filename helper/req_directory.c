@@ -34,10 +34,9 @@ static const char *address_for(const struct req *r, const struct dir_entry *e)
 	return e->addr[i >= 0 ? i : 0];
 }
 
-int member_load(struct req *r, struct user_record *u)
+int member_known(struct req *r)
 {
 	const struct dir_entry *e = r->dir;
-	int rc;
 
 	switch (e->status) {
 	case DIR_NOT_MANAGED:
@@ -54,14 +53,19 @@ int member_load(struct req *r, struct user_record *u)
 	case DIR_MANAGED:
 		break;
 	}
-	rc = user_load(r->d->store, r->user, u);
-	if (rc < 0) {
-		reply_detail(r, RESULT_INTERNAL, "the user's record could not be read");
-		return -1;
-	}
-	if (rc == 1)
+	return 0;
+}
+
+int member_load(struct req *r, struct user_record *u, int rc)
+{
+	r->dir_new = rc == 1;
+	if (rc < 0)
+		return rc;
+	if (rc == 1) {
 		user_init(u, r->user, "", r->now);
-	snprintf(u->email, sizeof u->email, "%s", address_for(r, e));
+		reply(r, RESULT_INTERNAL);   /* not "not found": the handler answers */
+	}
+	snprintf(u->email, sizeof u->email, "%s", address_for(r, r->dir));
 	return 0;
 }
 
@@ -100,6 +104,28 @@ void directory_status_fields(struct req *r)
 
 /* ---- the requests about the directory -------------------------------------------- */
 
+/* directory = local: the store's record is the member.  False after
+ * answering (the record could not be read). */
+static bool local_member(struct req *r, struct dir_entry *e)
+{
+	struct user_record u;
+	int rc = read_user(r, &u);
+
+	memset(e, 0, sizeof *e);
+	e->read_at = r->now;
+	snprintf(e->detail, sizeof e->detail, "directory = local: the members added with "
+		 "portalctl");
+	if (rc < 0)
+		return false;
+	e->status = rc == 0 ? DIR_MANAGED : DIR_NOT_MANAGED;
+	if (rc == 0) {
+		e->matches = e->naddr = 1;
+		snprintf(e->addr[0], sizeof e->addr[0], "%s", u.email);
+		user_wipe(&u);
+	}
+	return true;
+}
+
 void h_directory_lookup(struct req *r)
 {
 	static const enum proto_result results[] = {
@@ -108,7 +134,10 @@ void h_directory_lookup(struct req *r)
 	};
 	struct dir_entry e;
 
-	directory_lookup(r->d->dir, r->user, strlen(r->user), true, &e);
+	if (directory_remote(r->d->dir))
+		directory_lookup(r->d->dir, r->user, strlen(r->user), true, &e);
+	else if (!local_member(r, &e))
+		return;
 	reply(r, results[e.status]);
 	proto_put_str(r->resp, TAG_FILTER, e.filter);
 	for (unsigned i = 0; i < e.ndn; i++)

@@ -13,12 +13,16 @@
 /* No lock held: the directory's answer for r->user, into e, which the
  * request then uses (r->dir). */
 void member_lookup(struct req *r, struct dir_entry *e);
-/* load_user with r->dir: the same returns.  A member without a record
- * gets a new one (saved only if the request changes it); the address on
- * file is the directory's: the one typed (TAG_EMAIL) if it is one of the
- * entry's, else the first.  Ambiguous: RESULT_AMBIGUOUS; unavailable:
- * RESULT_UNAVAILABLE (both -1). */
-int member_load(struct req *r, struct user_record *u);
+/* load_user and read_user with r->dir.  Before the store is read, the
+ * directory's word: 0 managed; 1 not managed (RESULT_NOT_FOUND answered);
+ * -1 ambiguous (RESULT_AMBIGUOUS) or unavailable (RESULT_UNAVAILABLE). */
+int member_known(struct req *r);
+/* After (rc: what the store said, 0 read, 1 no record, -1 trouble): a
+ * member without a record gets a new one, which commit inserts if the
+ * request changes it (r->dir_new); the address on file is the
+ * directory's, the one typed (TAG_EMAIL) if it is one of the entry's,
+ * else the first.  0, or rc when below 0. */
+int member_load(struct req *r, struct user_record *u, int rc);
 /* An administrator's view of a member (user show): the entry's DN and its
  * other addresses added to the entry body. */
 void member_fields(const struct req *r, struct proto_buf *entry);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include "outbox.h"
 #include "policy.h"
+#include "storage.h"
 
 int judge_password(struct req *r, const struct proto_field *pw, const char *user,
 		   const char *email, char hash[crypto_pwhash_STRBYTES])
@@ -31,18 +32,18 @@ void reply_policy(struct req *r, int reason)
 void accept_password(struct req *r, struct user_record *u, const char *hash,
 		     enum lang lang, const char *host)
 {
-	struct store *st = r->d->store;
-
 	snprintf(u->pwhash, sizeof u->pwhash, "%s", hash);
 	u->last_signin = (uint64_t)r->now;
 	u->reset = false;
 	count_success(r, u);
 	user_clear_ticket(u);
-	if (!queue_notice(r, u, lang, host) || user_save(st, u) != 0 ||
-	    store_sync_released(st) != 0) {
+	if (!queue_notice(r, u, lang, host)) {
 		reply(r, RESULT_STORAGE);
+		r->txn_rc = STORAGE_ERROR;
 		return;
 	}
+	if (!commit(r, u))
+		return;
 	reply(r, RESULT_OK);
 	note(r, "password created");
 }

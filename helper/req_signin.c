@@ -3,9 +3,10 @@
  * sign-in starts with, a password checked, a password changed, and a new
  * password judged before it is asked again.
  *
- * A password is checked against a hash read under the store lock, without
- * the lock (the check takes tens of milliseconds), and the verdict written
- * under it again only if the hash is still the one it was made on.
+ * A password is checked against a hash read with a plain read, with no
+ * transaction open (the check takes tens of milliseconds), and the
+ * verdict written in the member's transaction only if the hash is still
+ * the one it was made on (storage.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,7 +14,6 @@
 #include "handlers.h"
 #include "policy.h"
 #include "req_password.h"
-#include "store.h"
 
 /* Why a locked member would be pending once the lock is lifted, or
  * PENDING_NONE when they would be active. */
@@ -37,7 +37,7 @@ void h_status(struct req *r)
 	struct user_record u;
 	enum pending_reason why;
 	enum portal_state st;
-	int rc = load_user(r, &u);
+	int rc = read_user(r, &u);
 
 	if (rc == 1) {
 		reply(r, RESULT_OK);
@@ -91,7 +91,7 @@ static bool password_fits(struct req *r, const struct proto_field *pw)
 	return false;
 }
 
-/* The record of an active user, read under the lock: the hash the password
+/* The record of an active user, a plain read: the hash the password
  * is checked against, and (email not NULL) the address the policy looks
  * for in a new one.  False after answering. */
 static bool active_hash(struct req *r, char hash[crypto_pwhash_STRBYTES],
@@ -100,20 +100,18 @@ static bool active_hash(struct req *r, char hash[crypto_pwhash_STRBYTES],
 	struct user_record u;
 	bool ok;
 
-	store_lock(r->d->store);
-	ok = load_user(r, &u) == 0 && may_sign_in(r, &u);
+	ok = read_user(r, &u) == 0 && may_sign_in(r, &u);
 	if (ok) {
 		snprintf(hash, crypto_pwhash_STRBYTES, "%s", u.pwhash);
 		if (email)
 			snprintf(email, PORTAL_EMAIL_MAX + 1, "%s", u.email);
 	}
 	user_wipe(&u);
-	store_unlock(r->d->store);
 	return ok;
 }
 
-/* Store lock held: the record, once a password has been checked against
- * hash without the lock.  Meanwhile the user may have been locked, reset
+/* The record in the member's transaction, once a password has been
+ * checked against hash with none open.  Meanwhile the user may have been locked, reset
  * or given a new password: the verdict only stands for the hash it was
  * made on.  False after answering. */
 static bool verdict_stands(struct req *r, struct user_record *u, const char *hash)
@@ -174,7 +172,6 @@ void h_auth(struct req *r)
 {
 	const struct proto_field *pw = need_secret(r, TAG_PASSWORD, "password");
 	char hash[crypto_pwhash_STRBYTES], rehash[crypto_pwhash_STRBYTES] = "";
-	struct store *st = r->d->store;
 	struct user_record u;
 	bool right;
 
@@ -182,11 +179,9 @@ void h_auth(struct req *r)
 		return;
 	right = current_right(r, hash, pw, rehash);
 
-	store_lock(st);
 	if (verdict_stands(r, &u, hash))
 		auth_result(r, &u, right, rehash);
 	user_wipe(&u);
-	store_unlock(st);
 	sodium_memzero(hash, sizeof hash);
 	sodium_memzero(rehash, sizeof rehash);
 }
@@ -221,7 +216,7 @@ struct change {
 	enum lang lang;
 };
 
-/* Store lock held: what the request does with the verdict.  A check ends
+/* In the member's transaction: what the request does with the verdict.  A check ends
  * as a sign-in would, saying whether the new password would be taken. */
 static void change_verdict(struct req *r, struct user_record *u, const struct change *c)
 {
@@ -249,7 +244,6 @@ static void change_verdict(struct req *r, struct user_record *u, const struct ch
 static void change_password(struct req *r, struct change *c)
 {
 	const struct proto_field *pw = need_secret(r, TAG_PASSWORD, "password");
-	struct store *st = r->d->store;
 	struct user_record u;
 
 	c->reason = PW_OK;
@@ -262,11 +256,9 @@ static void change_password(struct req *r, struct change *c)
 					c->take ? c->newhash : NULL)) == POLICY_ERROR)
 		return;
 
-	store_lock(st);
 	if (verdict_stands(r, &u, c->hash))
 		change_verdict(r, &u, c);
 	user_wipe(&u);
-	store_unlock(st);
 }
 
 void h_change_password(struct req *r)

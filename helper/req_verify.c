@@ -10,7 +10,7 @@
 #include "outbox.h"
 #include "policy.h"
 #include "req_password.h"
-#include "store.h"
+#include "storage.h"
 #include "valid.h"
 
 #define TICKET_TRIES 3      /* policy refusals a reset ticket survives */
@@ -52,10 +52,15 @@ static void keep_request(struct req *r, struct user_record *u, bool on_file, enu
 
 	make_request(r, u, on_file, e, handle, code);
 	codereq_add(u, &r->cfg, r->now, e);
-	ok = user_save(r->d->store, u) == 0 &&
-	     outbox_queue_code(r->d->outbox, u->name, u->email, lang, code, (time_t)e->expires,
-			       on_file) == 0 &&
-	     store_sync_released(r->d->store) == 0;
+	ok = commit(r, u);
+	if (ok) {
+		mail_begin(r);
+		ok = outbox_queue_code(r->d->outbox, u->name, u->email, lang, code,
+				       (time_t)e->expires, on_file) == 0;
+		ok = mail_done(r) && ok;
+		if (!ok)
+			r->txn_rc = STORAGE_ERROR;   /* the code goes with its mail */
+	}
 	sodium_memzero(code, sizeof code);
 	if (ok) {
 		r->mail_queued = true;     /* withheld or not: the same either way */
@@ -207,11 +212,12 @@ static bool ticket_ok(const struct req *r, const struct user_record *u, const st
 	       code_matches(r->d->keys, u->name, t->data, t->len, u->ticket_hash);
 }
 
-/* Read the record and check the ticket, under the lock.  False after
- * answering. */
-static bool load_with_ticket(struct req *r, struct user_record *u, const struct proto_field *t)
+/* Read the record (in the member's transaction, or with a plain read)
+ * and check the ticket.  False after answering. */
+static bool load_with_ticket(struct req *r, struct user_record *u, const struct proto_field *t,
+			     bool txn)
 {
-	if (load_user(r, u) != 0)
+	if ((txn ? load_user(r, u) : read_user(r, u)) != 0)
 		return false;
 	if (!ticket_ok(r, u, t)) {
 		reply(r, RESULT_TICKET);
@@ -222,21 +228,16 @@ static bool load_with_ticket(struct req *r, struct user_record *u, const struct 
 }
 
 /* The policy's word on the new password pw (its hash in hash, unless NULL)
- * once the ticket is found live, the record read under the lock and the
- * password judged without it; POLICY_ERROR after answering. */
+ * once the ticket is found live, the record read with no transaction
+ * open and the password judged so; POLICY_ERROR after answering. */
 static int judge_with_ticket(struct req *r, const struct proto_field *ticket,
 			     const struct proto_field *pw, char *hash)
 {
-	struct store *st = r->d->store;
 	struct user_record u;
 	int reason;
 
-	store_lock(st);
-	if (!load_with_ticket(r, &u, ticket)) {
-		store_unlock(st);
+	if (!load_with_ticket(r, &u, ticket, false))
 		return POLICY_ERROR;
-	}
-	store_unlock(st);
 	reason = judge_password(r, pw, u.name, u.email, hash);
 	user_wipe(&u);
 	return reason;
@@ -257,7 +258,6 @@ void h_set_password(struct req *r)
 {
 	const struct proto_field *ticket, *pw;
 	char host[HOST_MAX + 1], hash[crypto_pwhash_STRBYTES] = "";
-	struct store *st = r->d->store;
 	struct user_record u;
 	enum lang lang;
 	int reason;
@@ -271,16 +271,16 @@ void h_set_password(struct req *r)
 	if (reason == POLICY_ERROR)
 		return;
 
-	/* The ticket may have been used or spent meanwhile: look again. */
-	store_lock(st);
-	if (load_with_ticket(r, &u, ticket)) {
+	/* The ticket may have been used or spent meanwhile, on this machine
+	 * or another: look again, the member locked.  The second of two
+	 * machines presenting it waits for the row, and finds it spent. */
+	if (load_with_ticket(r, &u, ticket, true)) {
 		if (reason != PW_OK)
 			refuse_password(r, &u, reason);
 		else
 			accept_password(r, &u, hash, lang, host);
 		user_wipe(&u);
 	}
-	store_unlock(st);
 	sodium_memzero(hash, sizeof hash);
 }
 

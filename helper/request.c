@@ -7,9 +7,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include "req_directory.h"
 #include "log.h"
 #include "outbox.h"
+#include "req_directory.h"
+#include "storage.h"
 #include "store.h"
 
 #define LOCK_MAIL_SPACING (24 * 3600)   /* one lock mail a day at most, per member */
@@ -110,27 +111,95 @@ const struct proto_field *need_secret(struct req *r, uint8_t tag, const char *na
 
 /* ---- records -------------------------------------------------------------- */
 
+/* What a storage call left: 0 done, 1 absent, -1 after answering. */
+static int loaded(struct req *r, int rc, const time_t *now)
+{
+	if (rc == STORAGE_OK || rc == STORAGE_ABSENT)
+		r->now = *now;
+	if (rc == STORAGE_ABSENT)
+		reply(r, RESULT_NOT_FOUND);
+	else if (rc != STORAGE_OK)
+		reply_detail(r, RESULT_INTERNAL, "the user's record could not be read");
+	if (rc == STORAGE_BUSY)
+		r->busy = true;
+	else if (rc < 0)
+		r->txn_rc = rc;     /* storage_txn may run it again, reconnected */
+	return rc == STORAGE_OK ? 0 : rc == STORAGE_ABSENT ? 1 : -1;
+}
+
 int load_user(struct req *r, struct user_record *u)
 {
+	time_t now = 0;
 	int rc;
 
-	if (r->dir)
-		return member_load(r, u);
-	rc = user_load(r->d->store, r->user, u);
+	if (r->dir && (rc = member_known(r)) != 0)
+		return rc;
+	rc = loaded(r, storage_member_begin(r->sc, r->user, u, &now), &now);
+	return r->dir ? member_load(r, u, rc) : rc;
+}
 
-	if (rc == 1)
-		reply(r, RESULT_NOT_FOUND);
-	else if (rc < 0)
-		reply_detail(r, RESULT_INTERNAL, "the user's record could not be read");
-	return rc;
+int read_user(struct req *r, struct user_record *u)
+{
+	time_t now = 0;
+	int rc;
+
+	if (r->dir && (rc = member_known(r)) != 0)
+		return rc;
+	rc = loaded(r, storage_member_read(r->sc, r->user, u, &now), &now);
+	return r->dir ? member_load(r, u, rc) : rc;
+}
+
+/* A write's outcome: the transaction is to be committed, or was ended. */
+static bool written(struct req *r, int rc)
+{
+	r->wrote = true;
+	r->txn_rc = rc;
+	if (rc == STORAGE_OK)
+		return true;
+	if (rc == STORAGE_EXISTS) {
+		reply(r, RESULT_EXISTS);
+		r->txn_rc = STORAGE_ABSENT;
+	} else {
+		reply(r, RESULT_STORAGE);
+	}
+	return false;
 }
 
 bool commit(struct req *r, const struct user_record *u)
 {
-	if (user_save(r->d->store, u) == 0 && store_sync_released(r->d->store) == 0)
-		return true;
-	reply(r, RESULT_STORAGE);
-	return false;
+	/* A member of the directory's first record. */
+	if (r->dir_new) {
+		r->dir_new = false;
+		return written(r, storage_member_insert(r->sc, u));
+	}
+	return written(r, storage_member_write(r->sc, u));
+}
+
+bool insert_user(struct req *r, const struct user_record *u)
+{
+	return written(r, storage_member_insert(r->sc, u));
+}
+
+bool delete_user(struct req *r)
+{
+	return written(r, storage_member_delete(r->sc, r->user));
+}
+
+void mail_begin(struct req *r)
+{
+	if (r->cfg.store == STORE_POSTGRESQL)
+		store_lock(r->d->store);
+}
+
+bool mail_done(struct req *r)
+{
+	bool ok = true;
+
+	if (r->cfg.store == STORE_POSTGRESQL) {
+		ok = store_sync_released(r->d->store) == 0;
+		store_unlock(r->d->store);
+	}
+	return ok;
 }
 
 enum portal_state state_of(const struct req *r, const struct user_record *u,
@@ -171,11 +240,14 @@ bool read_source(struct req *r)
 static void lock_mail(struct req *r, struct user_record *u, const struct lock_event *ev)
 {
 	enum lang lang = r->cfg.language;
+	bool queued;
 
 	if (u->lock_mailed && u->lock_mailed + LOCK_MAIL_SPACING > (uint64_t)r->now)
 		return;
-	if (outbox_queue_lock(r->d->outbox, u->name, u->email, lang, (time_t)ev->until,
-			      ev->everywhere ? NULL : r->source) != 0)
+	mail_begin(r);
+	queued = outbox_queue_lock(r->d->outbox, u->name, u->email, lang, (time_t)ev->until,
+				   ev->everywhere ? NULL : r->source) == 0;
+	if (!mail_done(r) || !queued)
 		return;   /* logged; the lock holds all the same */
 	u->lock_mailed = (uint64_t)r->now;
 	r->mail_queued = true;
@@ -228,9 +300,13 @@ bool queue_notice(struct req *r, struct user_record *u, enum lang lang, const ch
 {
 	bool replace;
 	uint64_t at = notice_time(u, r->now, &replace);
-	int rc = outbox_queue_notice(r->d->outbox, u->name, u->email, lang, r->now, host,
-				     at > (uint64_t)r->now ? (time_t)at : 0);
+	int rc;
 
+	mail_begin(r);
+	rc = outbox_queue_notice(r->d->outbox, u->name, u->email, lang, r->now, host,
+				 at > (uint64_t)r->now ? (time_t)at : 0);
+	if (!mail_done(r))
+		rc = -1;
 	if (rc == 0) {
 		if (!replace && u->nnotices < USER_NOTICES_MAX)
 			u->notices[u->nnotices++] = at;

@@ -39,9 +39,16 @@ struct req {
 	enum proto_result result;
 	char note[NOTE_MAX];             /* for the log: never a secret */
 	bool mail_queued;                /* the sender is to be woken: see dispatch() */
+	/* The member's transaction (storage.h), one a request. */
+	struct storage_conn *sc;         /* this thread's session */
+	int txn_rc;                      /* what storage_txn is to do: STORAGE_OK commit,
+					  * STORAGE_ABSENT nothing written, else trouble */
+	bool wrote;                      /* a write was made: a failed commit is RESULT_STORAGE */
+	bool busy;                       /* a quick read found the store lock held */
 	/* directory = ldap: the directory's answer for user, asked before the
 	 * handler ran (req_directory.h); NULL: the store says who is managed */
 	const struct dir_entry *dir;
+	bool dir_new;                    /* a member the store has no record of yet */
 };
 
 /* ---- answers ---------------------------------------------------------- */
@@ -76,14 +83,33 @@ const struct proto_field *need_secret(struct req *r, uint8_t tag, const char *na
 
 /* ---- records ---------------------------------------------------------- */
 
-/* The record of the user the request names (r->user): 0 loaded; 1 not
- * managed (answered RESULT_NOT_FOUND); -1 unreadable (RESULT_INTERNAL).
- * With the directory's answer (r->dir), as member_load says. */
+/* Begin the member's transaction on the user the request names (r->user),
+ * locking it, and read it, r->now from the backend's clock: 0 loaded; 1
+ * not managed (answered RESULT_NOT_FOUND; the transaction is open all the
+ * same, for insert_user); -1 unreadable (RESULT_INTERNAL, or unavailable:
+ * see dispatch.c).  The transaction ends when the handler returns:
+ * committed if it wrote (commit, insert_user, delete_user), else rolled
+ * back.  With the directory's answer (r->dir): as member_load says. */
 int load_user(struct req *r, struct user_record *u);
-/* Store lock held: write the record and make it durable, the fsync made
- * with the lock let go (store_sync_released); false after answering
- * RESULT_STORAGE. */
+/* The same as a plain read, which takes no lock and opens nothing: what a
+ * verdict made without a transaction (a password hashed) starts from.
+ * With the directory's answer, as load_user. */
+int read_user(struct req *r, struct user_record *u);
+/* Inside the transaction: write the record (made durable by the commit
+ * that follows the handler, before the answer goes); false after
+ * answering RESULT_STORAGE. */
 bool commit(struct req *r, const struct user_record *u);
+/* Inside the transaction: add the member load_user found absent (false
+ * after answering RESULT_EXISTS or RESULT_STORAGE), or remove it. */
+bool insert_user(struct req *r, const struct user_record *u);
+bool delete_user(struct req *r);
+/* Around a mail queued inside the transaction: the queue is still this
+ * machine's own (the sealed queue of the GDBM file, outbox.h), under the
+ * store lock, which on GDBM the transaction holds and on PostgreSQL is
+ * taken for the queueing alone and the queue synced before it is let go.
+ * mail_done: false when the sync failed. */
+void mail_begin(struct req *r);
+bool mail_done(struct req *r);
 /* The member's state now, under the settings in force, for the request's
  * source: locked when the member's own lock or the source's is in force. */
 enum portal_state state_of(const struct req *r, const struct user_record *u,

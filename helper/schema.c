@@ -119,6 +119,20 @@ static const struct migration migrations[] = {
 	"           last_signin, reset_by_admin, failures, locked_until,\n"
 	"           locked_until_unlock, code_expires, changed_at, changed_by\n"
 	"    FROM members;\n" },
+	{ 2, 1,
+	"-- What the machines of a fleet must agree on, recorded by the first\n"
+	"-- portald to start: the policy settings (cutover, code and lockout\n"
+	"-- settings, password length) and a fingerprint of the key file (a keyed\n"
+	"-- hash of a fixed text, which tells nothing of the key).  A portald whose\n"
+	"-- own differ is refused at start, saying which.  To change the policy of\n"
+	"-- the whole fleet: stop every portald, DELETE FROM fleet_settings, start\n"
+	"-- them with the new settings.\n"
+	"CREATE TABLE fleet_settings (\n"
+	"    name   text PRIMARY KEY,\n"
+	"    value  text NOT NULL,\n"
+	"    set_by text NOT NULL,\n"
+	"    set_at timestamptz NOT NULL DEFAULT now()\n"
+	");\n" },
 };
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
 

@@ -20,7 +20,7 @@
 #include "pg.h"
 
 /* The newest schema version this program knows. */
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 /* The whole SQL, as `portalctl db schema` prints it: what `db init` runs
  * on an empty database. */

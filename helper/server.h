@@ -79,6 +79,7 @@ struct worker {
 	struct lane *lane;           /* where it takes its connections from */
 	struct proto_buf *resp;
 	struct proto_msg *msg;
+	struct storage_conn *sc;     /* its own session with the storage */
 };
 
 struct server {
@@ -96,6 +97,8 @@ struct server {
 	long long refused_logged;
 	struct proto_buf *reply;     /* the main thread's own answers */
 	struct proto_msg *msg;       /* the main thread's request being answered */
+	struct storage_conn *sc;     /* the main thread's session (GDBM only: NULL on
+				      * PostgreSQL, whose look-ups the look-up thread makes) */
 
 	struct lane work;            /* to the workers */
 	struct lane lookups;         /* to the look-up thread (the last worker) */

@@ -55,6 +55,13 @@ bool storage_reachable(struct storage *st, char *why, size_t cap)
 	return st->ops->reachable(st, why, cap);
 }
 
+int storage_agree(struct storage_conn *c, const struct storage_setting *set, size_t n,
+		  char *err, size_t errlen)
+{
+	err[0] = '\0';
+	return c->st->ops->agree ? c->st->ops->agree(c, set, n, err, errlen) : STORAGE_OK;
+}
+
 int storage_member_begin(struct storage_conn *c, const char *name, struct user_record *u,
 			 time_t *now)
 {

@@ -49,6 +49,7 @@ enum storage_status {
 	STORAGE_ABSENT = 1,       /* no such member or mail */
 	STORAGE_EXISTS = 2,       /* an insert found the member there */
 	STORAGE_FENCED = 3,       /* the claim is no longer ours: nothing written */
+	STORAGE_BUSY = 4,         /* nowait, and the lock is held: nothing done */
 	STORAGE_ERROR = -1,       /* refused (a constraint, no room, damaged data): logged */
 	STORAGE_RETRY = -2,       /* the transaction was rolled back and may run again
 				   * (serialization failure, deadlock) */
@@ -96,6 +97,20 @@ void storage_disconnect(struct storage_conn *c);
 /* Is the database reachable, as last seen by any session?  why (may be
  * NULL) says since when and why not, for `portalctl status`. */
 bool storage_reachable(struct storage *st, char *why, size_t cap);
+
+/* What the machines of a fleet must share (the policy settings, a
+ * fingerprint of the key file): the first machine to start records them,
+ * every later one must have the same.  STORAGE_OK; STORAGE_ERROR with err
+ * naming each that differs, this machine's value and the one recorded
+ * (and by which machine); or the database's trouble, said in err.  GDBM:
+ * one machine, nothing to agree with. */
+#define STORAGE_SETTING_MAX 128
+struct storage_setting {
+	const char *name;
+	char value[STORAGE_SETTING_MAX];
+};
+int storage_agree(struct storage_conn *c, const struct storage_setting *set, size_t n,
+		  char *err, size_t errlen);
 
 /* ---- a member's transaction -------------------------------------------- */
 
@@ -194,6 +209,8 @@ struct storage_ops {
 			 size_t max, size_t *n);
 	int (*mail_pending)(struct storage_conn *c, unsigned long *n);
 	bool (*reachable)(struct storage *st, char *why, size_t cap);
+	int (*agree)(struct storage_conn *c, const struct storage_setting *set, size_t n,
+		     char *err, size_t errlen);
 	void (*close)(struct storage *st);
 };
 
@@ -205,6 +222,9 @@ struct storage {
 
 struct storage_conn {
 	struct storage *st;
+	/* Reads that would wait for a lock (GDBM's store lock) answer
+	 * STORAGE_BUSY instead: the event loop's, which never waits. */
+	bool nowait;
 };
 
 /* Each backend's own opening, for storage_open: store_pg.c, store_gdbm.c. */

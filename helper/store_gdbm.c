@@ -127,7 +127,10 @@ static int g_read(struct storage_conn *c, const char *name, struct user_record *
 {
 	int rc;
 
-	store_lock(gst(c)->st);
+	if (!c->nowait)
+		store_lock(gst(c)->st);
+	else if (!store_trylock(gst(c)->st))
+		return STORAGE_BUSY;
 	rc = status_of(user_load(gst(c)->st, name, u));
 	store_unlock(gst(c)->st);
 	if (now)

@@ -518,5 +518,6 @@ static const struct storage_ops storage_pg_ops = {
 	.mail_list = pg_mail_list,
 	.mail_pending = pg_mail_pending,
 	.reachable = pg_is_reachable,
+	.agree = pg_agree,
 	.close = pg_storage_close,
 };

@@ -56,4 +56,8 @@ int pg_mail_list(struct storage_conn *c, const char *cursor, struct storage_mail
 		 size_t max, size_t *n);
 int pg_mail_pending(struct storage_conn *c, unsigned long *n);
 
+/* What the machines agree on (store_pg_fleet.c). */
+int pg_agree(struct storage_conn *c, const struct storage_setting *set, size_t n, char *err,
+	     size_t errlen);
+
 #endif

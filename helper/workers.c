@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "conn.h"
 #include "log.h"
+#include "storage.h"
 
 #define WRITE_TIMEOUT_MS 5000
 
@@ -66,7 +67,7 @@ static void serve(struct worker *w, struct conn *c)
 		build_result(resp, RESULT_BAD_REQUEST);
 		c->keep = false;     /* the stream can no longer be trusted */
 	} else {
-		mail = dispatch(w->srv->d, &c->peer, w->msg, resp);
+		mail = dispatch(w->srv->d, w->sc, &c->peer, w->msg, resp);
 	}
 	if (w->lane == &w->srv->lookups ? !conn_send_short(c, resp)
 	    : proto_write_frame(c->fd, resp, WRITE_TIMEOUT_MS) < 0)
@@ -161,6 +162,15 @@ int workers_start(struct server *s, unsigned n, char *err, size_t errlen)
 			return -1;
 		}
 		w->resp->len = 0;
+		/* One session a thread (libpq connections are not shared
+		 * between threads).  One made while the database is down
+		 * connects at its first request. */
+		w->sc = storage_connect(s->d->storage, err, errlen);
+		if (!w->sc)
+			return -1;
+		if (err[0])
+			log_msg(LOG_WARNING, "database: %s", err);
+		err[0] = '\0';
 		e = pthread_create(&w->tid, NULL, worker_main, w);
 		if (e) {
 			snprintf(err, errlen, "pthread_create: %s", strerror(e));
@@ -189,6 +199,7 @@ void workers_stop(struct server *s)
 	for (unsigned i = 0; s->workers && i <= s->nworkers; i++) {
 		free(s->workers[i].resp);
 		free(s->workers[i].msg);
+		storage_disconnect(s->workers[i].sc);
 	}
 	free(s->workers);
 	s->workers = NULL;

@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 	}
 	len = unhex(argv[2], name, sizeof name - 1);
 	name[len] = '\0';
-	dir = directory_open(&cfg, NULL, getuid(), err, sizeof err);
+	dir = directory_open(&cfg, getuid(), err, sizeof err);
 	if (!dir) {
 		fprintf(stderr, "%s\n", err);
 		return 2;

@@ -91,12 +91,12 @@ def init_makes_the_schema_once():
     srv, db, d, conf = fresh(init=False)
     rc, out, err = ctl(conf, "db", "init")
     check_eq("db init on an empty database: made", (rc, out.strip(), err),
-             (0, "The schema was made: version 1.", ""))
+             (0, "The schema was made: version 2.", ""))
     rc, out, err = ctl(conf, "db", "init")
     check_eq("db init again: nothing to do", (rc, out.strip()),
-             (0, "The schema is up to date: version 1; nothing was changed."))
+             (0, "The schema is up to date: version 2; nothing was changed."))
     check_eq("one version row", srv.psql(db, "SELECT version, compatible_from FROM schema_version"),
-             "1|1")
+             "1|1\n2|1")
     rc, out, err = check_t(conf)
     check_eq("portald -t: the database reached, its schema usable", (rc, err), (0, ""))
 
@@ -114,27 +114,27 @@ def two_inits_at_once_take_turns():
     check_eq("both exit 0", sorted(r[0] for r in results), [0, 0])
     check_eq("one made it, the other found it done",
              sorted(r[1].strip() for r in results),
-             ["The schema is up to date: version 1; nothing was changed.",
-              "The schema was made: version 1."])
+             ["The schema is up to date: version 2; nothing was changed.",
+              "The schema was made: version 2."])
 
 
 @test
 def a_schema_newer_than_the_program_is_refused():
     srv, db, d, conf = fresh()
-    srv.psql(db, "INSERT INTO schema_version (version, compatible_from) VALUES (2, 1)")
+    srv.psql(db, "INSERT INTO schema_version (version, compatible_from) VALUES (3, 1)")
     rc, out, err = check_t(conf)
     check_eq("a newer schema that only added (compatible from 1): portald -t takes it",
              (rc, err), (0, ""))
     rc, out, err = ctl(conf, "db", "init")
     check_eq("db init on it: exit 1", rc, 1)
     check_match("db init says both versions and that nothing changed",
-                r"schema is version 2, newer than this program's \(1\).*nothing was changed", err)
-    srv.psql(db, "INSERT INTO schema_version (version, compatible_from) VALUES (3, 3)")
+                r"schema is version 3, newer than this program's \(2\).*nothing was changed", err)
+    srv.psql(db, "INSERT INTO schema_version (version, compatible_from) VALUES (4, 4)")
     rc, out, err = check_t(conf)
     check_eq("a schema this program cannot use: portald -t exit 1", rc, 1)
     check_match("... saying so, with the versions, and what to do",
-                r"schema is version 3, which programs that know version 3 or later can use; "
-                r"this one knows version 1: upgrade pam_portal", err)
+                r"schema is version 4, which programs that know version 4 or later can use; "
+                r"this one knows version 2: upgrade pam_portal", err)
 
 
 @test
@@ -227,17 +227,6 @@ def configuration_mistakes_name_the_line():
     rc, out, err = check_t(conf)
     check_match("store = postgresql without a conninfo: said",
                 r"^portald: %s: postgresql: needed when store = postgresql" % conf, err)
-
-
-@test
-def portald_does_not_serve_from_postgresql_yet():
-    srv, db, d, conf = fresh()
-    rc, out, err = run([PORTALD, "-f", "-c", conf])
-    check_eq("portald -f with store = postgresql: exit 1", rc, 1)
-    check_match("... saying why, rather than serving its GDBM file instead",
-                r"not started: store = postgresql: this portald checks the database .* but "
-                r"does not serve from it yet", err)
-    check("... and it made no GDBM file", not os.path.exists(os.path.join(d, "db", "portal.db")))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@
 #include "check.h"
 #include "code.h"
 #include "dispatch.h"
+#include "storage.h"
 #include "fixture.h"
 #include "log.h"
 #include "policy.h"
@@ -33,6 +34,7 @@ static struct peer alice_peer = { 1000, 1000, 2, "alice" };
 static struct peer nameless = { 1001, 1001, 3, "" };
 static char dir[128], db[192];
 static int refusing_fd = -1;     /* holds the port the outbox sends to */
+static struct storage_conn *sc;  /* the test thread's session (storage.h) */
 
 #define SET_CFG(field, value) do {                      \
 		pthread_rwlock_wrlock(&d.cfg_lock);     \
@@ -58,7 +60,7 @@ static uint32_t call(const struct peer *p)
 	if (!proto_parse(req.data, req.len, &reqmsg))
 		return 1000;
 	proto_begin(&resp, PROTO_RESPONSE);
-	if (dispatch(&d, p, &reqmsg, &resp))
+	if (dispatch(&d, sc, p, &reqmsg, &resp))
 		outbox_kick(d.outbox);
 	if (proto_frame_size(resp.data) != resp.len || !proto_parse(resp.data, resp.len, &out))
 		return 1001;
@@ -812,7 +814,9 @@ static bool start(void)
 	d.started = time(NULL) - 5;
 	snprintf(d.cfg.key_file, sizeof d.cfg.key_file, "%s.key", db);
 	d.keys = keys_load(d.cfg.key_file, err, sizeof err);
-	if (!d.keys || store_open(&d.store, db, err, sizeof err) < 0)
+	if (!d.keys || store_open(&d.store, db, err, sizeof err) < 0 ||
+	    !(d.storage = storage_open(&d.cfg, d.store, geteuid(), err, sizeof err)) ||
+	    !(sc = storage_connect(d.storage, err, sizeof err)))
 		return fprintf(stderr, "%s\n", err), false;
 	d.outbox = outbox_start(d.store, d.keys, &d.cfg, geteuid(), err, sizeof err);
 	if (!d.outbox)
@@ -824,6 +828,9 @@ static void stop(void)
 {
 	if (d.outbox)
 		outbox_stop(d.outbox);
+	storage_disconnect(sc);
+	sc = NULL;
+	storage_close(d.storage);
 	if (d.store)
 		store_close(d.store);
 	keys_free(d.keys);
