@@ -93,9 +93,10 @@ static void give_back(struct server *s, struct conn *c)
 #define STACK_WARM (256 * 1024)
 
 /* A page of stack touched for the first time is a page fault, and a page
- * fault waits for the process's address-space lock, which a password hash
- * holds for writing while it maps and fills its 19 MiB (tens of
- * milliseconds on a busy machine).  A status look-up that went deeper into
+ * fault can wait for the process's address-space lock: a password hash
+ * holds it for reading while libsodium fills its 19 MiB (MAP_POPULATE, tens
+ * of milliseconds on a busy machine) and for writing to unmap them, and a
+ * fault queues behind the writer waiting.  A status look-up that went deeper into
  * its thread's stack than any before would wait for a hash after all: so
  * every thread that answers requests touches that much stack at once, as
  * it starts, when nothing is hashing. */
