@@ -13,7 +13,7 @@ PKG_CONFIG ?= pkg-config
 # libpq: the PostgreSQL backend (helper/pg.c), in portald and portalctl.
 PKG_DEBS := pam:libpam0g-dev libsodium:libsodium-dev libesmtp-1.0:libesmtp-dev \
             openssl:libssl-dev pwquality:libpwquality-dev libutf8proc:libutf8proc-dev \
-            libpq:libpq-dev
+            libpq:libpq-dev ldap:libldap-dev
 PKGS     := $(foreach p,$(PKG_DEBS),$(firstword $(subst :, ,$(p))))
 
 # The flags are asked of pkg-config once, when make reads this file, not
@@ -46,6 +46,7 @@ LIBS_ZXCVBN  := -lzxcvbn
 # What the password policy (helper/policy.c, unicode.c) links.
 LIBS_POLICY  := $(LIBS_PWQ) $(LIBS_UTF8) $(LIBS_ZXCVBN)
 LIBS_PQ      := $(shell $(PKG_CONFIG) --libs libpq 2>/dev/null)
+LIBS_LDAP    := $(shell $(PKG_CONFIG) --libs ldap 2>/dev/null)
 
 # One folder a program, and common/ for what the module shares with the
 # other two.  Each folder's code is compiled with the include paths of its
@@ -79,7 +80,7 @@ PROCESS_SRC := helper/portald.c helper/privileges.c helper/listener.c helper/loo
                helper/conn.c helper/workers.c
 # `db init` reaches PostgreSQL as portald does: the connection (pg.c), the
 # schema (schema.c), the password file (secretfile.c).
-CTL_FROM_HELPER := helper/config.c helper/valid.c helper/utf8.c helper/pg.c helper/schema.c \
+CTL_FROM_HELPER := helper/config.c helper/config_ldap.c helper/valid.c helper/utf8.c helper/pg.c helper/schema.c \
                    helper/secretfile.c
 CTL_SRC     := $(wildcard portalctl/*.c) $(CTL_FROM_HELPER) common/client.c $(COMMON_SRC)
 
@@ -132,7 +133,7 @@ libraries:
 COMPILE_FLAGS = $(CC) $(CFLAGS) $(MODULE_DEFS) $(FUZZ_CC) $(FUZZ_CFLAGS) \
                 $(foreach f,$(INCLUDE_FOLDERS),$(f): $(INCLUDES_$(f)))
 LINK_FLAGS    = $(LDFLAGS) $(MODULE_LDFLAGS) $(LIBS_PAM) $(LIBS_SODIUM) $(LIBS_ESMTP) \
-                $(LIBS_POLICY) $(LIBS_GDBM) $(LIBS_PQ)
+                $(LIBS_POLICY) $(LIBS_GDBM) $(LIBS_PQ) $(LIBS_LDAP)
 define write-if-changed
 	@mkdir -p $(dir $@)
 	@printf '%s\n' '$(subst ','\'',$(strip $(1)))' >$@.new
@@ -173,7 +174,7 @@ $(BUILD)/pam_portal.so: $(call pic,$(MODULE_SRC)) $(BUILD)/ldflags
 
 $(BUILD)/portald: $(call obj,$(PORTALD_SRC)) $(BUILD)/ldflags
 	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_POLICY) \
-		$(LIBS_GDBM) $(LIBS_PQ) -lpthread
+		$(LIBS_GDBM) $(LIBS_PQ) $(LIBS_LDAP) -lpthread
 
 $(BUILD)/portalctl: $(call obj,$(CTL_SRC)) $(BUILD)/ldflags
 	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_PQ) -lpthread
@@ -187,7 +188,13 @@ UNIT_DEPS := $(filter-out $(PROCESS_SRC),$(PORTALD_SRC)) common/client.c portalc
 $(BUILD)/tests/unit_%: $(OBJ)/tests/unit_%.o $(call obj,$(UNIT_DEPS)) $(BUILD)/ldflags
 	@mkdir -p $(dir $@)
 	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_POLICY) \
-		$(LIBS_GDBM) $(LIBS_PQ) -lpthread
+		$(LIBS_GDBM) $(LIBS_PQ) $(LIBS_LDAP) -lpthread
+# A name looked up as portald does, any bytes (tests/test_ldap.py).
+DIR_TOOL := $(BUILD)/tests/dirlookup
+$(DIR_TOOL): $(OBJ)/tests/dirlookup.o $(call obj,$(UNIT_DEPS)) $(BUILD)/ldflags
+	@mkdir -p $(dir $@)
+	$(CC) -pie $(LDFLAGS) -o $@ $(LINK_OBJS) $(LIBS_SODIUM) $(LIBS_ESMTP) $(LIBS_POLICY) \
+		$(LIBS_GDBM) $(LIBS_PQ) $(LIBS_LDAP) -lpthread
 # The module's message table is not part of portald.
 $(BUILD)/tests/unit_text: $(OBJ)/pam_portal/text.o
 
@@ -210,7 +217,7 @@ $(NSS_TEST): $(PIC)/tests/nss_pptestfold.o $(BUILD)/ldflags
 	@mkdir -p $(dir $@)
 	$(CC) -shared $(LDFLAGS) -o $@ $(LINK_OBJS)
 
-test-programs: $(PROGRAMS) $(UNIT_TESTS) $(TEST_TOOLS) $(NSS_TEST)
+test-programs: $(PROGRAMS) $(UNIT_TESTS) $(TEST_TOOLS) $(NSS_TEST) $(DIR_TOOL)
 
 # ---- fuzzing: clang's libFuzzer with ASan and UBSan, one program a target --
 # fuzz/fuzz_T.c exercises the units named by fuzz_src_T; its seed corpus is
@@ -224,7 +231,7 @@ FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror $(INCLUDES_f
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZERS      := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
 fuzz_src_proto    := common/proto.c
-fuzz_src_config   := helper/config.c helper/valid.c helper/utf8.c common/i18n.c $(CATALOG)
+fuzz_src_config   := helper/config.c helper/config_ldap.c helper/valid.c helper/utf8.c common/i18n.c $(CATALOG)
 fuzz_src_valid    := helper/valid.c helper/utf8.c
 fuzz_src_mailtext := helper/mailtext.c helper/valid.c helper/utf8.c common/i18n.c $(CATALOG)
 

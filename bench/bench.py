@@ -29,6 +29,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("BUILD", "build")
 sys.path.insert(0, os.path.join(ROOT, "tests"))
+import ldapserver  # noqa: E402
 import portaltest as pt  # noqa: E402
 import wire  # noqa: E402
 
@@ -395,6 +396,47 @@ def helper_load(portal, active):
            "min / max answers per client"], status_rows(portal, path) + floor_rows())
 
 
+# ---- 2b. the status look-up with directory = ldap ---------------------------------------
+
+DIR_MEMBERS = 200
+
+
+def directory_rows(local, active):
+    """REQ_STATUS with directory = local (the portal of section 1) beside
+    directory = ldap, against a slapd of its own over ldapi:// (SASL
+    EXTERNAL): asking the directory at every request, then with slapd
+    stopped, every answer from portald's cache."""
+    local_users = os.path.join(local.dir, "status-local")
+    with open(local_users, "w") as f:
+        f.write("\n".join(active) + "\n")
+    members = {"m%04d" % i: ["m%04d@example.org" % i] for i in range(DIR_MEMBERS)}
+    srv = ldapserver.LdapServer(pt.Cleanup.add, tls=False, extra=members)
+    p = pt.Portal(smtp=False, directory="ldap", ldap_uri=srv.ldapi, ldap_sasl="external",
+                  ldap_base=ldapserver.BASE, ldap_filter=ldapserver.MEMBER_FILTER)
+    users = os.path.join(p.dir, "status-members")
+    with open(users, "w") as f:
+        f.write("\n".join(members) + "\n")
+    rows = []
+
+    def row(what, portal, path, clients):
+        n, secs, _, _, lat = helperbench("status", portal.socket, path, clients,
+                                         STATUS_SECONDS, "keep")
+        rows.append([what, "%d" % clients, "%.0f/s" % (n / secs),
+                     "%d us (p99 %d us)" % (pct(lat, 50), pct(lat, 99))])
+    for c in (1, 16):
+        row("local (the store)", local, local_users, c)
+    for c in (1, 16):
+        row("ldap, asking the directory", p, users, c)
+    srv.stop()
+    p.ctl("status")      # portald finds the directory gone: from now on, the cache
+    for c in (1, 16):
+        row("ldap, from the cache (directory stopped)", p, users, c)
+    p.stop()
+    table("2b. REQ_STATUS by directory, kept connections, %d s per row (%d members)"
+          % (STATUS_SECONDS, DIR_MEMBERS),
+          ["directory", "clients", "answers", "latency median (p99)"], rows)
+
+
 # ---- 3. concurrent password checks ------------------------------------------------
 
 def concurrent(portal, active, argon):
@@ -584,6 +626,7 @@ def main():
         UNIX_USER.make()
         portal, active, argon = signins(modules, USER)
         helper_load(portal, active)
+        directory_rows(portal, active)
         concurrent(portal, active, argon)
         portal.stop()
         import_scale()

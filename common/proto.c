@@ -338,6 +338,8 @@ static const char *const result_names[] = {
 	[RESULT_BUSY] = "helper busy",
 	[RESULT_INTERNAL] = "internal error",
 	[RESULT_PARTIAL] = "some lines refused",
+	[RESULT_UNAVAILABLE] = "unavailable",
+	[RESULT_AMBIGUOUS] = "ambiguous",
 };
 
 const char *proto_result_name(enum proto_result r)

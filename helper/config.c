@@ -235,6 +235,14 @@ static const char *parse_user(struct portal_config *c, const char *v, const stru
 	return parse_text(c, v, k, why);
 }
 
+/* directory and ldap_*: config_ldap.c judges them. */
+static const char *parse_ldap(struct portal_config *c, const char *v, const struct key *k,
+			      char *why)
+{
+	return config_ldap_set(&c->ldap, k->name, v, why);
+}
+
+#define LDAP_KEY(name) { name, parse_ldap, 0, 0, 0, 0 }
 /* ---- where the state lives (issue 15) -------------------------------------- */
 
 static const char *parse_store(struct portal_config *c, const char *v, const struct key *k,
@@ -300,6 +308,11 @@ static const struct key keys[] = {
 	{ "smtp_password_file", parse_path, STR(smtp_password_file), 0, 0 },
 	{ "mail_from", parse_from, 0, 0, 0, 0 },
 	{ "user", parse_user, STR(user), 0, 0 },
+	LDAP_KEY("directory"), LDAP_KEY("ldap_uri"), LDAP_KEY("ldap_tls"),
+	LDAP_KEY("ldap_ca_file"), LDAP_KEY("ldap_bind_dn"), LDAP_KEY("ldap_bind_password_file"),
+	LDAP_KEY("ldap_sasl"), LDAP_KEY("ldap_base"), LDAP_KEY("ldap_filter"),
+	LDAP_KEY("ldap_user_attribute"), LDAP_KEY("ldap_mail_attribute"),
+	LDAP_KEY("ldap_timeout"), LDAP_KEY("ldap_cache_ttl"),
 	{ "store", parse_store, 0, 0, 0, 0 },
 	{ "postgresql", parse_conninfo, STR(postgresql), 0, 0 },
 	{ "postgresql_password_file", parse_path, STR(postgresql_password_file), 0, 0 },
@@ -336,6 +349,7 @@ void config_defaults(struct portal_config *c)
 	snprintf(c->mail_from, sizeof c->mail_from, "noreply@%s", host);
 	if (!valid_email(c->mail_from))
 		snprintf(c->mail_from, sizeof c->mail_from, "noreply@localhost");
+	config_ldap_defaults(&c->ldap);
 	c->store = STORE_GDBM;
 	c->postgresql_timeout = 5;
 	snprintf(c->host_name, sizeof c->host_name, "%s", host);
@@ -363,7 +377,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /* Where the keys are: key_file if given, else beside the database. */
-static int key_file_of(struct portal_config *c, const bool seen[NKEYS], const char *path,
+static int key_file_of(struct portal_config *c, const unsigned seen[NKEYS], const char *path,
 		       char *err, size_t errlen)
 {
 	int n;
@@ -380,7 +394,7 @@ static int key_file_of(struct portal_config *c, const bool seen[NKEYS], const ch
 
 /* Handle one non-blank, non-comment line. */
 static int config_line(struct portal_config *c, char *line, const char *path, unsigned lineno,
-		       bool seen[NKEYS], char *err, size_t errlen)
+		       unsigned seen[NKEYS], char *err, size_t errlen)
 {
 	char *eq = strchr(line, '='), *name = line, *value;
 	char whybuf[WHY_MAX];
@@ -397,7 +411,7 @@ static int config_line(struct portal_config *c, char *line, const char *path, un
 			continue;
 		if (seen[i])
 			return fail(err, errlen, "%s:%u: %s: given twice", path, lineno, name);
-		seen[i] = true;
+		seen[i] = lineno;
 		if (value[0] == '\0')
 			return fail(err, errlen, "%s:%u: %s: no value", path, lineno, name);
 		why = keys[i].parse(c, value, &keys[i], whybuf);
@@ -408,9 +422,29 @@ static int config_line(struct portal_config *c, char *line, const char *path, un
 	return fail(err, errlen, "%s:%u: %s: unknown key", path, lineno, name);
 }
 
+/* What the directory's keys say together; the line named is the one of
+ * the key to blame, or of `directory` for a key that was not given. */
+static int ldap_check(const struct portal_config *c, const char *path,
+		      const unsigned seen[NKEYS], char *err, size_t errlen)
+{
+	char whybuf[WHY_MAX];
+	const char *key = "directory", *why = config_ldap_check(&c->ldap, &key, whybuf);
+	unsigned line = 0, dirline = 0;
+
+	if (!why)
+		return 0;
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (strcmp(keys[i].name, key) == 0)
+			line = seen[i];
+		if (strcmp(keys[i].name, "directory") == 0)
+			dirline = seen[i];
+	}
+	return fail(err, errlen, "%s:%u: %s: %s", path, line ? line : dirline, key, why);
+}
+
 int config_load(const char *path, struct portal_config *c, char *err, size_t errlen)
 {
-	bool seen[NKEYS] = { false };
+	unsigned seen[NKEYS] = { 0 };
 	unsigned lineno = 0;
 	char *line = NULL;
 	size_t cap = 0;
@@ -445,6 +479,8 @@ int config_load(const char *path, struct portal_config *c, char *err, size_t err
 		rc = fail(err, errlen, "%s: cutover: missing (the cutover date, YYYY-MM-DD)", path);
 	if (rc == 0 && c->smtp_user[0] && !c->smtp_password_file[0])
 		rc = fail(err, errlen, "%s: smtp_password_file: needed when smtp_user is set", path);
+	if (rc == 0)
+		rc = ldap_check(c, path, seen, err, errlen);
 	if (rc == 0 && c->store == STORE_POSTGRESQL && !c->postgresql[0])
 		rc = fail(err, errlen, "%s: postgresql: needed when store = postgresql (the "
 			  "database's conninfo, e.g. host=db.example.org dbname=portal)", path);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
+#include "config_ldap.h"
 #include "i18n.h"
 #include "paths.h"
 
@@ -46,6 +47,7 @@ struct portal_config {
 	char mail_from[256];          /* mail_from's address: the envelope sender */
 	char mail_from_name[128];     /* mail_from's display name; "" for organization */
 	char user[65];                /* account to run as once root's work is done; "" = portald if it exists */
+	struct ldap_settings ldap;    /* directory and ldap_*: where members come from */
 	/* Where the state lives (storage.h): this machine's GDBM file, or
 	 * one PostgreSQL database that many machines share. */
 	enum store_kind store;

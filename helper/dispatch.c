@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "handlers.h"
 #include "log.h"
+#include "req_directory.h"
 #include "request.h"
 #include "storage.h"
 #include "valid.h"
@@ -25,6 +26,14 @@ enum handler_flags {
 	H_QUIET = 8,     /* changes nothing: no log line when it succeeds */
 	H_QUICK = 16,    /* a read of the database, nothing else (dispatch_quick); implies H_TXN */
 	H_TXN = 32,      /* one member's transaction (storage_txn): load_user begins it */
+	/* Who is managed (directory.h).  With directory = ldap, a request
+	 * carrying TAG_USER has the directory asked first, by the worker,
+	 * with no lock held and no transaction open: never by the event
+	 * loop, so nothing is quick. */
+	H_LOCAL = 64,    /* this entry is for directory = local; another answers with ldap */
+	H_REMOTE = 128,  /* this entry is for directory = ldap */
+	H_OWN_LOOKUP = 256, /* asks the directory itself: not asked first */
+	H_PROBE = 512,   /* the directory's health is asked first, fresh */
 };
 
 struct handler {
@@ -44,23 +53,44 @@ static const struct handler handlers[] = {
 	{ REQ_AUTH, "auth", h_auth, H_SELF | H_USER | H_TXN },
 	{ REQ_CHANGE_PASSWORD, "change-password", h_change_password, H_SELF | H_USER | H_TXN },
 	{ REQ_CHECK_PASSWORD, "check-password", h_check_password, H_SELF | H_USER | H_TXN },
-	{ REQ_USER_ADD, "user-add", h_user_add, H_USER | H_TXN },
-	{ REQ_USER_DEL, "user-del", h_user_del, H_USER | H_TXN },
+	{ REQ_USER_ADD, "user-add", h_user_add, H_USER | H_TXN | H_LOCAL },
+	{ REQ_USER_ADD, "user-add", h_from_directory, H_REMOTE },
+	{ REQ_USER_DEL, "user-del", h_user_del, H_USER | H_TXN | H_LOCAL },
+	{ REQ_USER_DEL, "user-del", h_from_directory, H_REMOTE },
 	{ REQ_USER_SHOW, "user-show", h_user_show, H_USER | H_TXN | H_QUIET },
-	{ REQ_USER_LIST, "user-list", h_user_list, H_LOCKED | H_QUIET },
+	{ REQ_USER_LIST, "user-list", h_user_list, H_LOCKED | H_QUIET | H_LOCAL },
+	{ REQ_USER_LIST, "user-list", h_directory_list, H_QUIET | H_REMOTE },
 	{ REQ_USER_RESET, "user-reset", h_user_reset, H_USER | H_TXN },
 	{ REQ_USER_UNLOCK, "user-unlock", h_user_unlock, H_USER | H_TXN },
-	{ REQ_IMPORT, "import", h_import, H_LOCKED },
+	{ REQ_IMPORT, "import", h_import, H_LOCKED | H_LOCAL },
+	{ REQ_IMPORT, "import", h_from_directory, H_REMOTE },
 	{ REQ_OUTBOX, "outbox", h_outbox, H_LOCKED | H_QUIET },
-	{ REQ_DAEMON_STATUS, "daemon-status", h_daemon_status, H_LOCKED | H_QUIET },
+	{ REQ_DAEMON_STATUS, "daemon-status", h_daemon_status, H_LOCKED | H_QUIET | H_PROBE },
+	{ REQ_DIRECTORY_LOOKUP, "directory-lookup", h_directory_lookup,
+	  H_USER | H_QUIET | H_OWN_LOOKUP },
 };
 
-static const struct handler *find_handler(uint8_t type)
+/* The entry for this request type under this directory. */
+static const struct handler *find_handler(const struct portald *d, uint8_t type)
 {
+	unsigned other = directory_remote(d->dir) ? H_LOCAL : H_REMOTE;
+
 	for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
-		if (handlers[i].type == type)
+		if (handlers[i].type == type && !(handlers[i].flags & other))
 			return &handlers[i];
 	return NULL;
+}
+
+/* No lock held: what the directory says, asked before the handler runs
+ * (directory = ldap), into e. */
+static void ask_directory(struct req *r, const struct handler *h, struct dir_entry *e)
+{
+	if (!directory_remote(r->d->dir))
+		return;
+	if (h->flags & H_PROBE)
+		directory_probe(r->d->dir);
+	if ((h->flags & H_USER) && !(h->flags & H_OWN_LOOKUP))
+		member_lookup(r, e);
 }
 
 /* Who may send this request, for whom?  False after answering.  A caller
@@ -181,7 +211,8 @@ static void run_on_storage(struct req *r, const struct handler *h)
 bool dispatch(struct portald *d, struct storage_conn *sc, const struct peer *peer,
 	      const struct proto_msg *req, struct proto_buf *resp)
 {
-	const struct handler *h = find_handler(req->type);
+	const struct handler *h = find_handler(d, req->type);
+	struct dir_entry member;
 	struct req r;
 
 	req_begin(&r, d, peer, req, resp);
@@ -189,6 +220,7 @@ bool dispatch(struct portald *d, struct storage_conn *sc, const struct peer *pee
 	if (!h) {
 		reply_detail(&r, RESULT_BAD_REQUEST, "unknown request");
 	} else if (allowed(&r, h)) {
+		ask_directory(&r, h, &member);
 		if (h->flags & H_TXN) {
 			run_on_storage(&r, h);
 		} else {
@@ -206,10 +238,10 @@ bool dispatch(struct portald *d, struct storage_conn *sc, const struct peer *pee
 enum quick dispatch_quick(struct portald *d, struct storage_conn *sc, const struct peer *peer,
 			  const struct proto_msg *req, struct proto_buf *resp)
 {
-	const struct handler *h = find_handler(req->type);
+	const struct handler *h = find_handler(d, req->type);
 	struct req r;
 
-	if (!h || !(h->flags & H_QUICK))
+	if (!h || !(h->flags & H_QUICK) || directory_remote(d->dir))
 		return QUICK_NOT;
 	if (!sc)
 		return QUICK_LOCK_HELD;

@@ -72,6 +72,7 @@ static void reload(struct server *s)
 	keep_setting("database", fresh.database, d->cfg.database, sizeof fresh.database);
 	keep_setting("key_file", fresh.key_file, d->cfg.key_file, sizeof fresh.key_file);
 	keep_setting("user", fresh.user, d->cfg.user, sizeof fresh.user);
+	directory_keep_settings(&fresh, &d->cfg);
 	pthread_rwlock_wrlock(&d->cfg_lock);
 	d->cfg = fresh;
 	pthread_rwlock_unlock(&d->cfg_lock);

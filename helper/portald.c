@@ -106,6 +106,11 @@ static int server_start(struct server *s, char *err, size_t errlen)
 	d->storage = storage_open(&d->cfg, d->store, s->as.uid, err, errlen);
 	if (!d->storage || fleet_check(d->storage, &d->cfg, d->keys, err, errlen) < 0)
 		return -1;
+	/* Reads the directory's bind password (before any thread: libldap
+	 * sets itself up in one). */
+	d->dir = directory_open(&d->cfg, s->as.uid, err, errlen);
+	if (!d->dir)
+		return -1;
 	/* Reads the SMTP password file: the last thing root is needed for. */
 	d->outbox = outbox_start(d->store, d->keys, &d->cfg, s->as.uid, err, errlen);
 	if (!d->outbox || runas_drop(&s->as, err, errlen) < 0)
@@ -144,6 +149,7 @@ static void server_stop(struct server *s)
 		outbox_stop(d->outbox);
 	storage_disconnect(s->sc);
 	storage_close(d->storage);
+	directory_close(d->dir);
 	if (d->store)
 		store_close(d->store);
 	if (d->keys)
@@ -174,6 +180,7 @@ static int test_start(struct server *s, char *err, size_t errlen)
 	return runas_resolve(cfg, &s->as, err, errlen) < 0 ||
 	       listener_check(cfg->socket, err, errlen) < 0 ||
 	       files_check(cfg, &s->as, err, errlen) < 0 ||
+	       directory_check(cfg, s->as.uid, err, errlen) < 0 ||
 	       storage_check(cfg, s->as.uid, err, errlen) < 0 ||
 	       outbox_check(cfg, s->as.uid, err, errlen) < 0 ? -1 : 0;
 }

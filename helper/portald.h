@@ -15,6 +15,7 @@
 #include <semaphore.h>
 #include <time.h>
 #include "config.h"
+#include "directory.h"
 #include "keys.h"
 #include "outbox.h"
 #include "store.h"
@@ -30,6 +31,7 @@ struct portald {
 	struct storage *storage;
 	struct portal_keys *keys;
 	struct outbox *outbox;
+	struct directory *dir;       /* who is managed: the store, or the directory */
 	pthread_rwlock_t cfg_lock;   /* guards cfg: SIGHUP swaps it */
 	struct portal_config cfg;
 	time_t started;

@@ -6,6 +6,7 @@
 #include <sodium.h>
 #include "handlers.h"
 #include "outbox.h"
+#include "req_directory.h"
 #include "store.h"
 #include "valid.h"
 #include "version.h"
@@ -51,6 +52,7 @@ static bool put_entry(struct req *r, const struct user_record *u, size_t reserve
 	struct proto_buf entry;
 
 	user_entry(u, &r->cfg, r->now, &entry);
+	member_fields(r, &entry);
 	if (r->resp->len + 3 + entry.len + reserve > PROTO_MAX_FRAME)
 		return false;
 	proto_put_nested(r->resp, TAG_ENTRY, &entry);
@@ -230,6 +232,7 @@ void h_daemon_status(struct req *r)
 	proto_put_u64(r->resp, TAG_COUNT_ACTIVE, count[STATE_ACTIVE]);
 	proto_put_u64(r->resp, TAG_COUNT_LOCKED, count[STATE_LOCKED]);
 	proto_put_u64(r->resp, TAG_COUNT_OUTBOX, outbox_pending(r->d->outbox));
+	directory_status_fields(r);
 	if (outbox_full(r->d->outbox))
 		proto_put_str(r->resp, TAG_DETAIL, OUTBOX_FULL);
 }

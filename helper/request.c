@@ -9,6 +9,7 @@
 #include <string.h>
 #include "log.h"
 #include "outbox.h"
+#include "req_directory.h"
 #include "storage.h"
 #include "store.h"
 
@@ -129,15 +130,23 @@ static int loaded(struct req *r, int rc, const time_t *now)
 int load_user(struct req *r, struct user_record *u)
 {
 	time_t now = 0;
+	int rc;
 
-	return loaded(r, storage_member_begin(r->sc, r->user, u, &now), &now);
+	if (r->dir && (rc = member_known(r)) != 0)
+		return rc;
+	rc = loaded(r, storage_member_begin(r->sc, r->user, u, &now), &now);
+	return r->dir ? member_load(r, u, rc) : rc;
 }
 
 int read_user(struct req *r, struct user_record *u)
 {
 	time_t now = 0;
+	int rc;
 
-	return loaded(r, storage_member_read(r->sc, r->user, u, &now), &now);
+	if (r->dir && (rc = member_known(r)) != 0)
+		return rc;
+	rc = loaded(r, storage_member_read(r->sc, r->user, u, &now), &now);
+	return r->dir ? member_load(r, u, rc) : rc;
 }
 
 /* A write's outcome: the transaction is to be committed, or was ended. */
@@ -158,6 +167,11 @@ static bool written(struct req *r, int rc)
 
 bool commit(struct req *r, const struct user_record *u)
 {
+	/* A member of the directory's first record. */
+	if (r->dir_new) {
+		r->dir_new = false;
+		return written(r, storage_member_insert(r->sc, u));
+	}
 	return written(r, storage_member_write(r->sc, u));
 }
 

@@ -21,6 +21,8 @@
 #include "proto.h"
 #include "user.h"
 
+struct dir_entry;
+
 #define HOST_MAX     255
 #define NOTE_MAX     160
 
@@ -43,6 +45,10 @@ struct req {
 					  * STORAGE_ABSENT nothing written, else trouble */
 	bool wrote;                      /* a write was made: a failed commit is RESULT_STORAGE */
 	bool busy;                       /* a quick read found the store lock held */
+	/* directory = ldap: the directory's answer for user, asked before the
+	 * handler ran (req_directory.h); NULL: the store says who is managed */
+	const struct dir_entry *dir;
+	bool dir_new;                    /* a member the store has no record of yet */
 };
 
 /* ---- answers ---------------------------------------------------------- */
@@ -83,10 +89,11 @@ const struct proto_field *need_secret(struct req *r, uint8_t tag, const char *na
  * same, for insert_user); -1 unreadable (RESULT_INTERNAL, or unavailable:
  * see dispatch.c).  The transaction ends when the handler returns:
  * committed if it wrote (commit, insert_user, delete_user), else rolled
- * back. */
+ * back.  With the directory's answer (r->dir): as member_load says. */
 int load_user(struct req *r, struct user_record *u);
 /* The same as a plain read, which takes no lock and opens nothing: what a
- * verdict made without a transaction (a password hashed) starts from. */
+ * verdict made without a transaction (a password hashed) starts from.
+ * With the directory's answer, as load_user. */
 int read_user(struct req *r, struct user_record *u);
 /* Inside the transaction: write the record (made durable by the commit
  * that follows the handler, before the answer goes); false after

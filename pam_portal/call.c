@@ -234,6 +234,16 @@ int call_status(struct call *s)
 		pam_syslog(s->pamh, LOG_ERR, "user %s: the helper refused to answer for this "
 			   "user (the application does not run as root)", s->user);
 		return call_unavailable(s);
+	/* The members' directory cannot say, or names several people: never
+	 * "not managed" when unsure (portalctl directory lookup USER shows why). */
+	case RESULT_UNAVAILABLE:
+		pam_syslog(s->pamh, LOG_ERR, "user %s: the directory of members cannot be "
+			   "reached and nothing recent is cached: sign-in unavailable", s->user);
+		return call_unavailable(s);
+	case RESULT_AMBIGUOUS:
+		pam_syslog(s->pamh, LOG_ERR, "user %s: several entries of the directory have "
+			   "this name: refused", s->user);
+		return call_unavailable(s);
 	default:
 		return call_unexpected(s, "status", r);
 	}

@@ -56,6 +56,10 @@ static const struct {
 		"portald is busy; try again in a moment") },
 	{ RESULT_INTERNAL, false, I18N(
 		"portald hit an internal error; see its log") },
+	{ RESULT_UNAVAILABLE, false, I18N(
+		"the directory cannot be reached, and portald has no recent answer for this") },
+	{ RESULT_AMBIGUOUS, true, I18N(
+		"several entries of the directory have this user name: refused") },
 };
 
 void ctl_say(const struct ctl *c, FILE *out, const struct i18n_text *t, ...)

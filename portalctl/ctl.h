@@ -98,6 +98,16 @@ int ctl_user_unlock(struct ctl *c, int argc, char **argv);
 int ctl_import(struct ctl *c, int argc, char **argv);
 int ctl_outbox(struct ctl *c, int argc, char **argv);
 int ctl_status(struct ctl *c, int argc, char **argv);
+int ctl_directory_lookup(struct ctl *c, int argc, char **argv);
+
+/* The configuration read: true when portalctl holds the members
+ * (directory = local); else said, the directory being their source. */
+bool ctl_members_local(struct ctl *c);
+/* The directory's rows of `portalctl status`, from the TAG_ENTRY of its
+ * answer in c->resp, into lab and val (at most 4; buf holds their text):
+ * how many, 0 for directory = local. */
+unsigned ctl_directory_health(struct ctl *c, const char *lab[], const char *val[],
+			      char (*buf)[320]);
 int ctl_db_schema(struct ctl *c, int argc, char **argv);
 int ctl_db_init(struct ctl *c, int argc, char **argv);
 

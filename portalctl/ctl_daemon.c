@@ -155,18 +155,22 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 	count_text(c, TAG_COUNT_OUTBOX, mail, sizeof mail);
 	full = proto_find(&c->resp, TAG_DETAIL) != NULL;
 	{
-		const char *label[] = {
+		static char dirbuf[4][320];
+		const char *label[8 + 4] = {
 			ctl_text(c, &label_version), ctl_text(c, &label_uptime),
 			ctl_text(c, &label_socket), ctl_text(c, &label_pending),
 			ctl_text(c, &label_active), ctl_text(c, &label_locked),
 			ctl_text(c, &label_mail), ctl_text(c, &label_outbox),
 		};
-		const char *value[] = {
+		const char *value[8 + 4] = {
 			version, uptime, c->cfg.socket, pending, active, locked, mail,
 			ctl_text(c, &word_full),
 		};
+		/* the outbox's row only when it is full, then the directory's */
+		unsigned n = 7 + full;
 
-		table_pairs(stdout, label, value, sizeof label / sizeof label[0] - !full);
+		n += ctl_directory_health(c, label + n, value + n, dirbuf);
+		table_pairs(stdout, label, value, n);
 	}
 	return CTL_OK;
 }

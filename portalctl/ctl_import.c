@@ -256,6 +256,8 @@ int ctl_import(struct ctl *c, int argc, char **argv)
 	int rc;
 
 	(void)argc;
+	if (!ctl_members_local(c))
+		return CTL_FAIL;
 	im.name = from_stdin ? "<stdin>" : argv[0];
 	in = from_stdin ? stdin : fopen(argv[0], "re");
 	if (!in)

@@ -33,6 +33,8 @@ static const struct i18n_text label_last = I18N("last sign-in");
 static const struct i18n_text label_failures = I18N("consecutive failures");
 static const struct i18n_text label_code = I18N("live code expires at");
 static const struct i18n_text label_password = I18N("password set");
+static const struct i18n_text label_entry = I18N("directory entry");
+static const struct i18n_text label_cached = I18N("from the cache, read at");
 static const struct i18n_text word_never = I18N("never");
 static const struct i18n_text word_none = I18N("none");
 static const struct i18n_text word_unknown = I18N("unknown");
@@ -84,12 +86,16 @@ static int user_request(struct ctl *c, uint8_t type, const char *user, const cha
 int ctl_user_add(struct ctl *c, int argc, char **argv)
 {
 	(void)argc;
+	if (!ctl_members_local(c))
+		return CTL_FAIL;
 	return user_request(c, REQ_USER_ADD, argv[0], argv[1], &msg_added);
 }
 
 int ctl_user_del(struct ctl *c, int argc, char **argv)
 {
 	(void)argc;
+	if (!ctl_members_local(c))
+		return CTL_FAIL;
 	return user_request(c, REQ_USER_DEL, argv[0], NULL, &msg_deleted);
 }
 
@@ -145,9 +151,11 @@ static void entry_state(const struct ctl *c, char *out, size_t cap)
 /* The rows of user show, each a label and its value. */
 #define SHOW_FIXED 8
 #define SHOW_ROWS  (SHOW_FIXED + 16)   /* portald keeps 16 sources a member */
+#define SHOW_DIR   18   /* directory = ldap: the entry, 16 more addresses, when read */
 struct show {
-	const char *label[SHOW_ROWS], *value[SHOW_ROWS];
+	const char *label[SHOW_ROWS + SHOW_DIR], *value[SHOW_ROWS + SHOW_DIR];
 	char locks[SHOW_ROWS - SHOW_FIXED][PORTAL_SOURCE_MAX + 96];
+	char dir[SHOW_DIR][520];
 	unsigned n;
 };
 
@@ -178,6 +186,33 @@ static void lock_rows(const struct ctl *c, struct show *sh)
 		}
 		sh->label[sh->n] = ctl_text(c, until ? &label_locked_from : &label_failures_from);
 		sh->value[sh->n++] = cell;
+	}
+}
+
+/* The directory's rows of user show (directory = ldap), after the others:
+ * the entry, the other addresses, and when an answer served from the
+ * cache was read. */
+static void directory_rows(const struct ctl *c, struct show *sh)
+{
+	unsigned d = 0, nmail = 0;
+	uint64_t t;
+
+	for (size_t i = 0; i < c->entry.nfields && d + 1 < SHOW_DIR; i++) {
+		const struct proto_field *f = &c->entry.f[i];
+		size_t len = f->len < sizeof sh->dir[0] - 1 ? f->len : sizeof sh->dir[0] - 1;
+
+		if (f->tag != TAG_DN && (f->tag != TAG_EMAIL || nmail++ == 0))
+			continue;
+		memcpy(sh->dir[d], f->data, len);
+		sh->dir[d][len] = '\0';
+		table_safe(sh->dir[d], sh->dir[d], sizeof sh->dir[d]);
+		sh->label[sh->n] = ctl_text(c, f->tag == TAG_DN ? &label_entry : &label_email);
+		sh->value[sh->n++] = sh->dir[d++];
+	}
+	if (proto_get_u64(&c->entry, TAG_TIME, &t)) {
+		ctl_time(t, sh->dir[d], sizeof sh->dir[d]);
+		sh->label[sh->n] = ctl_text(c, &label_cached);
+		sh->value[sh->n++] = sh->dir[d];
 	}
 }
 
@@ -223,6 +258,7 @@ int ctl_user_show(struct ctl *c, int argc, char **argv)
 		.n = SHOW_FIXED,
 	};
 	lock_rows(c, &sh);
+	directory_rows(c, &sh);
 	table_pairs(stdout, sh.label, sh.value, sh.n);
 	return CTL_OK;
 }

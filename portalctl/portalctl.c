@@ -28,6 +28,7 @@ static const struct command {
 	{ NULL, "import", 1, "import FILE", ctl_import },
 	{ NULL, "outbox", 0, "outbox", ctl_outbox },
 	{ NULL, "status", 0, "status", ctl_status },
+	{ "directory", "lookup", 1, "directory lookup USER", ctl_directory_lookup },
 	{ "db", "schema", 0, "db schema", ctl_db_schema },
 	{ "db", "init", 0, "db init", ctl_db_init },
 };
@@ -48,6 +49,8 @@ static const struct i18n_text msg_help = I18N(
 	"                             (- reads standard input)\n"
 	"  outbox                     show the queue of outgoing mail\n"
 	"  status                     show the state of portald\n"
+	"  directory lookup USER      show how portald looks a user name up in the\n"
+	"                             directory: the filter, the entries, the addresses\n"
 	"  db schema                  print the SQL of the PostgreSQL schema\n"
 	"  db init                    make the schema in the configured PostgreSQL\n"
 	"                             database, or upgrade it (store = postgresql)\n"

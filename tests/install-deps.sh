@@ -23,7 +23,10 @@ PACKAGES+=(groff-base gettext systemd man-db openssl)
 # servers of the tests (tests/pgserver.py: initdb and pg_ctl in a temporary
 # folder).  Debian's package makes and starts a cluster of its own; the
 # tests never use it.
-PACKAGES+=(libpq-dev postgresql-15 "$@")
+PACKAGES+=(libpq-dev postgresql-15)
+# libldap-dev: portald's directory = ldap; slapd and ldap-utils: the tests'
+# own directory server (tests/ldapserver.py), never the system's service.
+PACKAGES+=(libldap-dev slapd ldap-utils "$@")
 DICT=/var/cache/cracklib/cracklib_dict.pwd
 
 missing=()
@@ -45,6 +48,13 @@ if ((${#missing[@]})); then
 		apt-get update
 		apt-get install -y --no-install-recommends "${missing[@]}"
 	fi
+fi
+
+# Debian starts the slapd it installs, with a directory of its own: the
+# tests start theirs, and need nobody else's.  Stopped and disabled once,
+# when this script installed it (never touching /etc/ldap).
+if [[ " ${missing[*]:-} " == *" slapd "* ]]; then
+	systemctl disable --now slapd >/dev/null 2>&1 || service slapd stop >/dev/null 2>&1 || true
 fi
 
 # libpwquality's common-password check needs cracklib's dictionary, which

@@ -44,8 +44,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ldapserver
 import wire
-from portaltest import (Portal, bound, check, check_eq, full_flow, run_tests, test)
+from portaltest import (Cleanup, Portal, bound, check, check_eq, full_flow, run_tests, test)
 
 SAMPLES = 150       # per case; one at a time (contention would hide a leak)
 CODE_SAMPLES = 2000     # per case of the code request: see the top
@@ -99,14 +100,10 @@ def answer_shape(r):
                         for k, v in r.fields.items()))
 
 
-@test
-def address_on_file_or_not_same_answer_same_time():
-    # Each user asks for at most 90 of the codes_per_hour allowed.
-    users = ["u%02d" % i for i in range(CODE_SAMPLES * 2 // 90 + 1)]
-    # smtp=False: no mail goes out meanwhile to disturb the timing.
-    p = Portal(smtp=False, resend_interval="0", codes_per_hour="100")
-    for u in users:
-        p.add_user(u, u + "@example.org")
+def code_requests_compared(p, users, name):
+    """CODE_SAMPLES code requests with the address on file and as many with
+    another, interleaved at random, one at a time, for users (members of
+    p, at USER@example.org): the same answer, in the same time."""
     plan = ([("on file", i) for i in range(CODE_SAMPLES)] +
             [("not on file", i) for i in range(CODE_SAMPLES)])
     random.shuffle(plan)
@@ -124,15 +121,42 @@ def address_on_file_or_not_same_answer_same_time():
     for case, dt, answer in map(one, range(len(plan))):
         times[case].append(dt)
         answers[case].add(answer)
-    check_eq("send-code: the answer for an address not on file is the same bytes",
+    check_eq("%s: the answer for an address not on file is the same bytes" % name,
              answers["not on file"], answers["on file"])
-    check("send-code: both carry a request handle of PORTAL_REQUEST_LEN bytes",
+    check("%s: both carry a request handle of PORTAL_REQUEST_LEN bytes" % name,
           all(dict(a[1]).get(wire.TAG_REQUEST) == wire.PORTAL_REQUEST_LEN
               for a in answers["on file"] | answers["not on file"]), answers)
-    check("send-code: the answer is one and the same every time",
+    check("%s: the answer is one and the same every time" % name,
           len(answers["on file"]) == 1, answers["on file"])
-    compare("send-code: an address on file or not takes the same time", times["on file"],
+    compare("%s: an address on file or not takes the same time" % name, times["on file"],
             times["not on file"], "on file", "not on file", strict=True)
+
+
+# Each user asks for at most 90 of the codes_per_hour allowed.
+CODE_USERS = ["u%02d" % i for i in range(CODE_SAMPLES * 2 // 90 + 1)]
+
+
+@test
+def address_on_file_or_not_same_answer_same_time():
+    # smtp=False: no mail goes out meanwhile to disturb the timing.
+    p = Portal(smtp=False, resend_interval="0", codes_per_hour="100")
+    for u in CODE_USERS:
+        p.add_user(u, u + "@example.org")
+    code_requests_compared(p, CODE_USERS, "send-code")
+    p.stop_checked()
+
+
+@test
+def address_on_file_or_not_same_time_from_the_directory():
+    """directory = ldap: the address on file is the directory's entry's,
+    each of its values (the second one typed here for half the users)."""
+    members = {u: [u + ".other@example.org", u + "@example.org"] if i % 2 else
+               [u + "@example.org"] for i, u in enumerate(CODE_USERS)}
+    srv = ldapserver.LdapServer(Cleanup.add, tls=False, extra=members)
+    p = Portal(smtp=False, resend_interval="0", codes_per_hour="100", directory="ldap",
+               ldap_uri=srv.ldapi, ldap_sasl="external", ldap_base=ldapserver.BASE,
+               ldap_filter=ldapserver.MEMBER_FILTER)
+    code_requests_compared(p, CODE_USERS, "send-code, directory = ldap")
     p.stop_checked()
 
 
