@@ -28,7 +28,7 @@ import tempfile
 import time
 import urllib.parse
 
-from ports import ReservedPort
+from ports import ReservedPort, unix_accepts
 from testca import TestCA
 
 BASE = "dc=example,dc=org"
@@ -184,16 +184,14 @@ access to * by dn.exact="{root}" manage by * read
             self.reserved_tls.release()
 
     def _answers(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        if not unix_accepts(self.socket):
+            return False
         try:
-            s.connect(self.socket)
             for port in [self.port] + ([self.reserved_tls.port] if self.ldaps else []):
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return True
         except OSError:
             return False
-        finally:
-            s.close()
 
     def stop(self):
         """SIGTERM, and the port held again, so that nothing else takes it

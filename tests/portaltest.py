@@ -32,7 +32,6 @@ import queue
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,7 +39,7 @@ import threading
 import time
 import traceback
 
-from ports import ReservedPort
+from ports import ReservedPort, unix_accepts
 from reachable import build_for_everyone
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -484,14 +483,7 @@ class Portal:
         if self.proc.poll() is not None:
             raise TestError("portald exited with %s: %s" % (self.proc.returncode,
                                                             self.log()[-1500:]))
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            s.connect(self.socket)
-            return True
-        except OSError:
-            return False
-        finally:
-            s.close()
+        return unix_accepts(self.socket)
 
     def stop(self):
         """SIGTERM; the exit status (0 expected)."""

@@ -41,3 +41,16 @@ class ReservedPort:
         if self.sock is not None:
             self.sock.close()
             self.sock = None
+
+
+def unix_accepts(path):
+    """Whether a server accepts connections on the UNIX socket path (a
+    server that has started listening), without sending it anything."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
