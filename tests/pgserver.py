@@ -49,6 +49,18 @@ def available():
     return os.path.exists(os.path.join(BIN, "initdb"))
 
 
+_shared = None
+
+
+def shared():
+    """The one server a test file's tests share, started when first asked
+    for; removed at exit like every other."""
+    global _shared
+    if _shared is None:
+        _shared = PgServer()
+    return _shared
+
+
 def _stop_all():
     for s in list(_servers):
         s.remove()

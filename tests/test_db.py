@@ -19,16 +19,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from portaltest import (CHILD_ENV, PORTALCTL, PORTALD, START_TIMEOUT, bound, check, check_eq,
                         check_match, run_tests, scratch, test, write_conf)
-from pgserver import PgServer
+from pgserver import shared as server
 
-SERVER = None
-
-
-def server():
-    global SERVER
-    if SERVER is None:
-        SERVER = PgServer()
-    return SERVER
 
 
 def pg_conf(d, **keys):
@@ -230,9 +222,4 @@ def configuration_mistakes_name_the_line():
 
 
 if __name__ == "__main__":
-    try:
-        rc = run_tests()
-    finally:
-        if SERVER:
-            SERVER.remove()
-    sys.exit(rc)
+    sys.exit(run_tests())

@@ -16,17 +16,9 @@ import time
 
 from portaltest import (CHILD_ENV, PORTALD, START_TIMEOUT, Portal, TestError, bound, check,
                         check_eq, check_match, run_tests, test, wait_for)
-from pgserver import PgServer
+from pgserver import shared as server
 
-SERVER = None
 TIMEOUT = 3          # postgresql_timeout of the machines, seconds
-
-
-def server():
-    global SERVER
-    if SERVER is None:
-        SERVER = PgServer()
-    return SERVER
 
 
 def fleet(n=3, **conf):
@@ -141,9 +133,4 @@ def database_down_is_unavailable_then_back():
 
 
 if __name__ == "__main__":
-    try:
-        rc = run_tests()
-    finally:
-        if SERVER:
-            SERVER.remove()
-    sys.exit(rc)
+    sys.exit(run_tests())
